@@ -1,0 +1,1 @@
+"""Event-sourced, signed, append-only ledger for educational credentials."""
