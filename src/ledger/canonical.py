@@ -1,0 +1,145 @@
+"""Canonical bytes: the one deterministic JSON encoding that is hashed and signed.
+
+The format is written down in ``docs/canonical-bytes.md``; in short it is RFC 8785
+(JSON Canonicalization Scheme) restricted to values that never need JCS's number
+rules: objects with ASCII keys sorted by code point, arrays, strings, integers in
+the signed 64-bit range, ``true``, ``false`` and ``null``; no floats, no whitespace,
+UTF-8. Domain values are lowered to those first: a UUID is its lowercase hyphenated
+form, a datetime is UTC ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` (always six fraction digits),
+a date is ``YYYY-MM-DD``, a Decimal is its plain string (``"3"``, ``"1.5"``).
+
+Decoding goes the other way, guided by the event class's type annotations, so the
+stored JSON carries no type tags and another implementation can read it plainly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from functools import cache
+from typing import Any, Union
+from uuid import UUID
+
+import orjson
+
+JSON = dict[str, Any] | list[Any] | str | int | bool | None
+
+_INT64_MIN = -(2**63)
+_INT64_MAX = 2**63 - 1
+_DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+class CanonicalError(ValueError):
+    """A value cannot be put into canonical form (a float, a naive datetime, ...)."""
+
+
+def format_datetime(value: datetime) -> str:
+    """Render an aware datetime in the one fixed UTC form that is signed."""
+    if value.tzinfo is None:
+        raise CanonicalError(f"naive datetime {value!r} has no time zone")
+    return value.astimezone(UTC).strftime(_DATETIME_FORMAT)
+
+
+def parse_datetime(text: str) -> datetime:
+    """Read a datetime written by ``format_datetime`` (and only that form)."""
+    try:
+        return datetime.strptime(text, _DATETIME_FORMAT).replace(tzinfo=UTC)
+    except ValueError as error:
+        raise CanonicalError(f"not a canonical timestamp: {text!r}") from error
+
+
+def to_json_value(value: Any) -> JSON:
+    """Lower a domain value to plain JSON values, refusing anything ambiguous."""
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, int):
+        if not _INT64_MIN <= value <= _INT64_MAX:
+            raise CanonicalError(f"integer {value} is outside the signed 64-bit range")
+        return value
+    if isinstance(value, float):
+        raise CanonicalError("floats are not allowed in signed data; use Decimal")
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        return format_datetime(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise CanonicalError(f"decimal {value} is not finite")
+        return _plain_decimal(value)
+    if isinstance(value, Mapping):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            if not isinstance(key, str) or not key.isascii():
+                raise CanonicalError(f"object key {key!r} is not an ASCII string")
+            out[key] = to_json_value(item)
+        return out
+    if isinstance(value, list | tuple):
+        return [to_json_value(item) for item in value]
+    if isinstance(value, frozenset | set):
+        return sorted((to_json_value(item) for item in value), key=canonical_bytes)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return to_json_value({f.name: getattr(value, f.name) for f in dataclasses.fields(value)})
+    raise CanonicalError(f"cannot put {type(value).__name__} into canonical form")
+
+
+def _plain_decimal(value: Decimal) -> str:
+    text = format(value.normalize(), "f")
+    return "0" if text in ("-0", "0") else text
+
+
+def canonical_bytes(value: Any) -> bytes:
+    """The canonical UTF-8 bytes of a JSON-able value (see the module docstring)."""
+    return orjson.dumps(to_json_value(value), option=orjson.OPT_SORT_KEYS)
+
+
+def loads(data: bytes) -> Any:
+    """Parse JSON bytes (the inverse of ``canonical_bytes`` on plain JSON values)."""
+    return orjson.loads(data)
+
+
+def from_json_value(value: Any, annotation: Any) -> Any:
+    """Raise a plain JSON value back to the type an annotation names."""
+    if value is None:
+        return None
+    if annotation in _SCALARS and isinstance(value, annotation):
+        return value
+    origin = typing.get_origin(annotation)
+    if origin in (Union, types.UnionType):
+        options = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return from_json_value(value, options[0]) if len(options) == 1 else value
+    if origin in (list, tuple, frozenset, set):
+        args = typing.get_args(annotation)
+        item_type = args[0] if args else Any
+        items = [from_json_value(item, item_type) for item in value]
+        return origin(items) if origin is not list else items
+    if origin is dict or origin is Mapping:
+        args = typing.get_args(annotation)
+        value_type = args[1] if len(args) == 2 else Any
+        return {key: from_json_value(item, value_type) for key, item in value.items()}
+    if annotation is UUID:
+        return UUID(value)
+    if annotation is datetime:
+        return parse_datetime(value)
+    if annotation is date:
+        return date.fromisoformat(value)
+    if annotation is Decimal:
+        return Decimal(value)
+    if isinstance(annotation, type) and dataclasses.is_dataclass(annotation):
+        hints = field_types(annotation)
+        return annotation(**{k: from_json_value(v, hints.get(k, Any)) for k, v in value.items()})
+    return value
+
+
+_SCALARS = (UUID, datetime, date, Decimal)
+
+
+@cache
+def field_types(cls: type) -> dict[str, Any]:
+    """The resolved type annotations of a class, cached because decoding is hot."""
+    return typing.get_type_hints(cls)

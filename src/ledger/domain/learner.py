@@ -1,0 +1,227 @@
+"""Learner: a pseudonymous eduID subject, their consents and share links.
+
+The learner aggregate's id is derived from the eduID pseudonym, so the same
+subject always finds the same backpack. A consent lets one grantee look up
+named credentials (or all) for one purpose until it expires or is withdrawn;
+every lookup made under it is recorded here, where the learner sees it. A share
+link is known to the ledger only by the SHA-256 of its secret token.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import event
+
+from ledger.domain.base import LedgerAggregate, utcnow
+from ledger.errors import Forbidden, InvalidInput, InvalidTransition, NotFound
+
+
+def learner_id_for(subject: str) -> UUID:
+    """The learner aggregate id of an eduID subject."""
+    return uuid5(NAMESPACE_URL, f"urn:ledger:learner:{subject}")
+
+
+@dataclass(frozen=True)
+class Consent:
+    """One consent grant, as the learner gave it."""
+
+    consent_id: UUID
+    grantee: str
+    credential_ids: tuple[UUID, ...]
+    all_credentials: bool
+    purpose: str
+    expires_at: datetime
+    withdrawn: bool = False
+
+    def live(self, at: datetime) -> bool:
+        """Whether the consent can be used at ``at``."""
+        return not self.withdrawn and at < self.expires_at
+
+    def covers(self, credential_id: UUID) -> bool:
+        """Whether the consent's scope includes a credential."""
+        return self.all_credentials or credential_id in self.credential_ids
+
+
+@dataclass(frozen=True)
+class ShareLink:
+    """A link a learner handed out, known only by its token's digest."""
+
+    link_id: UUID
+    token_digest: str
+    credential_ids: tuple[UUID, ...]
+    expires_at: datetime | None
+    revoked: bool = False
+
+    def open_at(self, at: datetime) -> bool:
+        """Whether the link still opens at ``at``."""
+        return not self.revoked and (self.expires_at is None or at < self.expires_at)
+
+
+class Learner(LedgerAggregate):
+    """A learner's own decisions: consents and share links."""
+
+    TOPIC = "ledger/Learner"
+
+    @staticmethod
+    def create_id(subject: str) -> UUID:
+        return learner_id_for(subject)
+
+    @event("Registered")
+    def __init__(self, subject: str) -> None:
+        if not subject.strip():
+            raise InvalidInput("subject: an eduID subject is required")
+        self.subject = subject
+        self.consents: dict[UUID, Consent] = {}
+        self.share_links: dict[UUID, ShareLink] = {}
+        self.lookups = 0
+
+    def grant_consent(
+        self,
+        *,
+        consent_id: UUID,
+        grantee: str,
+        credential_ids: list[UUID],
+        all_credentials: bool,
+        purpose: str,
+        expires_at: datetime,
+        owned: set[UUID],
+    ) -> None:
+        """Let ``grantee`` look up the scoped credentials for ``purpose`` until ``expires_at``."""
+        if not grantee.strip():
+            raise InvalidInput("grantee: required")
+        if not purpose.strip():
+            raise InvalidInput("purpose: required")
+        if expires_at <= utcnow():
+            raise InvalidInput("expires_at: must be in the future")
+        if all_credentials == bool(credential_ids):
+            raise InvalidInput("scope: name credentials or choose all, not both or neither")
+        foreign = [c for c in credential_ids if c not in owned]
+        if foreign:
+            raise Forbidden(f"credential {foreign[0]} is not in this learner's backpack")
+        if consent_id in self.consents:
+            raise InvalidTransition(f"consent {consent_id} already exists")
+        self._consent_granted(
+            consent_id=consent_id,
+            grantee=grantee.strip(),
+            credential_ids=list(dict.fromkeys(credential_ids)),
+            all_credentials=all_credentials,
+            purpose=purpose.strip(),
+            expires_at=expires_at,
+        )
+
+    @event("ConsentGranted")
+    def _consent_granted(
+        self,
+        consent_id: UUID,
+        grantee: str,
+        credential_ids: list[UUID],
+        all_credentials: bool,
+        purpose: str,
+        expires_at: datetime,
+    ) -> None:
+        self.consents[consent_id] = Consent(
+            consent_id=consent_id,
+            grantee=grantee,
+            credential_ids=tuple(credential_ids),
+            all_credentials=all_credentials,
+            purpose=purpose,
+            expires_at=expires_at,
+        )
+
+    def withdraw_consent(self, consent_id: UUID) -> None:
+        """End a consent now."""
+        consent = self._consent(consent_id)
+        if consent.withdrawn:
+            raise InvalidTransition(f"consent {consent_id} is already withdrawn")
+        self._consent_withdrawn(consent_id=consent_id)
+
+    @event("ConsentWithdrawn")
+    def _consent_withdrawn(self, consent_id: UUID) -> None:
+        old = self.consents[consent_id]
+        self.consents[consent_id] = Consent(**{**old.__dict__, "withdrawn": True})
+
+    def _consent(self, consent_id: UUID) -> Consent:
+        try:
+            return self.consents[consent_id]
+        except KeyError:
+            raise NotFound(f"consent {consent_id} not found") from None
+
+    def live_consent(self, *, grantee: str, credential_id: UUID, at: datetime) -> Consent:
+        """A live consent of ``grantee`` covering a credential, or ``Forbidden``."""
+        for consent in self.consents.values():
+            if consent.grantee == grantee and consent.live(at) and consent.covers(credential_id):
+                return consent
+        raise Forbidden(f"no live consent of this learner for {grantee}")
+
+    def record_lookup(self, *, grantee: str, credential_id: UUID, purpose_seen: str) -> Consent:
+        """Record a register lookup made under a live consent (refused without one)."""
+        consent = self.live_consent(grantee=grantee, credential_id=credential_id, at=utcnow())
+        self._looked_up(
+            consent_id=consent.consent_id,
+            grantee=grantee,
+            credential_id=credential_id,
+            purpose=purpose_seen,
+        )
+        return consent
+
+    @event("LookedUp")
+    def _looked_up(self, consent_id: UUID, grantee: str, credential_id: UUID, purpose: str) -> None:
+        self.lookups += 1
+
+    def create_share_link(
+        self,
+        *,
+        link_id: UUID,
+        token_digest: str,
+        credential_ids: list[UUID],
+        expires_at: datetime | None,
+        owned: set[UUID],
+    ) -> None:
+        """Publish credentials under a secret link until it expires or is revoked."""
+        if not credential_ids:
+            raise InvalidInput("credential_ids: share at least one credential")
+        foreign = [c for c in credential_ids if c not in owned]
+        if foreign:
+            raise Forbidden(f"credential {foreign[0]} is not in this learner's backpack")
+        if expires_at is not None and expires_at <= utcnow():
+            raise InvalidInput("expires_at: must be in the future")
+        if len(token_digest) != 64:
+            raise InvalidInput("token_digest: a hex SHA-256 digest")
+        self._share_link_created(
+            link_id=link_id,
+            token_digest=token_digest,
+            credential_ids=list(dict.fromkeys(credential_ids)),
+            expires_at=expires_at,
+        )
+
+    @event("ShareLinkCreated")
+    def _share_link_created(
+        self,
+        link_id: UUID,
+        token_digest: str,
+        credential_ids: list[UUID],
+        expires_at: datetime | None,
+    ) -> None:
+        self.share_links[link_id] = ShareLink(
+            link_id=link_id,
+            token_digest=token_digest,
+            credential_ids=tuple(credential_ids),
+            expires_at=expires_at,
+        )
+
+    def revoke_share_link(self, link_id: UUID) -> None:
+        """Close a share link now."""
+        link = self.share_links.get(link_id)
+        if link is None:
+            raise NotFound(f"share link {link_id} not found")
+        if link.revoked:
+            raise InvalidTransition(f"share link {link_id} is already revoked")
+        self._share_link_revoked(link_id=link_id)
+
+    @event("ShareLinkRevoked")
+    def _share_link_revoked(self, link_id: UUID) -> None:
+        old = self.share_links[link_id]
+        self.share_links[link_id] = ShareLink(**{**old.__dict__, "revoked": True})

@@ -1,0 +1,166 @@
+"""Signing keys: identifiers, the key store interface and its implementations.
+
+Private keys never enter the event log. The ledger asks a ``KeyStore`` for the
+private key of a key id when it must sign; where the key lives (an encrypted PEM
+file, an environment variable, a KMS later) is the store's business. Public keys
+are registered in the log (see ``domain/keyregistry.py``) so that a verifier always
+finds the key that was valid when an event was signed.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Protocol
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from ledger.errors import ConfigurationError, KeyUnavailable, SignatureInvalid
+
+KEY_ID_PREFIX = "ed25519:"
+
+
+def raw_public_bytes(public_key: Ed25519PublicKey) -> bytes:
+    """The 32 raw bytes of an Ed25519 public key (RFC 8032 encoding)."""
+    return public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def key_id(public_key: Ed25519PublicKey) -> str:
+    """The key id: a fingerprint, so that a key id can never name two keys."""
+    digest = hashlib.sha256(raw_public_bytes(public_key)).hexdigest()
+    return KEY_ID_PREFIX + digest[:32]
+
+
+def b64url(data: bytes) -> str:
+    """Base64url without padding, the form every binary value takes in signed JSON."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def from_b64url(text: str) -> bytes:
+    """Inverse of ``b64url``; refuses padding and foreign alphabets."""
+    if "=" in text or "+" in text or "/" in text:
+        raise ValueError("not unpadded base64url")
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def encode_public_key(public_key: Ed25519PublicKey) -> str:
+    """A public key as it is written into key registration events."""
+    return b64url(raw_public_bytes(public_key))
+
+
+def decode_public_key(text: str) -> Ed25519PublicKey:
+    """Inverse of ``encode_public_key``."""
+    return Ed25519PublicKey.from_public_bytes(from_b64url(text))
+
+
+def verify_signature(public_key: Ed25519PublicKey, *, signature: bytes, data: bytes) -> None:
+    """Check an Ed25519 signature; raise ``SignatureInvalid``, never return False."""
+    try:
+        public_key.verify(signature, data)
+    except InvalidSignature:
+        raise SignatureInvalid("Ed25519 signature does not match the signed bytes") from None
+
+
+class KeyStore(Protocol):
+    """Where private signing keys live; the one interface the ledger signs through."""
+
+    def private_key(self, kid: str) -> Ed25519PrivateKey:
+        """The private key for a key id, or raise ``KeyUnavailable``."""
+        ...
+
+    def add(self, private_key: Ed25519PrivateKey) -> str:
+        """Keep a new private key and return its key id."""
+        ...
+
+
+class MemoryKeyStore:
+    """Keys held in process memory: for tests and for keys given by environment."""
+
+    def __init__(self, keys: Mapping[str, Ed25519PrivateKey] | None = None) -> None:
+        self._keys: dict[str, Ed25519PrivateKey] = dict(keys or {})
+
+    def private_key(self, kid: str) -> Ed25519PrivateKey:
+        try:
+            return self._keys[kid]
+        except KeyError:
+            raise KeyUnavailable(f"no private key for {kid} in memory") from None
+
+    def add(self, private_key: Ed25519PrivateKey) -> str:
+        kid = key_id(private_key.public_key())
+        self._keys[kid] = private_key
+        return kid
+
+
+class FileKeyStore:
+    """PKCS#8 PEM files, one per key, readable by the owner only.
+
+    With a passphrase the files are encrypted (the library's best available
+    encryption); without one they are plain and only fit for development, which
+    ``Settings`` enforces.
+    """
+
+    def __init__(self, directory: Path, *, passphrase: bytes | None = None) -> None:
+        self.directory = directory
+        self._passphrase = passphrase
+        self._cache: dict[str, Ed25519PrivateKey] = {}
+
+    def _path(self, kid: str) -> Path:
+        if not kid.startswith(KEY_ID_PREFIX) or not kid[len(KEY_ID_PREFIX) :].isalnum():
+            raise KeyUnavailable(f"malformed key id {kid!r}")
+        return self.directory / (kid[len(KEY_ID_PREFIX) :] + ".pem")
+
+    def private_key(self, kid: str) -> Ed25519PrivateKey:
+        cached = self._cache.get(kid)
+        if cached is not None:
+            return cached
+        path = self._path(kid)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise KeyUnavailable(f"no key file for {kid} in {self.directory}") from None
+        try:
+            key = serialization.load_pem_private_key(data, password=self._passphrase)
+        except (TypeError, ValueError) as error:
+            raise KeyUnavailable(f"cannot open key file for {kid}: {error}") from None
+        if not isinstance(key, Ed25519PrivateKey) or key_id(key.public_key()) != kid:
+            raise KeyUnavailable(f"key file for {kid} holds another key")
+        self._cache[kid] = key
+        return key
+
+    def add(self, private_key: Ed25519PrivateKey) -> str:
+        kid = key_id(private_key.public_key())
+        encryption: serialization.KeySerializationEncryption = (
+            serialization.BestAvailableEncryption(self._passphrase)
+            if self._passphrase
+            else serialization.NoEncryption()
+        )
+        pem = private_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
+        )
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path = self._path(kid)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(pem)
+        self._cache[kid] = private_key
+        return kid
+
+
+def load_pem_keys(pem_text: str, *, passphrase: bytes | None = None) -> MemoryKeyStore:
+    """Private keys given as concatenated PEM blocks (say, in an environment variable)."""
+    store = MemoryKeyStore()
+    for block in _PEM_BLOCK.findall(pem_text):
+        key = serialization.load_pem_private_key(block.encode(), password=passphrase)
+        if not isinstance(key, Ed25519PrivateKey):
+            raise ConfigurationError("only Ed25519 private keys can sign ledger events")
+        store.add(key)
+    return store
+
+
+_PEM_BLOCK = re.compile(r"-----BEGIN [A-Z ]+-----.+?-----END [A-Z ]+-----", re.DOTALL)

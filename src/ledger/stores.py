@@ -1,0 +1,139 @@
+"""Store selection and the database-level append-only guard.
+
+``LEDGER_STORE`` is one URL: ``sqlite:///path/to/ledger.db`` (the embedded default)
+or ``postgresql://user[:password]@host[:port]/dbname[?schema=name]``. It becomes the
+library's own persistence settings; the only thing added to the library's
+recorders is the guard: triggers that make the database itself refuse UPDATE and
+DELETE on the events table (and TRUNCATE in PostgreSQL), whatever the code does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresTrackingRecorder
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteTrackingRecorder
+from eventsourcing.utils import get_topic
+from psycopg.sql import SQL, Identifier
+
+from ledger.errors import ConfigurationError
+
+DEFAULT_STORE = "sqlite:///ledger.db"
+APPEND_ONLY_MESSAGE = "ledger events are append-only"
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    """A parsed ``LEDGER_STORE`` URL and the library settings it stands for."""
+
+    url: str
+    kind: str
+    settings: dict[str, str]
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The SQLite file, for the embedded store (None for PostgreSQL)."""
+        name = self.settings.get("SQLITE_DBNAME")
+        return Path(name) if name and self.kind == "sqlite" else None
+
+
+def parse_store_url(url: str) -> StoreConfig:
+    """Turn a ``LEDGER_STORE`` URL into the library's persistence settings."""
+    parts = urlsplit(url)
+    if parts.scheme == "sqlite":
+        path = unquote(parts.path)
+        if parts.netloc or not path or path == "/":
+            raise ConfigurationError(f"SQLite store URL needs a file path: {url!r}")
+        # sqlite:///relative.db and sqlite:////absolute/path.db, as SQLAlchemy writes them.
+        file_path = path[1:] if path.startswith("/") else path
+        if file_path == ":memory:":
+            raise ConfigurationError("an in-memory store would lose the ledger; give a file")
+        return StoreConfig(
+            url=url,
+            kind="sqlite",
+            settings={
+                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "SQLITE_DBNAME": file_path,
+                "SQLITE_LOCK_TIMEOUT": "30",
+                "APPLICATION_RECORDER_TOPIC": get_topic(AppendOnlySQLiteApplicationRecorder),
+                "TRACKING_RECORDER_TOPIC": get_topic(SQLiteTrackingRecorder),
+            },
+        )
+    if parts.scheme in ("postgresql", "postgres"):
+        database = parts.path.lstrip("/")
+        if not database or not parts.hostname:
+            raise ConfigurationError(f"PostgreSQL store URL needs a host and database: {url!r}")
+        query = parse_qs(parts.query)
+        settings = {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": database,
+            "POSTGRES_HOST": parts.hostname,
+            "POSTGRES_PORT": str(parts.port or 5432),
+            "POSTGRES_USER": unquote(parts.username or "postgres"),
+            "POSTGRES_PASSWORD": unquote(parts.password or ""),
+            "POSTGRES_SCHEMA": query.get("schema", ["public"])[0],
+            "POSTGRES_POOL_SIZE": query.get("pool_size", ["5"])[0],
+            "POSTGRES_MAX_OVERFLOW": query.get("max_overflow", ["10"])[0],
+            "POSTGRES_CONNECT_TIMEOUT": "10",
+            "POSTGRES_LOCK_TIMEOUT": "30",
+            "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "60",
+            # With db functions on, eventsourcing 9.5.6 skips the table lock, and
+            # readers tailing the log can skip concurrently inserted events.
+            "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
+            "APPLICATION_RECORDER_TOPIC": get_topic(AppendOnlyPostgresApplicationRecorder),
+            "TRACKING_RECORDER_TOPIC": get_topic(PostgresTrackingRecorder),
+        }
+        return StoreConfig(url=url, kind="postgresql", settings=settings)
+    raise ConfigurationError(f"unknown store {url!r}: use sqlite:///FILE or postgresql://...")
+
+
+class AppendOnlySQLiteApplicationRecorder(SQLiteApplicationRecorder):
+    """The library's SQLite recorder, with triggers that refuse UPDATE and DELETE."""
+
+    def construct_create_table_statements(self) -> list[str]:
+        table = self.events_table_name
+        statements = super().construct_create_table_statements()
+        for operation in ("UPDATE", "DELETE"):
+            statements.append(
+                f"CREATE TRIGGER IF NOT EXISTS {table}_refuse_{operation.lower()} "
+                f"BEFORE {operation} ON {table} "
+                f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY_MESSAGE}'); END"
+            )
+        return statements
+
+    def _create_table(self, c: SQLiteCursor) -> None:
+        # WAL lets readers (projections, API workers) run beside the single writer.
+        c.execute("PRAGMA journal_mode=WAL")
+        super()._create_table(c)
+
+
+class AppendOnlyPostgresApplicationRecorder(PostgresApplicationRecorder):
+    """The library's PostgreSQL recorder, with triggers that refuse UPDATE, DELETE, TRUNCATE."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        schema = Identifier(self.datastore.schema)
+        table = Identifier(self.events_table_name)
+        function = Identifier(f"{self.events_table_name}_refuse_change")
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE OR REPLACE FUNCTION {schema}.{function}() RETURNS trigger "
+                "LANGUAGE plpgsql AS $$ BEGIN "
+                "RAISE EXCEPTION '{message}: % refused on %', TG_OP, TG_TABLE_NAME "
+                "USING ERRCODE = 'insufficient_privilege'; END $$"
+            ).format(schema=schema, function=function, message=SQL(APPEND_ONLY_MESSAGE))
+        )
+        for name, timing in (
+            ("refuse_update_delete", "BEFORE UPDATE OR DELETE ON {schema}.{table} FOR EACH ROW"),
+            ("refuse_truncate", "BEFORE TRUNCATE ON {schema}.{table} FOR EACH STATEMENT"),
+        ):
+            trigger = Identifier(f"{self.events_table_name}_{name}")
+            self.sql_create_statements.append(
+                SQL(
+                    "DO $$ BEGIN "
+                    "CREATE TRIGGER {trigger} " + timing + " EXECUTE FUNCTION {schema}.{function}(); "
+                    "EXCEPTION WHEN duplicate_object THEN NULL; END $$"
+                ).format(trigger=trigger, schema=schema, table=table, function=function)
+            )
