@@ -1,0 +1,154 @@
+"""The ``ledger`` command line: every command takes ``--store`` and ``--json``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+from uuid import UUID
+
+import orjson
+
+from ledger.actor import CLI_OPERATOR, acting_as
+from ledger.application import Ledger
+from ledger.canonical import loads, to_json_value
+from ledger.envelope import open_stored
+from ledger.errors import Conflict, LedgerError
+from ledger.settings import Settings
+
+
+def open_ledger(store_url: str | None) -> Ledger:
+    """The ledger named by ``--store`` or the environment."""
+    settings = Settings.from_env(store_url=store_url)
+    return Ledger(
+        settings.store, key_store=settings.key_store(), operator_anchor=settings.operator_anchor
+    )
+
+
+def _print(args: argparse.Namespace, data: Any, text: str) -> None:
+    if args.json:
+        sys.stdout.write(orjson.dumps(to_json_value(data), option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        sys.stdout.write(text.rstrip("\n") + "\n")
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    """Create the store and the operator key."""
+    ledger = open_ledger(args.store)
+    with acting_as(CLI_OPERATOR):
+        try:
+            kid = ledger.establish()
+            created = True
+        except Conflict:
+            kid, created = ledger.operator_kid, False
+    message = (
+        f"Initialised {ledger.store.url}\nOperator key: {kid}\n"
+        "Publish the operator key id: auditors pin it (LEDGER_OPERATOR_KEY_ID)."
+        if created
+        else f"{ledger.store.url} is already initialised; operator key {kid}"
+    )
+    _print(args, {"store": ledger.store.url, "operator_kid": kid, "created": created}, message)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Fill the store with the demo world."""
+    from ledger.demo import build_demo
+
+    ledger = open_ledger(args.store)
+    made = build_demo(ledger)
+    cohort = made["credentials"]["cohort"]
+    text = (
+        f"Demo world written to {ledger.store.url}\n"
+        f"  issuers: {made['issuers']['university']} (Universiteit Demo), "
+        f"{made['issuers']['college']} (Hogeschool Demo)\n"
+        f"  {len(cohort)} cohort credentials, an edubadge and a second microcredential\n"
+        f"  amended {made['credentials']['amended']}\n"
+        f"  revoked {made['credentials']['revoked']}\n"
+        f"  exemption claims: approved {made['exemption_claims']['approved']}, "
+        f"rejected {made['exemption_claims']['rejected']}\n"
+        f"Try: ledger history {made['credentials']['amended']}"
+    )
+    _print(args, made, text)
+    return 0
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    """Show the signed events of one credential (or any aggregate)."""
+    ledger = open_ledger(args.store)
+    stored_events = ledger.history(UUID(args.credential_id))
+    rows = []
+    for stored in stored_events:
+        sealed = open_stored(
+            topic=stored.topic,
+            originator_id=stored.originator_id,
+            originator_version=stored.originator_version,
+            state=stored.state,
+        )
+        rows.append(
+            {
+                "version": sealed.originator_version,
+                "topic": sealed.topic,
+                "timestamp": sealed.timestamp,
+                "actor": sealed.seal.actor,
+                "kid": sealed.seal.kid,
+                "prev": sealed.seal.prev,
+                "hash": sealed.seal.digest,
+                "signature": stored.state.rpartition(b"\n")[2].decode(),
+                "state": {k: v for k, v in sealed.state.items() if k not in ("timestamp",)},
+                "signed_bytes": loads(sealed.signed_bytes),
+            }
+        )
+    lines = [f"History of {args.credential_id} ({len(rows)} events, all signatures and links checked)"]
+    for row in rows:
+        actor = row["actor"]
+        details = {k: v for k, v in row["state"].items() if k not in ("class_version", "originator_topic")}
+        lines.append(
+            f"v{row['version']} {row['timestamp']} {row['topic'].rsplit('/', 1)[-1]} "
+            f"by {actor['sub']} ({actor['role']}, {actor['auth']}) key {row['kid']}\n"
+            f"    hash {row['hash']}  prev {row['prev'][:16]}…\n"
+            f"    {orjson.dumps(details).decode()}"
+        )
+    _print(args, rows, "\n".join(lines))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``ledger`` command."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--store", help="store URL (default: $LEDGER_STORE or sqlite:///ledger.db)")
+    common.add_argument("--json", action="store_true", help="machine-readable output")
+    parser = argparse.ArgumentParser(prog="ledger", description=__doc__, parents=[common])
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("init", parents=[common], help="create the store and the operator key")
+    commands.add_parser("demo", parents=[common], help="fill the store with a small demo world")
+    history = commands.add_parser("history", parents=[common], help="signed events of a credential")
+    history.add_argument("credential_id")
+    return parser
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "init": cmd_init,
+    "demo": cmd_demo,
+    "history": cmd_history,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``ledger`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except LedgerError as error:
+        if args.json:
+            sys.stdout.write(orjson.dumps({"error": error.kind, "detail": str(error)}).decode() + "\n")
+        sys.stderr.write(f"ledger: {error.kind}: {error}\n")
+        return 1
+    except ValueError as error:
+        sys.stderr.write(f"ledger: invalid input: {error}\n")
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,92 @@
+"""Configuration: the one entry point, read from ``LEDGER_*`` environment variables.
+
+Defaults are safe for a developer's machine and refused elsewhere: outside
+development mode (``LEDGER_ENV=development``, the default only for the embedded
+SQLite store) private key files must be encrypted with ``LEDGER_KEY_PASSPHRASE``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from ledger.errors import ConfigurationError, KeyUnavailable
+from ledger.keys import FileKeyStore, KeyStore, MemoryKeyStore, load_pem_keys
+from ledger.stores import DEFAULT_STORE, StoreConfig, parse_store_url
+
+ENVIRONMENTS = ("development", "production")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the ledger needs to know about where it runs."""
+
+    store: StoreConfig
+    environment: str
+    key_dir: Path
+    key_passphrase: bytes | None
+    signing_keys_pem: str | None
+    operator_anchor: str | None
+
+    @classmethod
+    def from_env(
+        cls, env: Mapping[str, str] | None = None, *, store_url: str | None = None
+    ) -> Settings:
+        """Read the settings; ``store_url`` (a ``--store`` option) wins over ``LEDGER_STORE``."""
+        values = os.environ if env is None else env
+        store = parse_store_url(store_url or values.get("LEDGER_STORE") or DEFAULT_STORE)
+        environment = values.get("LEDGER_ENV", "development")
+        if environment not in ENVIRONMENTS:
+            raise ConfigurationError(f"LEDGER_ENV must be one of {', '.join(ENVIRONMENTS)}")
+        passphrase = values.get("LEDGER_KEY_PASSPHRASE")
+        if environment == "production" and not passphrase and not values.get("LEDGER_SIGNING_KEYS"):
+            raise ConfigurationError(
+                "production refuses unencrypted key files: set LEDGER_KEY_PASSPHRASE "
+                "or give the keys in LEDGER_SIGNING_KEYS"
+            )
+        key_dir = values.get("LEDGER_KEY_DIR")
+        return cls(
+            store=store,
+            environment=environment,
+            key_dir=Path(key_dir) if key_dir else _default_key_dir(store),
+            key_passphrase=passphrase.encode("utf-8") if passphrase else None,
+            signing_keys_pem=values.get("LEDGER_SIGNING_KEYS"),
+            operator_anchor=values.get("LEDGER_OPERATOR_KEY_ID") or None,
+        )
+
+    def key_store(self) -> KeyStore:
+        """The key store these settings name."""
+        if self.signing_keys_pem:
+            return _LayeredKeyStore(
+                load_pem_keys(self.signing_keys_pem, passphrase=self.key_passphrase),
+                FileKeyStore(self.key_dir, passphrase=self.key_passphrase),
+            )
+        return FileKeyStore(self.key_dir, passphrase=self.key_passphrase)
+
+
+def _default_key_dir(store: StoreConfig) -> Path:
+    path = store.sqlite_path
+    if path is not None:
+        return path.with_name(path.name + ".keys")
+    return Path("ledger-keys")
+
+
+class _LayeredKeyStore:
+    """Keys from the environment first, new keys kept in files."""
+
+    def __init__(self, given: MemoryKeyStore, files: FileKeyStore) -> None:
+        self._given = given
+        self._files = files
+
+    def private_key(self, kid: str) -> Ed25519PrivateKey:
+        try:
+            return self._given.private_key(kid)
+        except KeyUnavailable:
+            return self._files.private_key(kid)
+
+    def add(self, private_key: Ed25519PrivateKey) -> str:
+        return self._files.add(private_key)
