@@ -15,6 +15,7 @@ stored JSON carries no type tags and another implementation can read it plainly.
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
 from collections.abc import Mapping
@@ -30,7 +31,7 @@ JSON = dict[str, Any] | list[Any] | str | int | bool | None
 
 _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
-_DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+_CANONICAL_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
 
 
 class CanonicalError(ValueError):
@@ -41,13 +42,19 @@ def format_datetime(value: datetime) -> str:
     """Render an aware datetime in the one fixed UTC form that is signed."""
     if value.tzinfo is None:
         raise CanonicalError(f"naive datetime {value!r} has no time zone")
-    return value.astimezone(UTC).strftime(_DATETIME_FORMAT)
+    utc = value.astimezone(UTC)
+    return (
+        f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}T"
+        f"{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}.{utc.microsecond:06d}Z"
+    )
 
 
 def parse_datetime(text: str) -> datetime:
     """Read a datetime written by ``format_datetime`` (and only that form)."""
     try:
-        return datetime.strptime(text, _DATETIME_FORMAT).replace(tzinfo=UTC)
+        if len(text) != 27 or not _CANONICAL_TIME.match(text):
+            raise ValueError("wrong form")
+        return datetime.fromisoformat(text[:-1]).replace(tzinfo=UTC)
     except ValueError as error:
         raise CanonicalError(f"not a canonical timestamp: {text!r}") from error
 

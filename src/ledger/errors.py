@@ -99,6 +99,12 @@ class KeyNotValid(TamperDetected):
     kind = "key-not-valid"
 
 
+class WrongSigner(TamperDetected):
+    """An event is signed by a valid key of a party with no authority over its aggregate."""
+
+    kind = "wrong-signer"
+
+
 class MalformedEvent(TamperDetected):
     """A stored event cannot be decoded into the documented envelope."""
 

@@ -111,9 +111,11 @@ class KeyRing:
             raise UnknownKey(f"key {kid} is not in the key registry")
         return registry.keys[kid]
 
-    def verify(self, sealed: SealedEvent) -> None:
-        """Check an opened event's signature and its key's validity at its time."""
-        self._check(sealed, self.entry(sealed.seal.kid))
+    def verify(self, sealed: SealedEvent) -> KeyEntry:
+        """Check an opened event's signature and its key's validity; returns the key."""
+        entry = self.entry(sealed.seal.kid)
+        self._check(sealed, entry)
+        return entry
 
     @staticmethod
     def _check(sealed: SealedEvent, entry: KeyEntry) -> None:

@@ -135,8 +135,10 @@ class SignedEventMapper(Mapper[UUID]):
 
     def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
         sealed = self.open(stored_event)
-        self.keyring.verify(sealed)
-        return self.decode(sealed)
+        entry = self.keyring.verify(sealed)
+        domain_event = self.decode(sealed)
+        domain_event.__dict__["_signer"] = entry.owner
+        return domain_event
 
     @staticmethod
     def open(stored_event: StoredEvent) -> SealedEvent:

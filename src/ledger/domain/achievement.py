@@ -160,6 +160,9 @@ class Achievement(LedgerAggregate):
 
     TOPIC = "ledger/Achievement"
 
+    def signing_authorities(self) -> set[str]:
+        return {str(self.issuer_id)}
+
     @event("Registered")
     def __init__(self, issuer_id: UUID, spec: dict[str, Any], policy: str) -> None:
         self.issuer_id = issuer_id

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from eventsourcing.domain import Aggregate, MetaAggregate
 
 from ledger.envelope import GENESIS, Seal
-from ledger.errors import ChainBroken
+from ledger.errors import ChainBroken, WrongSigner
 
 T = TypeVar("T")
 
@@ -75,10 +75,24 @@ class LedgerAggregate(Aggregate, metaclass=LedgerMeta):
             mutated = super().mutate(aggregate)
             if seal is not None and mutated is not None:
                 mutated._chain_head = seal.digest
+                signer = self.__dict__.get("_signer")
+                if signer is not None and signer not in mutated.signing_authorities():
+                    raise WrongSigner(
+                        f"event {self.originator_id} v{self.originator_version} is signed by a key "
+                        f"of {signer}, which has no authority over this {type(mutated).__name__}"
+                    )
             return mutated
 
     class Created(Event, Aggregate.Created):
         """Base of the events that create a ledger aggregate."""
+
+    def signing_authorities(self) -> set[str]:
+        """Whose keys may sign this aggregate's events (key owners: "operator" or an issuer id).
+
+        A valid signature by anyone else is tampering: a key of one institution must
+        never be able to rewrite another institution's records.
+        """
+        return {"operator"}
 
     @property
     def chain_head(self) -> str:

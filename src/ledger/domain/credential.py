@@ -35,6 +35,9 @@ class Credential(LedgerAggregate):
 
     TOPIC = "ledger/Credential"
 
+    def signing_authorities(self) -> set[str]:
+        return {str(self.issuer_id)}
+
     @event("Issued")
     def __init__(
         self,

@@ -23,6 +23,9 @@ class ExemptionClaim(LedgerAggregate):
 
     TOPIC = "ledger/ExemptionClaim"
 
+    def signing_authorities(self) -> set[str]:
+        return {"operator", str(self.institution_id)}
+
     @classmethod
     def submit(
         cls,

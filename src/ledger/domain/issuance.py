@@ -24,6 +24,9 @@ class IssuanceRequest(LedgerAggregate):
 
     TOPIC = "ledger/IssuanceRequest"
 
+    def signing_authorities(self) -> set[str]:
+        return {str(self.issuer_id)}
+
     @staticmethod
     def create_id(issuer_id: UUID, request_id: str, **_: object) -> UUID:
         return issuance_request_id(issuer_id, request_id)

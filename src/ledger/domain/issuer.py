@@ -28,6 +28,9 @@ class Issuer(LedgerAggregate):
 
     TOPIC = "ledger/Issuer"
 
+    def signing_authorities(self) -> set[str]:
+        return {"operator", str(self.id)}
+
     @event("Registered")
     def __init__(self, name: str, country: str, identifiers: dict[str, str]) -> None:
         if not name.strip():

@@ -1,0 +1,100 @@
+"""Canonical bytes: deterministic, JCS-compatible on our value space, refusing ambiguity."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
+from uuid import UUID
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ledger.canonical import (
+    CanonicalError,
+    canonical_bytes,
+    format_datetime,
+    from_json_value,
+    parse_datetime,
+)
+
+json_scalars = st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.text()
+ascii_keys = st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=127), max_size=8)
+json_values = st.recursive(
+    json_scalars,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(ascii_keys, children, max_size=4),
+    max_leaves=20,
+)
+
+
+def reference_jcs(value: object) -> bytes:
+    """RFC 8785 for values without floats: sorted keys, no whitespace, minimal escapes."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+@given(json_values)
+def test_canonical_bytes_match_the_jcs_reference(value: object) -> None:
+    assert canonical_bytes(value) == reference_jcs(value)
+
+
+@given(st.dictionaries(ascii_keys, json_scalars, max_size=6))
+def test_key_order_of_the_input_does_not_matter(value: dict[str, object]) -> None:
+    reordered = dict(reversed(list(value.items())))
+    assert canonical_bytes(value) == canonical_bytes(reordered)
+
+
+def test_floats_are_refused() -> None:
+    with pytest.raises(CanonicalError):
+        canonical_bytes({"ects": 1.5})
+
+
+def test_integers_outside_64_bits_are_refused() -> None:
+    with pytest.raises(CanonicalError):
+        canonical_bytes(2**64)
+
+
+def test_non_ascii_keys_are_refused() -> None:
+    with pytest.raises(CanonicalError):
+        canonical_bytes({"é": 1})
+
+
+def test_naive_datetimes_are_refused() -> None:
+    with pytest.raises(CanonicalError):
+        canonical_bytes(datetime(2026, 1, 1))  # noqa: DTZ001
+
+
+def test_datetimes_have_one_fixed_utc_form() -> None:
+    amsterdam = timezone(timedelta(hours=1))
+    moment = datetime(2026, 3, 1, 13, 0, 0, tzinfo=amsterdam)
+    assert format_datetime(moment) == "2026-03-01T12:00:00.000000Z"
+    assert parse_datetime("2026-03-01T12:00:00.000000Z") == moment
+    with pytest.raises(CanonicalError):
+        parse_datetime("2026-03-01T12:00:00Z")
+
+
+def test_domain_values_lower_to_plain_json() -> None:
+    value = {
+        "id": UUID("12345678-1234-5678-1234-567812345678"),
+        "day": date(2026, 5, 1),
+        "ects": Decimal("3.0"),
+        "half": Decimal("1.50"),
+        "tags": ("a", "b"),
+    }
+    assert canonical_bytes(value) == (
+        b'{"day":"2026-05-01","ects":"3","half":"1.5",'
+        b'"id":"12345678-1234-5678-1234-567812345678","tags":["a","b"]}'
+    )
+
+
+@given(st.datetimes(timezones=st.just(UTC)))
+def test_datetimes_round_trip(moment: datetime) -> None:
+    assert from_json_value(format_datetime(moment), datetime) == moment
+
+
+def test_values_are_raised_back_by_annotation() -> None:
+    uid = "12345678-1234-5678-1234-567812345678"
+    assert from_json_value([uid], list[UUID]) == [UUID(uid)]
+    assert from_json_value(None, datetime | None) is None
+    assert from_json_value("1.5", Decimal) == Decimal("1.5")
+    assert from_json_value({"a": uid}, dict[str, UUID]) == {"a": UUID(uid)}
