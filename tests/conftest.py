@@ -33,7 +33,7 @@ def _postgres_available() -> str | None:
     return None
 
 
-_POSTGRES_PROBLEM: str | None | bool = False
+_POSTGRES_PROBLEM: str | bool | None = False
 
 
 def require_postgres() -> None:

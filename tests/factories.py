@@ -13,7 +13,9 @@ ADMIN = "admin@uni.example"
 
 
 def admin(issuer_id: UUID, subject: str = ADMIN) -> Actor:
-    return Actor(subject=subject, role="administrator", authenticated_by="test", issuer_id=issuer_id)
+    return Actor(
+        subject=subject, role="administrator", authenticated_by="test", issuer_id=issuer_id
+    )
 
 
 def learner(subject: str) -> Actor:

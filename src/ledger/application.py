@@ -11,11 +11,13 @@ concurrency race becomes ``Conflict`` (or a retry, where retrying is safe).
 from __future__ import annotations
 
 import hashlib
+import random
 import secrets
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar, cast
+from typing import Any, ClassVar, TypeVar, cast
 from uuid import UUID, uuid4
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -53,7 +55,7 @@ A = TypeVar("A", bound=LedgerAggregate)
 R = TypeVar("R")
 
 #: How often a command that lost an optimistic-concurrency race is re-run.
-CONFLICT_RETRIES = 5
+CONFLICT_RETRIES = 10
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,10 @@ class Ledger(Application[UUID]):
     """The credential ledger's write side."""
 
     name = "Ledger"
-    env = {"MAPPER_TOPIC": get_topic(SignedEventMapper), "AGGREGATE_CACHE_MAXSIZE": "500"}
+    env: ClassVar[dict[str, str]] = {
+        "MAPPER_TOPIC": get_topic(SignedEventMapper),
+        "AGGREGATE_CACHE_MAXSIZE": "500",
+    }
 
     def __init__(
         self,
@@ -97,7 +102,9 @@ class Ledger(Application[UUID]):
 
     # -- saving -------------------------------------------------------------------
 
-    def _save(self, *aggregates: LedgerAggregate, authority: str = OPERATOR) -> list[Recording[UUID]]:
+    def _save(
+        self, *aggregates: LedgerAggregate, authority: str = OPERATOR
+    ) -> list[Recording[UUID]]:
         """Save pending events atomically, signed by ``authority``'s active key."""
         kid, private_key = self._signing_key(authority)
         actor = current_actor() or SYSTEM
@@ -109,7 +116,9 @@ class Ledger(Application[UUID]):
         )
         try:
             with sealing(context):
-                recordings = self.save(*cast(Sequence[MutableOrImmutableAggregate[UUID]], aggregates))
+                recordings = self.save(
+                    *cast(Sequence[MutableOrImmutableAggregate[UUID]], aggregates)
+                )
         except IntegrityError as error:
             raise Conflict("another writer changed the same record first; try again") from error
         for aggregate in aggregates:
@@ -129,18 +138,21 @@ class Ledger(Application[UUID]):
 
     def _retrying(self, command: Callable[[], R]) -> R:
         """Run a command again when it lost a concurrency race (it reloads each time)."""
-        for _ in range(CONFLICT_RETRIES - 1):
+        for attempt in range(1, CONFLICT_RETRIES):
             try:
                 return command()
+            except IdempotencyKeyReused:
+                raise
             except Conflict:
-                continue
+                # Jitter, so that two writers who collided do not collide again in step.
+                time.sleep(random.uniform(0, 0.002 * attempt))  # noqa: S311
         return command()
 
     # -- loading ------------------------------------------------------------------
 
     def _get(self, cls: type[A], aggregate_id: UUID, *, what: str, version: int | None = None) -> A:
         try:
-            aggregate = self.repository.get(aggregate_id, version=version)
+            aggregate: object = self.repository.get(aggregate_id, version=version)
         except AggregateNotFoundError:
             raise NotFound(f"{what} {aggregate_id} not found") from None
         if not isinstance(aggregate, cls):
@@ -178,7 +190,7 @@ class Ledger(Application[UUID]):
             raise NotFound(f"nothing recorded for {aggregate_id}")
         aggregate: Any = None
         for event in map(self.mapper.to_domain_event, stored):
-            aggregate = event.mutate(aggregate)  # type: ignore[attr-defined]
+            aggregate = cast(Any, event).mutate(aggregate)
         return list(stored)
 
     # -- authorisation ------------------------------------------------------------
@@ -403,7 +415,9 @@ class Ledger(Application[UUID]):
         now = utcnow()
         policy = issuer.policy_at(now)
         achievement.current.check_study_load(policy)
-        policy_reference = policy.reference if achievement.current.kind == "microcredential" else None
+        policy_reference = (
+            policy.reference if achievement.current.kind == "microcredential" else None
+        )
         entries = issuer.reserve_status_entries(len(orders))
         credentials = [
             Credential(
@@ -426,7 +440,10 @@ class Ledger(Application[UUID]):
         if request_id is not None:
             extra.append(
                 IssuanceRequest(
-                    issuer_id=issuer.id, request_id=request_id, body_digest=digest, credential_ids=ids
+                    issuer_id=issuer.id,
+                    request_id=request_id,
+                    body_digest=digest,
+                    credential_ids=ids,
                 )
             )
         self._save(issuer, *credentials, *extra, authority=str(issuer.id))
@@ -450,7 +467,9 @@ class Ledger(Application[UUID]):
             raise NotFound(f"credential {credential_id} not found") from None
         return credential, issuer
 
-    def amend_credential(self, credential_id: UUID, *, changes: dict[str, Any], reason: str) -> None:
+    def amend_credential(
+        self, credential_id: UUID, *, changes: dict[str, Any], reason: str
+    ) -> None:
         """Correct a credential, keeping its history."""
         credential, issuer = self._administered_credential(credential_id)
         if "achievement_revision" in changes:
@@ -574,7 +593,9 @@ class Ledger(Application[UUID]):
         credential = self.credential(credential_id)
         if credential.learner_id != learner_id:
             raise Forbidden("no live consent of this learner for you")
-        learner.record_lookup(grantee=actor.subject, credential_id=credential_id, purpose_seen=purpose)
+        learner.record_lookup(
+            grantee=actor.subject, credential_id=credential_id, purpose_seen=purpose
+        )
         self._save(learner)
         return credential
 

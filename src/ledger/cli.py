@@ -13,6 +13,7 @@ import orjson
 from ledger.actor import CLI_OPERATOR, acting_as
 from ledger.application import Ledger
 from ledger.canonical import loads, to_json_value
+from ledger.demo import build_demo
 from ledger.envelope import open_stored
 from ledger.errors import Conflict, LedgerError
 from ledger.settings import Settings
@@ -28,7 +29,9 @@ def open_ledger(store_url: str | None) -> Ledger:
 
 def _print(args: argparse.Namespace, data: Any, text: str) -> None:
     if args.json:
-        sys.stdout.write(orjson.dumps(to_json_value(data), option=orjson.OPT_INDENT_2).decode() + "\n")
+        sys.stdout.write(
+            orjson.dumps(to_json_value(data), option=orjson.OPT_INDENT_2).decode() + "\n"
+        )
     else:
         sys.stdout.write(text.rstrip("\n") + "\n")
 
@@ -54,8 +57,6 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Fill the store with the demo world."""
-    from ledger.demo import build_demo
-
     ledger = open_ledger(args.store)
     made = build_demo(ledger)
     cohort = made["credentials"]["cohort"]
@@ -100,10 +101,14 @@ def cmd_history(args: argparse.Namespace) -> int:
                 "signed_bytes": loads(sealed.signed_bytes),
             }
         )
-    lines = [f"History of {args.credential_id} ({len(rows)} events, all signatures and links checked)"]
+    lines = [
+        f"History of {args.credential_id} ({len(rows)} events, all signatures and links checked)"
+    ]
     for row in rows:
         actor = row["actor"]
-        details = {k: v for k, v in row["state"].items() if k not in ("class_version", "originator_topic")}
+        details = {
+            k: v for k, v in row["state"].items() if k not in ("class_version", "originator_topic")
+        }
         lines.append(
             f"v{row['version']} {row['timestamp']} {row['topic'].rsplit('/', 1)[-1]} "
             f"by {actor['sub']} ({actor['role']}, {actor['auth']}) key {row['kid']}\n"
@@ -142,7 +147,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return COMMANDS[args.command](args)
     except LedgerError as error:
         if args.json:
-            sys.stdout.write(orjson.dumps({"error": error.kind, "detail": str(error)}).decode() + "\n")
+            sys.stdout.write(
+                orjson.dumps({"error": error.kind, "detail": str(error)}).decode() + "\n"
+            )
         sys.stderr.write(f"ledger: {error.kind}: {error}\n")
         return 1
     except ValueError as error:

@@ -19,7 +19,9 @@ from ledger.errors import Forbidden
 
 
 def _admin(subject: str, issuer_id: UUID) -> Actor:
-    return Actor(subject=subject, role="administrator", authenticated_by="demo", issuer_id=issuer_id)
+    return Actor(
+        subject=subject, role="administrator", authenticated_by="demo", issuer_id=issuer_id
+    )
 
 
 def _learner(subject: str) -> Actor:
@@ -98,17 +100,25 @@ def build_demo(ledger: Ledger, *, cohort_size: int = 12) -> dict[str, Any]:
             [CredentialOrder(learner_subject=s, result={"grade": "8"}) for s in learners],
             request_id="demo-cohort-2026",
         )
-        badge = ledger.issue_credential(university, board, CredentialOrder(learner_subject=learners[0]))
-        ledger.amend_credential(cohort[1], changes={"result": {"grade": "9"}}, reason="Grade corrected after review")
+        badge = ledger.issue_credential(
+            university, board, CredentialOrder(learner_subject=learners[0])
+        )
+        ledger.amend_credential(
+            cohort[1], changes={"result": {"grade": "9"}}, reason="Grade corrected after review"
+        )
         ledger.suspend_credential(cohort[2], reason="Suspected plagiarism under investigation")
         ledger.reinstate_credential(cohort[2], reason="Investigation closed without findings")
-        ledger.revoke_credential(cohort[3], reason="Exam fraud established by the board of examiners")
+        ledger.revoke_credential(
+            cohort[3], reason="Exam fraud established by the board of examiners"
+        )
     with acting_as(_admin("bob@hs.example", college)):
         energy = ledger.define_achievement(college, MICRO_ENERGY)
         energy_credential = ledger.issue_credential(
             college,
             energy,
-            CredentialOrder(learner_subject=learners[0], valid_until=utcnow() + timedelta(days=5 * 365)),
+            CredentialOrder(
+                learner_subject=learners[0], valid_until=utcnow() + timedelta(days=5 * 365)
+            ),
         )
     with acting_as(_learner(learners[0])):
         consent = ledger.grant_consent(
@@ -135,8 +145,12 @@ def build_demo(ledger: Ledger, *, cohort_size: int = 12) -> dict[str, Any]:
             motivation="Please exempt me from the energy module",
         )
     with acting_as(_admin("bob@hs.example", college)):
-        ledger.decide_exemption_claim(approved_claim, approve=True, reason="Learning outcomes match")
-        ledger.decide_exemption_claim(rejected_claim, approve=False, reason="Outcomes do not cover the module")
+        ledger.decide_exemption_claim(
+            approved_claim, approve=True, reason="Learning outcomes match"
+        )
+        ledger.decide_exemption_claim(
+            rejected_claim, approve=False, reason="Outcomes do not cover the module"
+        )
     with acting_as(Actor(subject="hr@employer.example", role="verifier", authenticated_by="demo")):
         ledger.look_up(
             learner_id=ledger.credential(cohort[0]).learner_id,

@@ -133,7 +133,9 @@ class AppendOnlyPostgresApplicationRecorder(PostgresApplicationRecorder):
             self.sql_create_statements.append(
                 SQL(
                     "DO $$ BEGIN "
-                    "CREATE TRIGGER {trigger} " + timing + " EXECUTE FUNCTION {schema}.{function}(); "
+                    "CREATE TRIGGER {trigger} "
+                    + timing
+                    + " EXECUTE FUNCTION {schema}.{function}(); "
                     "EXCEPTION WHEN duplicate_object THEN NULL; END $$"
                 ).format(trigger=trigger, schema=schema, table=table, function=function)
             )

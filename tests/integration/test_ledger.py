@@ -25,7 +25,9 @@ from tests.factories import admin, learner, micro, new_achievement, new_issuer, 
 
 def issue(ledger: Ledger, issuer_id, achievement_id, subject: str = "learner-1"):  # type: ignore[no-untyped-def]
     with acting_as(admin(issuer_id)):
-        return ledger.issue_credential(issuer_id, achievement_id, CredentialOrder(learner_subject=subject))
+        return ledger.issue_credential(
+            issuer_id, achievement_id, CredentialOrder(learner_subject=subject)
+        )
 
 
 def event_count(ledger: Ledger) -> int:
@@ -60,7 +62,9 @@ def test_issuance_records_the_policy_in_force(ledger: Ledger) -> None:
             ledger.define_achievement(issuer_id, micro(study_load_hours=28, ects=1))
         ledger.adopt_policy(issuer_id, NATIONAL_EXPERIMENT_1EC)
         small = ledger.define_achievement(issuer_id, micro(study_load_hours=28, ects=1))
-        credential_id = ledger.issue_credential(issuer_id, small, CredentialOrder(learner_subject="s"))
+        credential_id = ledger.issue_credential(
+            issuer_id, small, CredentialOrder(learner_subject="s")
+        )
     assert ledger.credential(credential_id).policy == "nl-microcredentials-experiment-1ec@v1"
 
 
@@ -83,7 +87,9 @@ def test_bulk_issuance_is_atomic(ledger: Ledger) -> None:
     achievement_id = new_achievement(ledger, issuer_id)
     before = event_count(ledger)
     orders = [CredentialOrder(learner_subject=f"s{n}") for n in range(300)]
-    orders[250] = CredentialOrder(learner_subject="s250", valid_from=utcnow(), valid_until=utcnow() - timedelta(days=1))
+    orders[250] = CredentialOrder(
+        learner_subject="s250", valid_from=utcnow(), valid_until=utcnow() - timedelta(days=1)
+    )
     with acting_as(admin(issuer_id)), pytest.raises(InvalidInput):
         ledger.issue_cohort(issuer_id, achievement_id, orders, request_id="r-bad")
     assert event_count(ledger) == before
@@ -111,7 +117,9 @@ def test_administrators_stay_inside_their_issuer(ledger: Ledger) -> None:
     theirs = new_issuer(ledger, "Theirs", subject="b@theirs")
     with acting_as(admin(theirs, "b@theirs")):
         achievement_id = ledger.define_achievement(theirs, micro())
-        credential_id = ledger.issue_credential(theirs, achievement_id, CredentialOrder(learner_subject="x"))
+        credential_id = ledger.issue_credential(
+            theirs, achievement_id, CredentialOrder(learner_subject="x")
+        )
     intruder = admin(ours, "a@ours")
     with acting_as(intruder):
         with pytest.raises(NotFound):
@@ -138,18 +146,29 @@ def test_learners_act_on_their_own_backpack_only(ledger: Ledger) -> None:
     expiry = utcnow() + timedelta(days=7)
     with acting_as(learner("alice")):
         with pytest.raises(Forbidden):
-            ledger.grant_consent("bob", grantee="hr", credential_ids=[bobs], purpose="p", expires_at=expiry)
+            ledger.grant_consent(
+                "bob", grantee="hr", credential_ids=[bobs], purpose="p", expires_at=expiry
+            )
         with pytest.raises(Forbidden):
-            ledger.grant_consent("alice", grantee="hr", credential_ids=[bobs], purpose="p", expires_at=expiry)
+            ledger.grant_consent(
+                "alice", grantee="hr", credential_ids=[bobs], purpose="p", expires_at=expiry
+            )
         with pytest.raises(Forbidden):
             ledger.create_share_link("alice", credential_ids=[bobs])
         with pytest.raises(Forbidden):
-            ledger.submit_exemption_claim("alice", institution_id=issuer_id, programme="B", credential_ids=[bobs])
+            ledger.submit_exemption_claim(
+                "alice", institution_id=issuer_id, programme="B", credential_ids=[bobs]
+            )
         consent_id = ledger.grant_consent(
             "alice", grantee="hr@acme", credential_ids=[alices], purpose="hiring", expires_at=expiry
         )
     with acting_as(verifier("hr@acme")):
-        assert ledger.look_up(learner_id=learner_id_for("alice"), credential_id=alices, purpose="hiring").id == alices
+        assert (
+            ledger.look_up(
+                learner_id=learner_id_for("alice"), credential_id=alices, purpose="hiring"
+            ).id
+            == alices
+        )
         with pytest.raises(Forbidden):
             ledger.look_up(learner_id=learner_id_for("bob"), credential_id=bobs, purpose="hiring")
     with acting_as(verifier("hr@other")), pytest.raises(Forbidden):
@@ -166,13 +185,21 @@ def test_exemption_claims(ledger: Ledger) -> None:
     receiver = new_issuer(ledger, "Receiver", subject="recv@y")
     with acting_as(admin(issuer_id, "home@x")):
         achievement_id = ledger.define_achievement(issuer_id, micro())
-        good = ledger.issue_credential(issuer_id, achievement_id, CredentialOrder(learner_subject="l"))
-        bad = ledger.issue_credential(issuer_id, achievement_id, CredentialOrder(learner_subject="l"))
+        good = ledger.issue_credential(
+            issuer_id, achievement_id, CredentialOrder(learner_subject="l")
+        )
+        bad = ledger.issue_credential(
+            issuer_id, achievement_id, CredentialOrder(learner_subject="l")
+        )
         ledger.revoke_credential(bad, reason="fraud")
     with acting_as(learner("l")):
         with pytest.raises(CredentialRevoked):
-            ledger.submit_exemption_claim("l", institution_id=receiver, programme="B", credential_ids=[good, bad])
-        claim = ledger.submit_exemption_claim("l", institution_id=receiver, programme="B", credential_ids=[good])
+            ledger.submit_exemption_claim(
+                "l", institution_id=receiver, programme="B", credential_ids=[good, bad]
+            )
+        claim = ledger.submit_exemption_claim(
+            "l", institution_id=receiver, programme="B", credential_ids=[good]
+        )
     with acting_as(admin(issuer_id, "home@x")), pytest.raises(Forbidden):
         ledger.decide_exemption_claim(claim, approve=True, reason="not yours")
     with acting_as(admin(receiver, "recv@y")):

@@ -44,7 +44,9 @@ def world(ledger: Ledger) -> tuple[UUID, UUID]:
         credential_id = ledger.issue_credential(
             issuer_id, achievement_id, CredentialOrder(learner_subject="s", result={"grade": "6"})
         )
-        ledger.amend_credential(credential_id, changes={"result": {"grade": "7"}}, reason="regraded")
+        ledger.amend_credential(
+            credential_id, changes={"result": {"grade": "7"}}, reason="regraded"
+        )
         ledger.suspend_credential(credential_id, reason="check")
     return issuer_id, credential_id
 
@@ -93,8 +95,15 @@ def test_an_edited_timestamp_is_detected(ledger: Ledger) -> None:
     raw = RawEvents(ledger.store)
     raw.disable_guard()
     state = raw.state(credential_id, 3)
-    sealed = open_stored(topic=raw.topic(credential_id, 3), originator_id=credential_id, originator_version=3, state=state)
-    raw.set_state(credential_id, 3, state.replace(sealed.timestamp.encode(), b"2020-01-01T00:00:00.000000Z"))
+    sealed = open_stored(
+        topic=raw.topic(credential_id, 3),
+        originator_id=credential_id,
+        originator_version=3,
+        state=state,
+    )
+    raw.set_state(
+        credential_id, 3, state.replace(sealed.timestamp.encode(), b"2020-01-01T00:00:00.000000Z")
+    )
     with pytest.raises(SignatureInvalid):
         fresh(ledger).credential(credential_id)
 
@@ -127,7 +136,9 @@ def test_a_forged_event_signed_by_an_unknown_key_is_detected(ledger: Ledger) -> 
     raw = RawEvents(ledger.store)
     raw.disable_guard()
     genuine = open_stored(
-        topic=raw.topic(credential_id, 3), originator_id=credential_id, originator_version=3,
+        topic=raw.topic(credential_id, 3),
+        originator_id=credential_id,
+        originator_version=3,
         state=raw.state(credential_id, 3),
     )
     forger = Ed25519PrivateKey.generate()
@@ -154,7 +165,9 @@ def test_an_event_resigned_with_another_issuers_key_is_detected(ledger: Ledger) 
     raw = RawEvents(ledger.store)
     raw.disable_guard()
     sealed = open_stored(
-        topic=raw.topic(credential_id, 3), originator_id=credential_id, originator_version=3,
+        topic=raw.topic(credential_id, 3),
+        originator_id=credential_id,
+        originator_version=3,
         state=raw.state(credential_id, 3),
     )
     signed = signed_bytes_for(
@@ -182,5 +195,12 @@ def test_events_signed_after_a_compromise_are_refused(ledger: Ledger) -> None:
 
 
 def test_every_tamper_error_is_a_tamper_detected() -> None:
-    for error in (ChainBroken, KeyNotValid, MalformedEvent, SignatureInvalid, UnknownKey, WrongSigner):
+    for error in (
+        ChainBroken,
+        KeyNotValid,
+        MalformedEvent,
+        SignatureInvalid,
+        UnknownKey,
+        WrongSigner,
+    ):
         assert issubclass(error, TamperDetected)

@@ -91,7 +91,14 @@ class TestStudyLoadPolicy:
 class TestAchievementSpec:
     @pytest.mark.parametrize(
         "field",
-        ["title", "awarding_body", "learning_outcomes", "study_load_hours", "eqf_level", "quality_assurance"],
+        [
+            "title",
+            "awarding_body",
+            "learning_outcomes",
+            "study_load_hours",
+            "eqf_level",
+            "quality_assurance",
+        ],
     )
     def test_every_eu_element_is_required_for_a_microcredential(self, field: str) -> None:
         data = micro()
@@ -106,7 +113,13 @@ class TestAchievementSpec:
 
     @pytest.mark.parametrize(
         ("field", "value"),
-        [("eqf_level", 9), ("participation_form", "telepathy"), ("country", "nl"), ("ects", 20), ("kind", "diploma")],
+        [
+            ("eqf_level", 9),
+            ("participation_form", "telepathy"),
+            ("country", "nl"),
+            ("ects", 20),
+            ("kind", "diploma"),
+        ],
     )
     def test_malformed_values_name_their_field(self, field: str, value: object) -> None:
         with pytest.raises(InvalidInput, match=field):
@@ -243,14 +256,20 @@ class TestLearner:
         with pytest.raises(Forbidden):
             learner.live_consent(grantee="hr@x", credential_id=other, at=utcnow())
         with pytest.raises(Forbidden):
-            learner.live_consent(grantee="hr@x", credential_id=mine, at=utcnow() + timedelta(days=2))
+            learner.live_consent(
+                grantee="hr@x", credential_id=mine, at=utcnow() + timedelta(days=2)
+            )
 
     def test_share_links(self) -> None:
         learner = Learner(subject="s")
         mine = uuid4()
         link_id = uuid4()
         learner.create_share_link(
-            link_id=link_id, token_digest="a" * 64, credential_ids=[mine], expires_at=None, owned={mine}
+            link_id=link_id,
+            token_digest="a" * 64,
+            credential_ids=[mine],
+            expires_at=None,
+            owned={mine},
         )
         assert learner.share_links[link_id].open_at(utcnow())
         learner.revoke_share_link(link_id)
@@ -262,7 +281,9 @@ class TestLearner:
 class TestExemptionClaim:
     def submit(self, statuses: dict[object, str] | None = None) -> ExemptionClaim:
         learner_id = uuid4()
-        credentials = {uuid4(): (learner_id, status) for status in (statuses or {"a": "active"}).values()}
+        credentials = {
+            uuid4(): (learner_id, status) for status in (statuses or {"a": "active"}).values()
+        }
         return ExemptionClaim.submit(
             learner_id=learner_id,
             institution_id=uuid4(),
@@ -304,7 +325,9 @@ class TestExemptionClaim:
 
 class TestKeyRegistry:
     def test_lifecycle(self) -> None:
-        registry = KeyRegistry(operator_kid="ed25519:op", operator_public_key="x", valid_from=utcnow())
+        registry = KeyRegistry(
+            operator_kid="ed25519:op", operator_public_key="x", valid_from=utcnow()
+        )
         registry.register(kid="ed25519:a", owner="issuer", public_key="y")
         with pytest.raises(RuleViolation):
             registry.register(kid="ed25519:a", owner="issuer", public_key="y")

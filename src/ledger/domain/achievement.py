@@ -169,7 +169,9 @@ class Achievement(LedgerAggregate):
         self.revisions: dict[int, AchievementSpec] = {1: _spec(spec)}
 
     @classmethod
-    def define(cls, *, issuer_id: UUID, spec: AchievementSpec, policy: StudyLoadPolicy) -> Achievement:
+    def define(
+        cls, *, issuer_id: UUID, spec: AchievementSpec, policy: StudyLoadPolicy
+    ) -> Achievement:
         """Register an achievement, refused below the study-load policy in force."""
         spec.check_study_load(policy)
         return cls(issuer_id=issuer_id, spec=spec.to_record(), policy=policy.reference)

@@ -15,6 +15,7 @@ from uuid import UUID
 
 from eventsourcing.domain import event
 
+from ledger.canonical import from_json_value
 from ledger.domain.base import LedgerAggregate, utcnow
 from ledger.errors import CredentialRevoked, InvalidInput, InvalidTransition
 
@@ -100,12 +101,12 @@ class Credential(LedgerAggregate):
 
     @event("Amended")
     def _amended(self, changes: dict[str, Any], reason: str) -> None:
-        from ledger.canonical import from_json_value
-
         for name, value in changes.items():
-            if name == "valid_until":
-                value = from_json_value(value, datetime | None)
-            setattr(self, name, value)
+            setattr(
+                self,
+                name,
+                from_json_value(value, datetime | None) if name == "valid_until" else value,
+            )
         self.amendments += 1
         self.reasons.append(reason)
 

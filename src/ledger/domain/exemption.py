@@ -73,7 +73,9 @@ class ExemptionClaim(LedgerAggregate):
 
     def _require_pending(self, what: str) -> None:
         if self.state != "pending":
-            raise InvalidTransition(f"the claim is {self.state}; only a pending claim can be {what}")
+            raise InvalidTransition(
+                f"the claim is {self.state}; only a pending claim can be {what}"
+            )
 
     def approve(self, *, reason: str) -> None:
         """The receiving institution grants the exemption."""

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from ledger.canonical import from_json_value
 from ledger.errors import InvalidInput, StudyLoadTooLow
 
 HOURS_PER_EC = 28
@@ -41,7 +42,9 @@ class StudyLoadPolicy:
 
     def covers(self, at: datetime) -> bool:
         """Whether the policy is in force at ``at``."""
-        return self.in_force_from <= at and (self.in_force_until is None or at < self.in_force_until)
+        return self.in_force_from <= at and (
+            self.in_force_until is None or at < self.in_force_until
+        )
 
     def check(self, *, hours: int, ects: Decimal) -> None:
         """Refuse a study load below this policy's minimum."""
@@ -71,7 +74,6 @@ class StudyLoadPolicy:
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> StudyLoadPolicy:
         """Inverse of ``to_record`` (values may be in canonical JSON form)."""
-        from ledger.canonical import from_json_value
 
         def when(value: Any) -> datetime | None:
             result: datetime | None = from_json_value(value, datetime | None)
