@@ -23,7 +23,7 @@ from uuid import UUID, uuid4
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import MutableOrImmutableAggregate
-from eventsourcing.persistence import IntegrityError, Recording, StoredEvent
+from eventsourcing.persistence import EventStore, IntegrityError, Recording, StoredEvent
 from eventsourcing.utils import get_topic
 
 from ledger.actor import SYSTEM, Actor, current_actor
@@ -46,6 +46,7 @@ from ledger.errors import (
     KeyUnavailable,
     NotFound,
 )
+from ledger.eventstore import SigningEventStore
 from ledger.keyring import KeyRing
 from ledger.keys import KeyStore, encode_public_key, key_id
 from ledger.mapper import SealingContext, SignedEventMapper, sealing
@@ -96,6 +97,10 @@ class Ledger(Application[UUID]):
             raise ConfigurationError("MAPPER_TOPIC must name the signing mapper")
         self.keyring = KeyRing(self._load_registry_events, operator_anchor=operator_anchor)
         mapper.bind(self.keyring)
+
+    def construct_event_store(self) -> EventStore[UUID]:
+        """The library's event store, with large batches signed on every core."""
+        return SigningEventStore(mapper=self.mapper, recorder=self.recorder)
 
     def _load_registry_events(self, gt: int | None) -> Sequence[StoredEvent]:
         return self.recorder.select_events(KEY_REGISTRY_ID, gt=gt)

@@ -61,14 +61,38 @@ def parse_datetime(text: str) -> datetime:
 
 def to_json_value(value: Any) -> JSON:
     """Lower a domain value to plain JSON values, refusing anything ambiguous."""
-    if value is None or isinstance(value, bool | str):
-        return value
-    if isinstance(value, int):
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return value  # type: ignore[no-any-return]
+    if kind is dict:
+        return {_key(key): to_json_value(item) for key, item in value.items()}
+    if kind is list or kind is tuple:
+        return [to_json_value(item) for item in value]
+    if kind is int:
         if not _INT64_MIN <= value <= _INT64_MAX:
             raise CanonicalError(f"integer {value} is outside the signed 64-bit range")
-        return value
+        return value  # type: ignore[no-any-return]
+    if kind is UUID:
+        return str(value)
+    if kind is datetime:
+        return format_datetime(value)
+    return _lower_other(value)
+
+
+def _key(key: object) -> str:
+    if type(key) is not str or not key.isascii():
+        raise CanonicalError(f"object key {key!r} is not an ASCII string")
+    return key
+
+
+def _lower_other(value: Any) -> JSON:
+    """The rarer types, and subclasses of the common ones."""
     if isinstance(value, float):
         raise CanonicalError("floats are not allowed in signed data; use Decimal")
+    if isinstance(value, bool | str):
+        return bool(value) if isinstance(value, bool) else str(value)
+    if isinstance(value, int):
+        return to_json_value(int(value))
     if isinstance(value, UUID):
         return str(value)
     if isinstance(value, datetime):
@@ -80,12 +104,7 @@ def to_json_value(value: Any) -> JSON:
             raise CanonicalError(f"decimal {value} is not finite")
         return _plain_decimal(value)
     if isinstance(value, Mapping):
-        out: dict[str, Any] = {}
-        for key, item in value.items():
-            if not isinstance(key, str) or not key.isascii():
-                raise CanonicalError(f"object key {key!r} is not an ASCII string")
-            out[key] = to_json_value(item)
-        return out
+        return {_key(key): to_json_value(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [to_json_value(item) for item in value]
     if isinstance(value, frozenset | set):
@@ -102,7 +121,12 @@ def _plain_decimal(value: Decimal) -> str:
 
 def canonical_bytes(value: Any) -> bytes:
     """The canonical UTF-8 bytes of a JSON-able value (see the module docstring)."""
-    return orjson.dumps(to_json_value(value), option=orjson.OPT_SORT_KEYS)
+    return dump_lowered(to_json_value(value))
+
+
+def dump_lowered(value: JSON) -> bytes:
+    """Canonical bytes of a value already lowered by ``to_json_value`` (no second walk)."""
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
 
 
 def loads(data: bytes) -> Any:

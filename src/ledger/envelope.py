@@ -26,7 +26,7 @@ from uuid import UUID
 
 from eventsourcing.utils import resolve_topic
 
-from ledger.canonical import canonical_bytes, field_types, from_json_value, loads
+from ledger.canonical import dump_lowered, field_types, from_json_value, loads
 from ledger.errors import MalformedEvent
 from ledger.keys import b64url, from_b64url
 
@@ -85,8 +85,8 @@ def signed_bytes_for(
     prev: str,
     state: dict[str, Any],
 ) -> bytes:
-    """The canonical bytes an event's signature covers."""
-    return canonical_bytes(
+    """The canonical bytes an event's signature covers (``state`` must be lowered JSON)."""
+    return dump_lowered(
         {
             "actor": actor,
             "kid": kid,

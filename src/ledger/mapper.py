@@ -52,6 +52,26 @@ class SealingContext:
     heads: dict[UUID, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class PreparedEvent:
+    """A stored event waiting for its signature."""
+
+    originator_id: UUID
+    originator_version: int
+    topic: str
+    signed_bytes: bytes
+    private_key: Ed25519PrivateKey
+
+    def sign(self) -> StoredEvent:
+        """Sign (Ed25519 releases the GIL, so threads can do this in parallel)."""
+        return StoredEvent(
+            originator_id=self.originator_id,
+            originator_version=self.originator_version,
+            topic=self.topic,
+            state=pack(self.signed_bytes, self.private_key.sign(self.signed_bytes)),
+        )
+
+
 _sealing: ContextVar[SealingContext | None] = ContextVar("ledger_sealing", default=None)
 
 
@@ -91,7 +111,12 @@ class SignedEventMapper(Mapper[UUID]):
             raise ConfigurationError("the signing mapper has no key ring bound")
         return self._keyring
 
-    def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:
+    def prepare(self, domain_event: DomainEventProtocol[UUID]) -> PreparedEvent:
+        """Everything but the signature: canonical bytes, chained to the previous event.
+
+        Preparing is sequential (each event's bytes name the hash of the one before);
+        signing is not, so the event store can sign prepared events in parallel.
+        """
         context = _sealing.get()
         if context is None:
             raise ConfigurationError("events can only be saved through the Ledger application")
@@ -101,7 +126,7 @@ class SignedEventMapper(Mapper[UUID]):
         state = {
             key: value
             for key, value in vars(domain_event).items()
-            if key not in _ENVELOPE_FIELDS and not key.startswith("_")
+            if key not in _ENVELOPE_FIELDS and key[0] != "_"
         }
         state["class_version"] = getattr(type(domain_event), "class_version", 1)
         try:
@@ -126,12 +151,16 @@ class SignedEventMapper(Mapper[UUID]):
             state=payload,
         )
         context.heads[originator_id] = event_digest(signed)
-        return StoredEvent(
+        return PreparedEvent(
             originator_id=originator_id,
             originator_version=version,
             topic=topic,
-            state=pack(signed, context.private_key.sign(signed)),
+            signed_bytes=signed,
+            private_key=context.private_key,
         )
+
+    def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:
+        return self.prepare(domain_event).sign()
 
     def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
         sealed = self.open(stored_event)

@@ -9,10 +9,13 @@ DELETE on the events table (and TRUNCATE in PostgreSQL), whatever the code does.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, cast
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteTrackingRecorder
 from eventsourcing.utils import get_topic
@@ -21,6 +24,8 @@ from psycopg.sql import SQL, Identifier
 from ledger.errors import ConfigurationError
 
 DEFAULT_STORE = "sqlite:///ledger.db"
+#: Events per INSERT statement for large PostgreSQL batches.
+INSERT_CHUNK = 1000
 APPEND_ONLY_MESSAGE = "ledger events are append-only"
 
 
@@ -110,7 +115,36 @@ class AppendOnlySQLiteApplicationRecorder(SQLiteApplicationRecorder):
 
 
 class AppendOnlyPostgresApplicationRecorder(PostgresApplicationRecorder):
-    """The library's PostgreSQL recorder, with triggers that refuse UPDATE, DELETE, TRUNCATE."""
+    """The library's PostgreSQL recorder, with triggers that refuse UPDATE, DELETE, TRUNCATE.
+
+    Large batches (bulk issuance) are inserted in chunks inside one transaction
+    and outside pipeline mode: one multi-megabyte pipelined statement can stall
+    psycopg and the server both waiting to read (psycopg issue #685), which we saw
+    with 10,000 signed events. The table lock and the notification are the
+    library's, taken exactly as in its own insert.
+    """
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        if len(stored_events) <= INSERT_CHUNK:
+            return cast(Sequence[int] | None, super().insert_events(stored_events, **kwargs))
+        notification_ids: list[int] = []
+        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+            self._insert_events(curs, stored_events, **kwargs)
+            self._lock_table(curs)
+            self._notify_channel(curs)
+            for start in range(0, len(stored_events), INSERT_CHUNK):
+                chunk = stored_events[start : start + INSERT_CHUNK]
+                rows = [
+                    self.construct_pg_stored_event(
+                        s.originator_id, s.originator_version, s.topic, s.state
+                    )
+                    for s in chunk
+                ]
+                curs.execute(self.insert_events_statement, (rows,))
+                notification_ids.extend(int(row["notification_id"]) for row in curs.fetchall())
+        return notification_ids
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]

@@ -1,0 +1,189 @@
+"""Write benchmark: signed saves against the plain library's saves, in one run.
+
+For each store (a SQLite file, a PostgreSQL schema) it saves the same kind of
+aggregates (credentials) twice, through the signing ledger and through a plain
+``eventsourcing`` Application with the library's own mapper and recorder, and
+prints throughput and the ratio signed/plain for
+
+* single-event transactions (one credential per save), and
+* bulk issuance of 10,000 credentials in one transaction;
+
+then the end-to-end bulk issuance rate of ``Ledger.issue_cohort`` (authorisation,
+policy check, status reservation, idempotency record, signing, saving).
+
+Both sides use the same recorder (see ``plain_settings``). Rounds alternate between signed and plain so that the machine's noise hits both;
+the median round counts. Targets: ratio >= 0.9 single, >= 0.8 bulk; bulk issuance
+on PostgreSQL >= 3,000 credentials per second.
+
+    python scripts/bench_write.py [--single N] [--bulk N] [--rounds R] [--stores sqlite,postgres]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from eventsourcing.application import Application
+
+from ledger.actor import CLI_OPERATOR, acting_as
+from ledger.application import CredentialOrder, Ledger
+from ledger.demo import MICRO_DATA_SCIENCE
+from ledger.domain.base import utcnow
+from ledger.domain.credential import Credential
+from ledger.keys import MemoryKeyStore
+from ledger.stores import parse_store_url
+
+POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+class PlainApplication(Application[UUID]):
+    """The library as it comes: default mapper and transcoder, its own recorders."""
+
+    name = "PlainBench"
+
+
+def make_credentials(issuer_id: UUID, count: int) -> list[Credential]:
+    now = utcnow()
+    return [
+        Credential(
+            issuer_id=issuer_id,
+            achievement_id=issuer_id,
+            achievement_revision=1,
+            learner_id=uuid.uuid4(),
+            valid_from=now,
+            valid_until=None,
+            status_list=1,
+            status_index=n,
+            policy="nl-microcredentials-pilot@v1",
+            result={"grade": "8"},
+            evidence=[],
+        )
+        for n in range(count)
+    ]
+
+
+def timed(action: Callable[[], Any]) -> float:
+    start = time.perf_counter()
+    action()
+    return time.perf_counter() - start
+
+
+def plain_settings(store_url: str) -> dict[str, str]:
+    """The same recorders as the ledger's (the library's, plus append-only triggers and,
+    on PostgreSQL, chunked inserts of large batches: the library's single pipelined
+    insert of 10,000 events stalls in psycopg, issue #685), with the library's own
+    mapper and transcoder. So the ratio isolates what signing costs."""
+    return dict(parse_store_url(store_url).settings)
+
+
+def bench_store(kind: str, url: str, plain_url: str, args: argparse.Namespace) -> dict[str, float]:
+    ledger = Ledger(url, key_store=MemoryKeyStore())
+    plain = PlainApplication(env=plain_settings(plain_url))
+    with acting_as(CLI_OPERATOR):
+        ledger.establish()
+        issuer_id = ledger.register_issuer(name="Bench", country="NL", administrators=["a"])
+        achievement_id = ledger.define_achievement(issuer_id, MICRO_DATA_SCIENCE)
+    authority = str(issuer_id)
+
+    def signed_single() -> None:
+        for credential in make_credentials(issuer_id, args.single):
+            ledger._save(credential, authority=authority)
+
+    def plain_single() -> None:
+        for credential in make_credentials(issuer_id, args.single):
+            plain.save(credential)
+
+    results: dict[str, list[float]] = {
+        k: [] for k in ("signed1", "plain1", "signedN", "plainN", "cohort")
+    }
+    for round_number in range(args.rounds):
+        # Aggregates are built outside the timed section: only saving is compared.
+        signed_batch = make_credentials(issuer_id, args.bulk)
+        plain_batch = make_credentials(issuer_id, args.bulk)
+        pairs = [
+            ("signed1", lambda: args.single / timed(signed_single)),
+            ("plain1", lambda: args.single / timed(plain_single)),
+            (
+                "signedN",
+                lambda: args.bulk / timed(lambda: ledger._save(*signed_batch, authority=authority)),
+            ),
+            ("plainN", lambda: args.bulk / timed(lambda: plain.save(*plain_batch))),
+        ]
+        if round_number % 2:
+            pairs = [pairs[1], pairs[0], pairs[3], pairs[2]]
+        for name, measure in pairs:
+            results[name].append(measure())
+        orders = [CredentialOrder(learner_subject=f"r{round_number}-{n}") for n in range(args.bulk)]
+        with acting_as(CLI_OPERATOR):
+            results["cohort"].append(
+                args.bulk
+                / timed(
+                    lambda: ledger.issue_cohort(
+                        issuer_id, achievement_id, orders, request_id=f"bench-{round_number}"
+                    )
+                )
+            )
+    ledger.close()
+    plain.close()
+    medians = {name: statistics.median(values) for name, values in results.items()}
+    print(f"\n== {kind} ({args.rounds} rounds, median) ==")
+    print(
+        f"single-event transactions: signed {medians['signed1']:8.0f}/s  plain {medians['plain1']:8.0f}/s  "
+        f"ratio {medians['signed1'] / medians['plain1']:.2f} (target >= 0.90)"
+    )
+    print(
+        f"bulk {args.bulk} in one save:  signed {medians['signedN']:8.0f}/s  plain {medians['plainN']:8.0f}/s  "
+        f"ratio {medians['signedN'] / medians['plainN']:.2f} (target >= 0.80)"
+    )
+    print(
+        f"issue_cohort end to end:   {medians['cohort']:8.0f} credentials/s"
+        + ("  (target >= 3000 on PostgreSQL)" if kind == "postgres" else "")
+    )
+    return medians
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--single", type=int, default=300)
+    parser.add_argument("--bulk", type=int, default=10_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--stores", default="sqlite,postgres")
+    args = parser.parse_args()
+    stores = args.stores.split(",")
+    if "sqlite" in stores:
+        with tempfile.TemporaryDirectory() as directory:
+            signed_file, plain_file = Path(directory) / "signed.db", Path(directory) / "plain.db"
+            with sqlite3.connect(plain_file) as conn:  # the ledger's recorder uses WAL too
+                conn.execute("PRAGMA journal_mode=WAL")
+            bench_store("sqlite", f"sqlite:///{signed_file}", f"sqlite:///{plain_file}", args)
+    if "postgres" in stores:
+        schemas = [f"bench_{uuid.uuid4().hex[:8]}" for _ in range(2)]
+        with psycopg.connect(POSTGRES, autocommit=True) as conn:
+            for schema in schemas:
+                conn.execute(f"CREATE SCHEMA {schema}")
+        try:
+            bench_store(
+                "postgres",
+                f"{POSTGRES}?schema={schemas[0]}",
+                f"{POSTGRES}?schema={schemas[1]}",
+                args,
+            )
+        finally:
+            with psycopg.connect(POSTGRES, autocommit=True) as conn:
+                for schema in schemas:
+                    conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+if __name__ == "__main__":
+    main()
