@@ -48,7 +48,9 @@ __all__ = [
     "parse_signed_note",
     "parse_verifier_key",
     "sign_checkpoint",
+    "sign_note",
     "verify_checkpoint",
+    "verify_note",
 ]
 
 #: signed-note signature type identifier byte for Ed25519.
@@ -199,15 +201,27 @@ class NoteSignature:
     signature: bytes
 
 
+def sign_note(text: str, *, key_name: str, private_key: Ed25519PrivateKey) -> str:
+    """Sign arbitrary note *text* (must end in a newline); return the signed note.
+
+    Generic signed-note signing, used by :func:`sign_checkpoint`; exposed so
+    the wire format can be checked against other implementations' vectors.
+    """
+    if not text.endswith("\n"):
+        raise CheckpointError("note text must end with a newline")
+    if any(ord(ch) < 0x20 and ch != "\n" for ch in text):
+        raise CheckpointError("note text contains control characters other than newline")
+    kid = key_id(key_name, private_key.public_key())
+    signature = private_key.sign(text.encode("utf-8"))
+    blob = base64.b64encode(kid + signature).decode("ascii")
+    return f"{text}\n{_EM_DASH_PREFIX}{key_name} {blob}\n"
+
+
 def sign_checkpoint(
     checkpoint: Checkpoint, *, key_name: str, private_key: Ed25519PrivateKey
 ) -> str:
     """Return the complete signed note (body, blank line, one signature line)."""
-    body = checkpoint.format_body()
-    kid = key_id(key_name, private_key.public_key())
-    signature = private_key.sign(body.encode("utf-8"))
-    blob = base64.b64encode(kid + signature).decode("ascii")
-    return f"{body}\n{_EM_DASH_PREFIX}{key_name} {blob}\n"
+    return sign_note(checkpoint.format_body(), key_name=key_name, private_key=private_key)
 
 
 def _split_note(text: str) -> tuple[str, list[NoteSignature]]:
@@ -269,12 +283,12 @@ def parse_signed_note(text: str) -> tuple[Checkpoint, list[NoteSignature]]:
     return _parse_body(body), signatures
 
 
-def verify_checkpoint(text: str, *, key_name: str, public_key: Ed25519PublicKey) -> Checkpoint:
-    """Verify *text* against a trusted log key and return its checkpoint.
+def verify_note(text: str, *, key_name: str, public_key: Ed25519PublicKey) -> str:
+    """Verify a signed note against one trusted Ed25519 key; return the note text.
 
     Following signed-note, signatures by other keys (witnesses, rotated
-    keys) are ignored; a signature whose name *and* key ID match the trusted
-    key must verify, and at least one must be present.  Raises
+    keys) are ignored; every signature whose name *and* key ID match the
+    trusted key must verify, and at least one must be present.  Raises
     :class:`CheckpointError` on any failure.
     """
     body, signatures = _split_note(text)
@@ -290,4 +304,13 @@ def verify_checkpoint(text: str, *, key_name: str, public_key: Ed25519PublicKey)
             public_key.verify(sig.signature, body_bytes)
         except InvalidSignature as exc:
             raise CheckpointError(f"signature by {key_name!r} does not verify") from exc
-    return _parse_body(body)
+    return body
+
+
+def verify_checkpoint(text: str, *, key_name: str, public_key: Ed25519PublicKey) -> Checkpoint:
+    """Verify a signed checkpoint against the trusted log key and parse it.
+
+    The body is parsed only after the signature has verified, as signed-note
+    requires.  Raises :class:`CheckpointError` on any failure.
+    """
+    return _parse_body(verify_note(text, key_name=key_name, public_key=public_key))
