@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -338,3 +339,18 @@ def test_verifier_key_roundtrip(key: Ed25519PrivateKey) -> None:
 def test_bad_verifier_keys(bad: str) -> None:
     with pytest.raises(CheckpointError):
         parse_verifier_key(bad)
+
+
+def test_docs_example_is_current() -> None:
+    # docs/merkle.md shows this exact note; keep the two in sync.
+    priv = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
+    tree = MerkleTree()
+    tree.extend([b"event-0", b"event-1", b"event-2"])
+    cp = Checkpoint(ORIGIN, tree.size, tree.root(), ("time 2024-05-01T12:00:00Z",))
+    note = sign_checkpoint(cp, key_name=ORIGIN, private_key=priv)
+    vkey = encode_verifier_key(ORIGIN, priv.public_key())
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "merkle.md").read_text()
+    assert f"```\n{note}```" in docs
+    assert vkey in docs
+    parsed = parse_verifier_key(vkey)
+    assert verify_checkpoint(note, key_name=parsed.name, public_key=parsed.public_key) == cp

@@ -328,7 +328,8 @@ def test_inclusion_proofs_verify_and_detect_tampering(
                 verify_inclusion(
                     leaf_hash=lh, index=index, size=size, proof=proof, root=_flip(root, bit)
                 )
-            other = data.draw(st.integers(0, size).filter(lambda i, idx=index: i != idx))
+            # Any other index, including the out-of-range one equal to size.
+            other = (index + data.draw(st.integers(1, size))) % (size + 1)
             with pytest.raises(ProofError):
                 verify_inclusion(leaf_hash=lh, index=other, size=size, proof=proof, root=root)
             for k in range(len(proof)):
