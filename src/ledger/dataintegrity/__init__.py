@@ -1,0 +1,1 @@
+"""W3C Data Integrity (eddsa-rdfc-2022)."""
