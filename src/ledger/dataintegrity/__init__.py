@@ -1,1 +1,100 @@
-"""W3C Data Integrity (eddsa-rdfc-2022)."""
+"""W3C Data Integrity proofs with the ``eddsa-rdfc-2022`` cryptosuite, fully offline.
+
+Signs and verifies VC 2.0 / Open Badges 3.0 credentials and
+BitstringStatusListCredentials. JSON-LD contexts come only from bundled
+package files; anything else is refused rather than fetched.
+"""
+
+from .canonical import canonicalize
+from .eddsa_rdfc_2022 import (
+    CRYPTOSUITE,
+    PROOF_TYPE,
+    HashingIntermediates,
+    VerifiedProof,
+    hashing_intermediates,
+    proof_configuration,
+    sign,
+    verify,
+)
+from .errors import (
+    CanonicalizationError,
+    DataIntegrityError,
+    KeyResolutionError,
+    MalformedProofError,
+    MissingProofError,
+    MultibaseError,
+    ProofContextMismatchError,
+    ProofGenerationError,
+    ProofPurposeMismatchError,
+    ProofTransformationError,
+    ProofTypeError,
+    ProofUnknownContextError,
+    ProofValueEncodingError,
+    ProofVerificationError,
+    SignatureMismatchError,
+    UnknownContextError,
+    UnsafeJsonLdError,
+)
+from .loader import BUNDLED_CONTEXTS, document_loader, load_context
+from .multibase import (
+    ResolvedDidKey,
+    VerificationMethodResolver,
+    base58btc_decode,
+    base58btc_encode,
+    decode_public_key_multibase,
+    decode_secret_key_multibase,
+    did_key_from_public_key,
+    did_key_verification_method,
+    encode_public_key_multibase,
+    encode_secret_key_multibase,
+    multibase_decode,
+    multibase_encode,
+    resolve_did_key,
+    resolve_verification_method,
+)
+
+__all__ = [
+    "BUNDLED_CONTEXTS",
+    "CRYPTOSUITE",
+    "PROOF_TYPE",
+    "CanonicalizationError",
+    "DataIntegrityError",
+    "HashingIntermediates",
+    "KeyResolutionError",
+    "MalformedProofError",
+    "MissingProofError",
+    "MultibaseError",
+    "ProofContextMismatchError",
+    "ProofGenerationError",
+    "ProofPurposeMismatchError",
+    "ProofTransformationError",
+    "ProofTypeError",
+    "ProofUnknownContextError",
+    "ProofValueEncodingError",
+    "ProofVerificationError",
+    "ResolvedDidKey",
+    "SignatureMismatchError",
+    "UnknownContextError",
+    "UnsafeJsonLdError",
+    "VerificationMethodResolver",
+    "VerifiedProof",
+    "base58btc_decode",
+    "base58btc_encode",
+    "canonicalize",
+    "decode_public_key_multibase",
+    "decode_secret_key_multibase",
+    "did_key_from_public_key",
+    "did_key_verification_method",
+    "document_loader",
+    "encode_public_key_multibase",
+    "encode_secret_key_multibase",
+    "hashing_intermediates",
+    "load_context",
+    "multibase_decode",
+    "multibase_encode",
+    "proof_configuration",
+    "resolve_did_key",
+    "resolve_verification_method",
+    "sign",
+    "verify",
+]

@@ -47,7 +47,9 @@ def _options() -> dict[str, Any]:
         "format": "application/n-quads",
         "documentLoader": document_loader,
         "contextResolver": ContextResolver(_context_cache, document_loader),
-        "base": "",
+        # With base "" pyld resolves relative IRIs against http://example.org/base/
+        # and signs that invented IRI; None keeps them relative so we can refuse them.
+        "base": None,
         "processingMode": "json-ld-1.1",
     }
 
