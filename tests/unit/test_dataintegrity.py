@@ -21,6 +21,7 @@ from pyld import jsonld
 
 from ledger.dataintegrity import (
     BUNDLED_CONTEXTS,
+    CanonicalizationError,
     KeyResolutionError,
     MalformedProofError,
     MissingProofError,
@@ -656,3 +657,16 @@ def test_resolve_verification_method_plugs_in_other_resolvers() -> None:
 
     with pytest.raises(KeyResolutionError):
         resolve_verification_method(vm, resolver=broken)
+
+
+def test_redefining_protected_vc_terms_is_refused(vector_keys: Any) -> None:
+    doc = {
+        # 'name' is a protected top-level term of the VC 2.0 context.
+        "@context": [VC_V2, {"name": "https://evil.example/name"}],
+        "type": ["VerifiableCredential"],
+        "name": "Alumni Credential",
+        "issuer": "did:example:issuer",
+        "credentialSubject": {"id": "did:example:subject"},
+    }
+    with pytest.raises(CanonicalizationError):
+        sign(doc, private_key=vector_keys[0], verification_method="did:example:i#k", created=None)
