@@ -129,15 +129,23 @@ def bench_memory(credentials: int) -> None:
 
     revoked = sum(registry.bitstring(list_id).count() for list_id in registry.list_ids())
     encoded = sum(len(registry.encode(list_id)) for list_id in registry.list_ids())
-    print(f"credentials                     : {issued:,} in {lists_needed} lists "
-          f"of {MIN_LIST_LENGTH:,} (max fill {fill:.1%}), {revoked:,} revoked")
-    print(f"allocation                      : {issued / alloc_seconds:,.0f} indices/s "
-          f"({alloc_seconds:.2f} s total)")
-    print(f"registry memory (tracemalloc)   : {registry_bytes:,} bytes "
-          f"= {registry_bytes / 2**20:.3f} MiB")
+    print(
+        f"credentials                     : {issued:,} in {lists_needed} lists "
+        f"of {MIN_LIST_LENGTH:,} (max fill {fill:.1%}), {revoked:,} revoked"
+    )
+    print(
+        f"allocation                      : {issued / alloc_seconds:,.0f} indices/s "
+        f"({alloc_seconds:.2f} s total)"
+    )
+    print(
+        f"registry memory (tracemalloc)   : {registry_bytes:,} bytes "
+        f"= {registry_bytes / 2**20:.3f} MiB"
+    )
     print(f"growth over {MIN_LIST_LENGTH // 7 + 1:,} set() calls  : {set_growth:,} bytes")
-    print(f"occupancy bitmaps (tracemalloc) : {occupancy_bytes:,} bytes "
-          f"= {occupancy_bytes / 2**20:.3f} MiB")
+    print(
+        f"occupancy bitmaps (tracemalloc) : {occupancy_bytes:,} bytes "
+        f"= {occupancy_bytes / 2**20:.3f} MiB"
+    )
     print(f"published encodedLists total    : {encoded:,} characters")
 
 
@@ -147,8 +155,10 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--credentials", type=int, default=1_000_000)
     args = parser.parse_args()
-    print(f"python {platform.python_version()} ({platform.python_implementation()}) "
-          f"on {platform.machine()}, single thread")
+    print(
+        f"python {platform.python_version()} ({platform.python_implementation()}) "
+        f"on {platform.machine()}, single thread"
+    )
     bench_lookups(args.lookups, args.repeats)
     bench_memory(args.credentials)
 

@@ -373,8 +373,7 @@ class Bitstring:
         start = index * status_size
         if index < 0 or start + status_size > self._length:
             raise StatusListIndexError(
-                f"entry {index} (statusSize {status_size}) outside list of "
-                f"{self._length} bits"
+                f"entry {index} (statusSize {status_size}) outside list of {self._length} bits"
             )
         value = 0
         for bit in range(start, start + status_size):
@@ -389,8 +388,7 @@ class Bitstring:
         start = index * status_size
         if index < 0 or start + status_size > self._length:
             raise StatusListIndexError(
-                f"entry {index} (statusSize {status_size}) outside list of "
-                f"{self._length} bits"
+                f"entry {index} (statusSize {status_size}) outside list of {self._length} bits"
             )
         for offset in range(status_size):
             self.set(start + offset, bool((value >> (status_size - 1 - offset)) & 1))

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, cast
 from pathlib import Path
+from typing import Any, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from eventsourcing.persistence import StoredEvent

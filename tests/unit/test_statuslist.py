@@ -366,9 +366,7 @@ def test_decompression_bomb_is_bounded() -> None:
 def test_multi_member_gzip_is_concatenated() -> None:
     # RFC 1952 allows several members; they decompress to the concatenation.
     half = MIN_LIST_LENGTH // 16
-    member = gzip.compress(b"\x80" + bytes(half - 1), mtime=0) + gzip.compress(
-        bytes(half), mtime=0
-    )
+    member = gzip.compress(b"\x80" + bytes(half - 1), mtime=0) + gzip.compress(bytes(half), mtime=0)
     bits = Bitstring.decode("u" + b64url_nopad(member))
     assert len(bits) == MIN_LIST_LENGTH
     assert list(bits.iter_set()) == [0]
