@@ -487,8 +487,11 @@ def test_allocator_is_reproducible_given_the_random_source() -> None:
 def test_allocator_distribution_is_not_sequential() -> None:
     alloc = IndexAllocator()  # secrets.randbelow
     used: set[int] = set()
-    order = [alloc.allocate(used) for _ in range(200)]
-    used.update(order)
+    order = []
+    for _ in range(200):
+        index = alloc.allocate(used)
+        used.add(index)
+        order.append(index)
     assert len(used) == 200
     assert max(order) > MIN_LIST_LENGTH // 2
     assert min(order) < MIN_LIST_LENGTH // 2
