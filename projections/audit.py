@@ -1,0 +1,97 @@
+"""Audit trails: every event in log order, with who, when, under which key and why.
+
+One row per event, indexed four ways (by record, issuer, learner and actor), so
+the trail of a credential, an issuer, a learner or an actor is one index scan.
+The issuer and learner a record belongs to come from its creating event and are
+kept in ``audit_owners``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ledger.domain.base import seal_of
+from ledger.projections.backpack import _time
+from ledger.projections.base import Applied, Cursor, Projection
+
+_OWNER_FIELDS = {
+    "ledger/Credential/Issued": ("issuer_id", "learner_id"),
+    "ledger/Achievement/Registered": ("issuer_id", None),
+    "ledger/IssuanceRequest/Completed": ("issuer_id", None),
+    "ledger/ExemptionClaim/Submitted": ("institution_id", "learner_id"),
+}
+
+
+class AuditTrailProjection(Projection):
+    """Every event with its actor, key, time and reason."""
+
+    name = "audit"
+    tables = ("audit_events", "audit_owners")
+    ddl = (
+        "CREATE TABLE IF NOT EXISTS audit_events ("
+        "position BIGINT PRIMARY KEY, originator_id TEXT NOT NULL, originator_version INTEGER NOT NULL, "
+        "topic TEXT NOT NULL, event_time TEXT NOT NULL, actor_subject TEXT NOT NULL, "
+        "actor_role TEXT NOT NULL, actor_auth TEXT NOT NULL, actor_issuer TEXT, kid TEXT NOT NULL, "
+        "event_hash TEXT NOT NULL, reason TEXT, issuer_id TEXT, learner_id TEXT)",
+        "CREATE INDEX IF NOT EXISTS audit_events_record ON audit_events (originator_id, position)",
+        "CREATE INDEX IF NOT EXISTS audit_events_issuer ON audit_events (issuer_id, position)",
+        "CREATE INDEX IF NOT EXISTS audit_events_learner ON audit_events (learner_id, position)",
+        "CREATE INDEX IF NOT EXISTS audit_events_actor ON audit_events (actor_subject, position)",
+        "CREATE TABLE IF NOT EXISTS audit_owners ("
+        "originator_id TEXT PRIMARY KEY, issuer_id TEXT, learner_id TEXT)",
+    )
+
+    def apply(self, cursor: Cursor, applied: Applied) -> None:
+        event: Any = applied.event
+        seal = seal_of(event)
+        if seal is None:
+            raise ValueError(f"event at position {applied.position} carries no seal")
+        originator_id = str(event.originator_id)
+        issuer_id, learner_id = self._owners(cursor, applied, originator_id)
+        actor = seal.actor
+        cursor.execute(
+            "INSERT INTO audit_events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                applied.position,
+                originator_id,
+                event.originator_version,
+                applied.topic,
+                _time(event.timestamp),
+                actor.get("sub", ""),
+                actor.get("role", ""),
+                actor.get("auth", ""),
+                actor.get("issuer"),
+                seal.kid,
+                seal.digest,
+                getattr(event, "reason", None),
+                issuer_id,
+                learner_id,
+            ),
+        )
+
+    @staticmethod
+    def _owners(
+        cursor: Cursor, applied: Applied, originator_id: str
+    ) -> tuple[str | None, str | None]:
+        event: Any = applied.event
+        topic = applied.topic
+        if event.originator_version == 1:
+            if topic in _OWNER_FIELDS:
+                issuer_field, learner_field = _OWNER_FIELDS[topic]
+                issuer = str(getattr(event, issuer_field))
+                learner = str(getattr(event, learner_field)) if learner_field else None
+            elif topic == "ledger/Issuer/Registered":
+                issuer, learner = originator_id, None
+            elif topic == "ledger/Learner/Registered":
+                issuer, learner = None, originator_id
+            else:
+                issuer, learner = None, None
+            cursor.execute(
+                "INSERT INTO audit_owners VALUES (?, ?, ?)", (originator_id, issuer, learner)
+            )
+            return issuer, learner
+        row = cursor.one(
+            "SELECT issuer_id, learner_id FROM audit_owners WHERE originator_id = ?",
+            (originator_id,),
+        )
+        return (row[0], row[1]) if row else (None, None)

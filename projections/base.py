@@ -1,0 +1,103 @@
+"""What every projection shares: a SQL dialect, a view recorder, the projection contract.
+
+A projection's tables live in the same store as the events (SQLite file or
+PostgreSQL schema). Its view is one of the library's tracking recorders, so its
+writes and its position (a ``Tracking`` row named after the projection) are
+committed in one transaction: a crash loses nothing and counts nothing twice.
+The SQL is written once; ``Dialect`` adapts placeholders and the few types that
+differ between the two stores.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from eventsourcing.persistence import Notification
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """The differences between SQLite and PostgreSQL that projection SQL meets."""
+
+    name: str
+    placeholder: str
+    blob: str
+
+    def sql(self, statement: str) -> str:
+        """Adapt a statement written with ``?`` placeholders and ``{blob}`` types."""
+        statement = statement.replace("{blob}", self.blob)
+        return statement if self.placeholder == "?" else statement.replace("?", "%s")
+
+
+SQLITE = Dialect(name="sqlite", placeholder="?", blob="BLOB")
+POSTGRES = Dialect(name="postgresql", placeholder="%s", blob="BYTEA")
+
+
+class Cursor:
+    """A store cursor that speaks one SQL dialect."""
+
+    def __init__(self, raw: Any, dialect: Dialect) -> None:
+        self.raw = raw
+        self.dialect = dialect
+
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> None:
+        """Run one statement."""
+        self.raw.execute(self.dialect.sql(statement), tuple(params))
+
+    def executemany(self, statement: str, rows: Iterable[Sequence[Any]]) -> None:
+        """Run one statement for many parameter rows."""
+        self.raw.executemany(self.dialect.sql(statement), [tuple(r) for r in rows])
+
+    def rows(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run a query and return its rows as tuples."""
+        self.execute(statement, params)
+        return [
+            tuple(row.values()) if isinstance(row, dict) else tuple(row)
+            for row in self.raw.fetchall()
+        ]
+
+    def one(self, statement: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        """The first row of a query, or None."""
+        found = self.rows(statement, params)
+        return found[0] if found else None
+
+
+@dataclass(frozen=True)
+class Applied:
+    """One event handed to a projection: the verified domain event and its position."""
+
+    event: Any
+    notification: Notification
+
+    @property
+    def position(self) -> int:
+        """The event's notification id (its position in the log)."""
+        return self.notification.id
+
+    @property
+    def topic(self) -> str:
+        """The event's stable topic."""
+        return self.notification.topic
+
+
+class Projection(ABC):
+    """A read model: its tables, and how each event changes them.
+
+    ``apply`` runs inside the transaction that also records the projection's
+    position, so it must only write through the cursor it is given.
+    """
+
+    name: ClassVar[str]
+    tables: ClassVar[tuple[str, ...]]
+    ddl: ClassVar[tuple[str, ...]]
+
+    @abstractmethod
+    def apply(self, cursor: Cursor, applied: Applied) -> None:
+        """Change the projection's tables for one event."""
+
+    def topics(self) -> tuple[str, ...]:
+        """The topics this projection reads (empty: all)."""
+        return ()

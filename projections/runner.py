@@ -1,0 +1,211 @@
+"""Runs projections over the ledger's notification log, with the library's tracking.
+
+One pass over the log feeds every projection: each notification is opened and its
+signature checked once (the mapper), its chain link checked against the previous
+event of its aggregate, and then applied to each projection that has not yet seen
+it. A batch is one transaction that also records each projection's new position
+(a ``Tracking`` row named after the projection), so a crash half way loses
+nothing and counts nothing twice, and a restart resumes where it left off.
+
+eventsourcing 9.5.6's SQLite recorder cannot ``subscribe`` and a PostgreSQL
+subscription can stall on a lost notification, so this runner polls
+``select_notifications`` on both stores (every ``interval`` seconds while idle).
+Notification ids can have gaps; only their order is relied on. An event that
+fails its signature or chain stops the runner with that error: a projection
+never builds on tampered data.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import Notification, Tracking
+from eventsourcing.sqlite import SQLiteTrackingRecorder
+
+from ledger.application import Ledger
+from ledger.domain.base import seal_of
+from ledger.envelope import GENESIS, event_digest, open_stored
+from ledger.errors import ChainBroken
+from ledger.projections.audit import AuditTrailProjection
+from ledger.projections.backpack import BackpackProjection
+from ledger.projections.base import POSTGRES, SQLITE, Applied, Cursor, Projection
+from ledger.projections.exemptions import ExemptionRegisterProjection
+from ledger.projections.status import StatusListProjection
+
+BATCH_SIZE = 500
+CHAIN_CACHE_SIZE = 1_000_000
+
+
+def all_projections() -> list[Projection]:
+    """Every read model of the ledger, in a fixed order."""
+    return [
+        StatusListProjection(),
+        BackpackProjection(),
+        ExemptionRegisterProjection(),
+        AuditTrailProjection(),
+    ]
+
+
+class ProjectionRunner:
+    """Catches projections up with the log, once or continuously."""
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        projections: Sequence[Projection] | None = None,
+        *,
+        batch_size: int = BATCH_SIZE,
+    ) -> None:
+        self.ledger = ledger
+        self.projections = list(projections if projections is not None else all_projections())
+        self.batch_size = batch_size
+        self.tracking = ledger.factory.tracking_recorder()
+        self.dialect = SQLITE if isinstance(self.tracking, SQLiteTrackingRecorder) else POSTGRES
+        self._datastore: Any = self.tracking.datastore  # type: ignore[attr-defined]
+        self._heads: OrderedDict[UUID, tuple[int, str]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.create_tables()
+
+    def tracking_name(self, projection: Projection) -> str:
+        """The tracking row of a projection (one tracking table serves them all)."""
+        return f"{self.ledger.name}.{projection.name}"
+
+    def create_tables(self) -> None:
+        """Create every projection's tables if they do not exist."""
+        with self._datastore.transaction(commit=True) as raw:
+            cursor = Cursor(raw, self.dialect)
+            for projection in self.projections:
+                for statement in projection.ddl:
+                    cursor.execute(statement)
+
+    def position(self, projection: Projection) -> int:
+        """The last notification id a projection has applied (0 if none)."""
+        return self.tracking.max_tracking_id(self.tracking_name(projection)) or 0
+
+    def positions(self) -> dict[str, int]:
+        """Every projection's position, by name."""
+        return {p.name: self.position(p) for p in self.projections}
+
+    def lag(self) -> int:
+        """How many notification ids the slowest projection is behind the log's head."""
+        head = self.ledger.recorder.max_notification_id() or 0
+        return max((head - position for position in self.positions().values()), default=0)
+
+    def run_once(self) -> int:
+        """Apply one batch; returns the number of notifications read (0: caught up)."""
+        with self._lock:
+            positions = {p.name: self.position(p) for p in self.projections}
+            start = min(positions.values(), default=0)
+            notifications = self.ledger.recorder.select_notifications(
+                start=start, limit=self.batch_size, inclusive_of_start=False
+            )
+            if not notifications:
+                return 0
+            applied = [self._verified(n) for n in notifications]
+            with self._datastore.transaction(commit=True) as raw:
+                cursor = Cursor(raw, self.dialect)
+                for projection in self.projections:
+                    behind = [a for a in applied if a.position > positions[projection.name]]
+                    if not behind:
+                        continue
+                    for item in behind:
+                        projection.apply(cursor, item)
+                    self.tracking._insert_tracking(  # type: ignore[attr-defined]
+                        raw, Tracking(self.tracking_name(projection), behind[-1].position)
+                    )
+            return len(notifications)
+
+    def catch_up(self) -> int:
+        """Apply batches until the projections reach the log's head; returns events read."""
+        total = 0
+        while True:
+            read = self.run_once()
+            if read == 0:
+                return total
+            total += read
+
+    def run_forever(self, stop: threading.Event, *, interval: float = 0.2) -> None:
+        """Follow the log until ``stop`` is set; errors (tampering) propagate."""
+        while not stop.is_set():
+            if self.run_once() == 0:
+                stop.wait(interval)
+
+    def wait(self, position: int, *, timeout: float = 5.0) -> None:
+        """Block until every projection has applied ``position`` (read-after-write)."""
+        deadline = time.monotonic() + timeout
+        while min(self.positions().values(), default=position) < position:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"projections did not reach position {position} in {timeout}s")
+            time.sleep(0.01)
+
+    def rebuild(self, names: Sequence[str] | None = None) -> None:
+        """Drop the named projections' tables (all if none) and replay them from the log."""
+        chosen = [p for p in self.projections if names is None or p.name in names]
+        unknown = set(names or ()) - {p.name for p in self.projections}
+        if unknown:
+            raise KeyError(f"unknown projection {sorted(unknown)[0]!r}")
+        with self._lock, self._datastore.transaction(commit=True) as raw:
+            cursor = Cursor(raw, self.dialect)
+            for projection in chosen:
+                for table in projection.tables:
+                    cursor.execute(f"DROP TABLE IF EXISTS {table}")
+                cursor.execute(
+                    f"DELETE FROM {self._tracking_table()} WHERE application_name = ?",  # noqa: S608
+                    (self.tracking_name(projection),),
+                )
+        self.create_tables()
+        self._heads.clear()
+        runner = ProjectionRunner(self.ledger, chosen, batch_size=self.batch_size)
+        runner.catch_up()
+
+    def _tracking_table(self) -> str:
+        name = getattr(self.tracking, "tracking_table_name", "tracking")
+        if self.dialect is POSTGRES:
+            return f"{self._datastore.schema}.{name}"
+        return str(name)
+
+    def _verified(self, notification: Notification) -> Applied:
+        """Open, check the signature (mapper) and the chain link of one notification."""
+        event = self.ledger.mapper.to_domain_event(notification)
+        seal = seal_of(event)
+        if seal is None:
+            raise ChainBroken(f"notification {notification.id} carries no seal")
+        originator_id = notification.originator_id
+        if not isinstance(originator_id, UUID):
+            originator_id = UUID(str(originator_id))
+        expected = self._previous_digest(originator_id, notification.originator_version)
+        if seal.prev != expected:
+            raise ChainBroken(
+                f"event {originator_id} v{notification.originator_version} at position "
+                f"{notification.id} does not link to the previous event of its aggregate"
+            )
+        self._heads[originator_id] = (notification.originator_version, seal.digest)
+        self._heads.move_to_end(originator_id)
+        if len(self._heads) > CHAIN_CACHE_SIZE:
+            self._heads.popitem(last=False)
+        return Applied(event=event, notification=notification)
+
+    def _previous_digest(self, originator_id: UUID, version: int) -> str:
+        if version == 1:
+            return GENESIS
+        cached = self._heads.get(originator_id)
+        if cached is not None and cached[0] == version - 1:
+            return cached[1]
+        previous = self.ledger.recorder.select_events(
+            originator_id, lte=version - 1, desc=True, limit=1
+        )
+        if not previous or previous[0].originator_version != version - 1:
+            raise ChainBroken(f"event {originator_id} v{version - 1} is missing from the log")
+        stored = previous[0]
+        sealed = open_stored(
+            topic=stored.topic,
+            originator_id=stored.originator_id,
+            originator_version=stored.originator_version,
+            state=stored.state,
+        )
+        return event_digest(sealed.signed_bytes)
