@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ledger.domain.base import seal_of
 from ledger.projections.backpack import _time
 from ledger.projections.base import Applied, Cursor, Projection
+
+from ledger.domain.base import seal_of
 
 _OWNER_FIELDS = {
     "ledger/Credential/Issued": ("issuer_id", "learner_id"),

@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+from ledger.projections.base import Applied, Cursor, Projection
 
 from ledger.canonical import to_json_value
-from ledger.projections.base import Applied, Cursor, Projection
 
 
 def _json(value: Any) -> str:

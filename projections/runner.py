@@ -26,16 +26,16 @@ from uuid import UUID
 
 from eventsourcing.persistence import Notification, Tracking
 from eventsourcing.sqlite import SQLiteTrackingRecorder
-
-from ledger.application import Ledger
-from ledger.domain.base import seal_of
-from ledger.envelope import GENESIS, event_digest, open_stored
-from ledger.errors import ChainBroken
 from ledger.projections.audit import AuditTrailProjection
 from ledger.projections.backpack import BackpackProjection
 from ledger.projections.base import POSTGRES, SQLITE, Applied, Cursor, Projection
 from ledger.projections.exemptions import ExemptionRegisterProjection
 from ledger.projections.status import StatusListProjection
+
+from ledger.application import Ledger
+from ledger.domain.base import seal_of
+from ledger.envelope import GENESIS, event_digest, open_stored
+from ledger.errors import ChainBroken
 
 BATCH_SIZE = 500
 CHAIN_CACHE_SIZE = 1_000_000

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from ledger.projections.base import Applied, Cursor, Projection
+
 from ledger.domain.statusallocation import LIST_LENGTH
 from ledger.statuslist import Bitstring
-from ledger.projections.base import Applied, Cursor, Projection
 
 PURPOSES = ("revocation", "suspension")
 
