@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 from uuid import UUID
@@ -119,6 +122,46 @@ def cmd_history(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_project(args: argparse.Namespace) -> int:
+    """Run the projections as their own process, following the log until interrupted."""
+    from ledger.projections.runner import ProjectionRunner  # noqa: PLC0415 (read side, loaded on use)
+
+    ledger = open_ledger(args.store)
+    runner = ProjectionRunner(ledger, batch_size=args.batch_size)
+    if args.once:
+        read = runner.catch_up()
+        _print(
+            args,
+            {"read": read, "positions": runner.positions()},
+            f"caught up: {runner.positions()}",
+        )
+        return 0
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    sys.stderr.write(f"projecting {ledger.store.url} from {runner.positions()}\n")
+    with contextlib.suppress(KeyboardInterrupt):
+        runner.run_forever(stop, interval=args.interval)
+    return 0
+
+
+def cmd_rebuild(args: argparse.Namespace) -> int:
+    """Drop projections and replay them from the log."""
+    from ledger.projections.runner import ProjectionRunner  # noqa: PLC0415 (read side, loaded on use)
+
+    ledger = open_ledger(args.store)
+    runner = ProjectionRunner(ledger)
+    names = [args.name] if args.name else None
+    try:
+        runner.rebuild(names)
+    except KeyError as error:
+        sys.stderr.write(f"ledger: {error.args[0]}\n")
+        return 2
+    _print(
+        args, runner.positions(), f"rebuilt {args.name or 'all projections'}: {runner.positions()}"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``ledger`` command."""
     common = argparse.ArgumentParser(add_help=False)
@@ -130,6 +173,14 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("demo", parents=[common], help="fill the store with a small demo world")
     history = commands.add_parser("history", parents=[common], help="signed events of a credential")
     history.add_argument("credential_id")
+    project = commands.add_parser("project", parents=[common], help="run the projections")
+    project.add_argument("--once", action="store_true", help="catch up, then exit")
+    project.add_argument("--batch-size", type=int, default=500)
+    project.add_argument("--interval", type=float, default=0.2, help="poll interval when idle")
+    rebuild = commands.add_parser("rebuild", parents=[common], help="drop and replay projections")
+    rebuild.add_argument(
+        "name", nargs="?", help="status, backpack, exemptions or audit (default all)"
+    )
     return parser
 
 
@@ -137,6 +188,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "init": cmd_init,
     "demo": cmd_demo,
     "history": cmd_history,
+    "project": cmd_project,
+    "rebuild": cmd_rebuild,
 }
 
 
