@@ -253,7 +253,7 @@ class ReadModels:
         statement = (
             "SELECT position, originator_id, originator_version, topic, event_time, actor_subject, "
             "actor_role, actor_auth, actor_issuer, kid, event_hash, reason FROM audit_events "
-            f"WHERE {column} = ? AND position > ? ORDER BY position LIMIT ?"  # noqa: S608
+            f"WHERE {column} = ? AND position > ? ORDER BY position LIMIT ?"
         )
         rows = self._query(statement, (key, after, limit))
         keys = (
