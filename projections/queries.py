@@ -251,7 +251,7 @@ class ReadModels:
             )
         # The column name comes from AUDIT_KINDS above, never from the caller.
         statement = (
-            "SELECT position, originator_id, originator_version, topic, event_time, actor_subject, "
+            "SELECT position, originator_id, originator_version, topic, event_time, actor_subject, "  # noqa: S608
             "actor_role, actor_auth, actor_issuer, kid, event_hash, reason FROM audit_events "
             f"WHERE {column} = ? AND position > ? ORDER BY position LIMIT ?"
         )
