@@ -52,7 +52,8 @@ class Cursor:
         self.raw.executemany(self.dialect.sql(statement), [tuple(r) for r in rows])
 
     def rows(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        """Run a query and return its rows as tuples."""
+        """Run a query and return its rows as tuples (give result columns distinct names:
+        PostgreSQL rows arrive as dicts keyed by column name)."""
         self.execute(statement, params)
         return [
             tuple(row.values()) if isinstance(row, dict) else tuple(row)

@@ -12,7 +12,6 @@ from typing import Any
 from uuid import UUID
 
 import orjson
-from ledger.projections.base import Cursor
 from ledger.projections.runner import ProjectionRunner
 
 from ledger.canonical import format_datetime
@@ -52,8 +51,8 @@ class ReadModels:
         self.runner = runner
 
     def _query(self, statement: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        with self.runner._datastore.transaction(commit=False) as raw:
-            return Cursor(raw, self.runner.dialect).rows(statement, params)
+        with self.runner.transaction(commit=False) as (_, cursor):
+            return cursor.rows(statement, params)
 
     # -- backpacks ----------------------------------------------------------------
 
@@ -184,7 +183,7 @@ class ReadModels:
         """An issuer's credentials, oldest first, a page after the cursor ``after``."""
         rows = self._query(
             "SELECT credential_id, learner_id, achievement_id, state, issued_at, valid_until "
-            "FROM backpack_credentials WHERE issuer_id = ? AND (? IS NULL OR credential_id > ?) "
+            "FROM backpack_credentials WHERE issuer_id = ? AND (CAST(? AS TEXT) IS NULL OR credential_id > ?) "
             "ORDER BY credential_id LIMIT ?",
             (str(issuer_id), after, after, limit if state is None else limit * 10),
         )
@@ -209,7 +208,7 @@ class ReadModels:
         rows = self._query(
             "SELECT claim_id, programme, learner_id, credential_ids, motivation, state, reason, "
             "submitted_at, decided_at FROM exemption_claims WHERE institution_id = ? "
-            "AND (? IS NULL OR programme = ?) AND (? IS NULL OR state = ?) ORDER BY submitted_at, claim_id",
+            "AND (CAST(? AS TEXT) IS NULL OR programme = ?) AND (CAST(? AS TEXT) IS NULL OR state = ?) ORDER BY submitted_at, claim_id",
             (str(institution_id), programme, programme, state, state),
         )
         keys = (

@@ -20,7 +20,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
@@ -71,14 +72,21 @@ class ProjectionRunner:
         self._lock = threading.Lock()
         self.create_tables()
 
+    @contextmanager
+    def transaction(self, *, commit: bool) -> Iterator[tuple[Any, Cursor]]:
+        """A transaction in the store, with the ledger's schema first on PostgreSQL's path."""
+        with self._datastore.transaction(commit=commit) as raw:
+            if self.dialect is POSTGRES:
+                raw.execute(f"SET LOCAL search_path TO {self._datastore.schema}")
+            yield raw, Cursor(raw, self.dialect)
+
     def tracking_name(self, projection: Projection) -> str:
         """The tracking row of a projection (one tracking table serves them all)."""
         return f"{self.ledger.name}.{projection.name}"
 
     def create_tables(self) -> None:
         """Create every projection's tables if they do not exist."""
-        with self._datastore.transaction(commit=True) as raw:
-            cursor = Cursor(raw, self.dialect)
+        with self.transaction(commit=True) as (_, cursor):
             for projection in self.projections:
                 for statement in projection.ddl:
                     cursor.execute(statement)
@@ -107,8 +115,7 @@ class ProjectionRunner:
             if not notifications:
                 return 0
             applied = [self._verified(n) for n in notifications]
-            with self._datastore.transaction(commit=True) as raw:
-                cursor = Cursor(raw, self.dialect)
+            with self.transaction(commit=True) as (raw, cursor):
                 for projection in self.projections:
                     behind = [a for a in applied if a.position > positions[projection.name]]
                     if not behind:
@@ -149,8 +156,7 @@ class ProjectionRunner:
         unknown = set(names or ()) - {p.name for p in self.projections}
         if unknown:
             raise KeyError(f"unknown projection {sorted(unknown)[0]!r}")
-        with self._lock, self._datastore.transaction(commit=True) as raw:
-            cursor = Cursor(raw, self.dialect)
+        with self._lock, self.transaction(commit=True) as (_, cursor):
             for projection in chosen:
                 for table in projection.tables:
                     cursor.execute(f"DROP TABLE IF EXISTS {table}")
