@@ -60,8 +60,12 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Fill the store with the demo world."""
+    from ledger.projections.runner import ProjectionRunner  # noqa: PLC0415 (read side, loaded on use)
+
     ledger = open_ledger(args.store)
     made = build_demo(ledger)
+    # The embedded default projects in process: catch up before reporting.
+    ProjectionRunner(ledger).catch_up()
     cohort = made["credentials"]["cohort"]
     text = (
         f"Demo world written to {ledger.store.url}\n"

@@ -10,7 +10,6 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 import pytest
 from ledger.projections.queries import ReadModels
@@ -259,4 +258,3 @@ def test_killed_projection_process_loses_and_repeats_nothing(
     after_crashes = table_digests(runner)
     runner.rebuild()
     assert table_digests(runner) == after_crashes
-    _ = UUID
