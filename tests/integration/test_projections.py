@@ -258,3 +258,66 @@ def test_killed_projection_process_loses_and_repeats_nothing(
     after_crashes = table_digests(runner)
     runner.rebuild()
     assert table_digests(runner) == after_crashes
+
+
+@pytest.mark.postgres
+def test_a_projection_process_follows_parallel_writers(
+    postgres_schema: str, tmp_path: Path
+) -> None:
+    from tests.conftest import postgres_store_url
+
+    store_url = postgres_store_url(postgres_schema)
+    env = {**os.environ, "LEDGER_STORE": store_url, "LEDGER_KEY_DIR": str(tmp_path / "keys")}
+    subprocess.run(
+        [sys.executable, "-m", "ledger.cli", "init"],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    from ledger.settings import Settings
+
+    settings = Settings.from_env(env)
+    ledger = Ledger(settings.store, key_store=settings.key_store())
+    issuer_id = new_issuer(ledger)
+    achievement_id = new_achievement(ledger, issuer_id)
+    projector = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "ledger.cli", "project", "--interval", "0.02"],
+        env=env,
+        stderr=subprocess.PIPE,
+    )
+    script = (
+        "import sys\n"
+        "from uuid import UUID\n"
+        "from ledger.actor import acting_as\n"
+        "from ledger.application import CredentialOrder, Ledger\n"
+        "from ledger.settings import Settings\n"
+        "from tests.factories import admin\n"
+        "s = Settings.from_env()\n"
+        "l = Ledger(s.store, key_store=s.key_store())\n"
+        "i, a = UUID(sys.argv[1]), UUID(sys.argv[2])\n"
+        "with acting_as(admin(i)):\n"
+        "    for n in range(30):\n"
+        "        l.issue_credential(i, a, CredentialOrder(learner_subject=f'{sys.argv[3]}-{n}'))\n"
+    )
+    writers = [
+        subprocess.Popen(  # noqa: S603
+            [sys.executable, "-c", script, str(issuer_id), str(achievement_id), f"w{w}"],
+            env={**env, "PYTHONPATH": str(Path(__file__).parents[2])},
+        )
+        for w in range(2)
+    ]
+    try:
+        for writer in writers:
+            assert writer.wait(timeout=120) == 0
+        head = ledger.recorder.max_notification_id() or 0
+        runner = ProjectionRunner(ledger)
+        deadline = time.monotonic() + 30
+        while min(runner.positions().values()) < head and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert min(runner.positions().values()) == head
+        views = ReadModels(runner)
+        assert len(views.issued_by(issuer_id, limit=1000)) == 60
+    finally:
+        projector.send_signal(signal.SIGTERM)
+        projector.wait(timeout=30)
