@@ -281,7 +281,7 @@ def test_a_projection_process_follows_parallel_writers(
     ledger = Ledger(settings.store, key_store=settings.key_store())
     issuer_id = new_issuer(ledger)
     achievement_id = new_achievement(ledger, issuer_id)
-    projector = subprocess.Popen(  # noqa: S603
+    projector = subprocess.Popen(
         [sys.executable, "-m", "ledger.cli", "project", "--interval", "0.02"],
         env=env,
         stderr=subprocess.PIPE,
@@ -301,7 +301,7 @@ def test_a_projection_process_follows_parallel_writers(
         "        l.issue_credential(i, a, CredentialOrder(learner_subject=f'{sys.argv[3]}-{n}'))\n"
     )
     writers = [
-        subprocess.Popen(  # noqa: S603
+        subprocess.Popen(
             [sys.executable, "-c", script, str(issuer_id), str(achievement_id), f"w{w}"],
             env={**env, "PYTHONPATH": str(Path(__file__).parents[2])},
         )
