@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
+import os
 import signal
 import sys
 import threading
@@ -166,6 +168,45 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve the HTTP API with uvicorn."""
+    import uvicorn  # noqa: PLC0415 (only the server needs it)
+
+    settings = Settings.from_env(store_url=args.store)
+    if args.workers > 1 and settings.store.kind == "sqlite":
+        sys.stderr.write("ledger: several workers need PostgreSQL; SQLite serves one process\n")
+        return 2
+    if args.store:
+        os.environ["LEDGER_STORE"] = args.store
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    uvicorn.run(
+        "ledger.api.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        access_log=False,
+        log_level="warning",
+    )
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    """Mint a development token (refused outside development mode)."""
+    from ledger.api.auth import mint_dev_token  # noqa: PLC0415
+
+    settings = Settings.from_env(store_url=args.store)
+    token = mint_dev_token(
+        settings,
+        role=args.role,
+        subject=args.subject,
+        issuer_id=UUID(args.issuer) if args.issuer else None,
+        ttl=args.ttl,
+    )
+    _print(args, {"token": token}, token)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``ledger`` command."""
     common = argparse.ArgumentParser(add_help=False)
@@ -185,6 +226,15 @@ def build_parser() -> argparse.ArgumentParser:
     rebuild.add_argument(
         "name", nargs="?", help="status, backpack, exemptions or audit (default all)"
     )
+    serve = commands.add_parser("serve", parents=[common], help="serve the HTTP API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    token = commands.add_parser("token", parents=[common], help="mint a development token")
+    token.add_argument("--role", required=True)
+    token.add_argument("--subject", required=True)
+    token.add_argument("--issuer", help="issuer id (administrators)")
+    token.add_argument("--ttl", type=int, default=3600)
     return parser
 
 
@@ -194,6 +244,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "history": cmd_history,
     "project": cmd_project,
     "rebuild": cmd_rebuild,
+    "serve": cmd_serve,
+    "token": cmd_token,
 }
 
 

@@ -31,6 +31,13 @@ class Settings:
     key_passphrase: bytes | None
     signing_keys_pem: str | None
     operator_anchor: str | None
+    public_url: str = "http://127.0.0.1:8000"
+    project_in_process: bool = True
+    oidc_issuer: str | None = None
+    oidc_audience: str = "ledger"
+    oidc_jwks: str | None = None
+    role_claim: str = "ledger_role"
+    issuer_claim: str = "ledger_issuer"
 
     @classmethod
     def from_env(
@@ -49,6 +56,9 @@ class Settings:
                 "or give the keys in LEDGER_SIGNING_KEYS"
             )
         key_dir = values.get("LEDGER_KEY_DIR")
+        in_process = values.get("LEDGER_PROJECT_IN_PROCESS", "auto")
+        if in_process not in ("auto", "yes", "no"):
+            raise ConfigurationError("LEDGER_PROJECT_IN_PROCESS must be auto, yes or no")
         return cls(
             store=store,
             environment=environment,
@@ -56,7 +66,21 @@ class Settings:
             key_passphrase=passphrase.encode("utf-8") if passphrase else None,
             signing_keys_pem=values.get("LEDGER_SIGNING_KEYS"),
             operator_anchor=values.get("LEDGER_OPERATOR_KEY_ID") or None,
+            public_url=values.get("LEDGER_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
+            project_in_process=(store.kind == "sqlite")
+            if in_process == "auto"
+            else in_process == "yes",
+            oidc_issuer=values.get("LEDGER_OIDC_ISSUER") or None,
+            oidc_audience=values.get("LEDGER_OIDC_AUDIENCE", "ledger"),
+            oidc_jwks=values.get("LEDGER_OIDC_JWKS") or None,
+            role_claim=values.get("LEDGER_OIDC_ROLE_CLAIM", "ledger_role"),
+            issuer_claim=values.get("LEDGER_OIDC_ISSUER_CLAIM", "ledger_issuer"),
         )
+
+    @property
+    def development(self) -> bool:
+        """Development mode: local development tokens are accepted."""
+        return self.environment == "development"
 
     def key_store(self) -> KeyStore:
         """The key store these settings name."""

@@ -1,0 +1,144 @@
+"""Bearer tokens: JWTs from the configured OpenID Connect provider, or dev tokens.
+
+Production accepts only tokens of ``LEDGER_OIDC_ISSUER`` signed by a key of its JWKS
+(``LEDGER_OIDC_JWKS``: a URL or a file), for audience ``LEDGER_OIDC_AUDIENCE``, not
+expired; the role and the issuer scope come from configured claims. Development mode
+also accepts tokens minted by ``ledger token`` with a local Ed25519 key, and only
+there: production never loads that key.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import jwt
+import orjson
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from ledger.api.problems import Unauthenticated
+
+from ledger.actor import ROLES, Actor
+from ledger.errors import ConfigurationError
+from ledger.settings import Settings
+
+DEV_ISSUER = "ledger-dev"
+DEV_KEY_FILE = "dev-token-key.pem"
+ALGORITHMS = ["RS256", "ES256", "EdDSA"]
+
+
+def _dev_key(settings: Settings) -> Ed25519PrivateKey:
+    path = settings.key_dir / DEV_KEY_FILE
+    if path.exists():
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        if not isinstance(key, Ed25519PrivateKey):
+            raise ConfigurationError(f"{path} is not an Ed25519 key")
+        return key
+    key = Ed25519PrivateKey.generate()
+    settings.key_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    path.chmod(0o600)
+    return key
+
+
+def mint_dev_token(
+    settings: Settings, *, role: str, subject: str, issuer_id: UUID | None = None, ttl: int = 3600
+) -> str:
+    """A development token (refused outside development mode)."""
+    if not settings.development:
+        raise ConfigurationError("development tokens exist only with LEDGER_ENV=development")
+    if role not in ROLES:
+        raise ConfigurationError(f"role must be one of {', '.join(ROLES)}")
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        "iss": DEV_ISSUER,
+        "aud": settings.oidc_audience,
+        "sub": subject,
+        "iat": now,
+        "exp": now + ttl,
+        settings.role_claim: role,
+    }
+    if issuer_id is not None:
+        claims[settings.issuer_claim] = str(issuer_id)
+    return jwt.encode(claims, _dev_key(settings), algorithm="EdDSA")
+
+
+class TokenVerifier:
+    """Turns a bearer token into an ``Actor``, or raises ``Unauthenticated``."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._dev_public: Ed25519PublicKey | None = (
+            _dev_key(settings).public_key() if settings.development else None
+        )
+        self._jwks: jwt.PyJWKSet | None = None
+        self._jwks_client: jwt.PyJWKClient | None = None
+        source = settings.oidc_jwks
+        if source and settings.oidc_issuer:
+            if source.startswith(("https://", "http://")):
+                self._jwks_client = jwt.PyJWKClient(source, cache_keys=True, lifespan=300)
+            else:
+                self._jwks = jwt.PyJWKSet.from_dict(orjson.loads(Path(source).read_bytes()))
+        elif not settings.development:
+            raise ConfigurationError("production needs LEDGER_OIDC_ISSUER and LEDGER_OIDC_JWKS")
+
+    def actor(self, token: str) -> Actor:
+        """Validate signature, issuer, audience and expiry; read role and issuer scope."""
+        try:
+            unverified = jwt.decode(token, options={"verify_signature": False})
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as error:
+            raise Unauthenticated(f"malformed token: {error}") from None
+        issuer = unverified.get("iss")
+        key: Any
+        if issuer == DEV_ISSUER and self._dev_public is not None:
+            key, authenticated_by = self._dev_public, "dev-token"
+        elif self.settings.oidc_issuer and issuer == self.settings.oidc_issuer:
+            key, authenticated_by = self._oidc_key(token, header), "oidc"
+        else:
+            raise Unauthenticated("token from an issuer this ledger does not trust")
+        try:
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=ALGORITHMS,
+                audience=self.settings.oidc_audience,
+                issuer=issuer,
+                options={"require": ["exp", "iss", "aud", "sub"]},
+            )
+        except jwt.PyJWTError as error:
+            raise Unauthenticated(f"invalid token: {error}") from None
+        role = claims.get(self.settings.role_claim)
+        if role not in ROLES or role in ("operator", "system"):
+            raise Unauthenticated("the token carries no usable role")
+        scope = claims.get(self.settings.issuer_claim)
+        try:
+            issuer_id = UUID(scope) if scope else None
+        except (TypeError, ValueError):
+            raise Unauthenticated("the token's issuer scope is not an issuer id") from None
+        if role == "administrator" and issuer_id is None:
+            raise Unauthenticated("an administrator token must name its issuer")
+        return Actor(
+            subject=str(claims["sub"]),
+            role=role,
+            authenticated_by=authenticated_by,
+            issuer_id=issuer_id,
+        )
+
+    def _oidc_key(self, token: str, header: dict[str, Any]) -> Any:
+        try:
+            if self._jwks_client is not None:
+                return self._jwks_client.get_signing_key_from_jwt(token).key
+            if self._jwks is not None:
+                return self._jwks[header.get("kid", "")].key
+        except (jwt.PyJWTError, KeyError) as error:
+            raise Unauthenticated(f"no provider key for this token: {error}") from None
+        raise Unauthenticated("no OpenID Connect provider is configured")

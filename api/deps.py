@@ -1,0 +1,105 @@
+"""Dependencies declared once: the services of this worker and the calling actor."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Annotated, TypeVar
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from ledger.api.auth import TokenVerifier
+from ledger.api.problems import Unauthenticated
+from ledger.projections.queries import ReadModels
+from ledger.projections.runner import ProjectionRunner
+
+from ledger.actor import Actor, acting_as
+from ledger.application import Ledger
+from ledger.errors import Forbidden
+from ledger.settings import Settings
+
+R = TypeVar("R")
+READ_WAIT_SECONDS = 5.0
+
+
+@dataclass
+class Services:
+    """One worker's handle on the ledger, its read models and token verification."""
+
+    settings: Settings
+    ledger: Ledger
+    runner: ProjectionRunner
+    views: ReadModels
+    tokens: TokenVerifier
+    write_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def start(cls, settings: Settings) -> Services:
+        ledger = Ledger(
+            settings.store, key_store=settings.key_store(), operator_anchor=settings.operator_anchor
+        )
+        runner = ProjectionRunner(ledger)
+        if settings.project_in_process:
+            runner.catch_up()
+        return cls(settings, ledger, runner, ReadModels(runner), TokenVerifier(settings))
+
+    def write(self, actor: Actor, command: Callable[[], R]) -> R:
+        """Run a command as ``actor``, then make its effect visible to the next read.
+
+        Embedded mode catches the projections up in this process; otherwise it waits
+        (bounded) for the separate projection process to reach the new head.
+        """
+        with acting_as(actor):
+            result = command()
+        head = self.ledger.recorder.max_notification_id() or 0
+        if self.settings.project_in_process:
+            with self.write_lock:
+                self.runner.catch_up()
+        else:
+            # Written and signed either way; on a timeout the read side shows it later.
+            with contextlib.suppress(TimeoutError):
+                self.runner.wait(head, timeout=READ_WAIT_SECONDS)
+        return result
+
+    @contextmanager
+    def acting(self, actor: Actor) -> Iterator[None]:
+        """Read commands (lookups) as ``actor``."""
+        with acting_as(actor):
+            yield
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+bearer = HTTPBearer(auto_error=False, description="A JWT from the OpenID Connect provider")
+
+
+def get_actor(
+    services: Annotated[Services, Depends(get_services)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Actor:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthenticated("a bearer token is required")
+    return services.tokens.actor(credentials.credentials)
+
+
+def _role(*roles: str) -> Callable[[Actor], Actor]:
+    def check(actor: Annotated[Actor, Depends(get_actor)]) -> Actor:
+        if actor.role not in roles:
+            raise Forbidden(f"this route is for {' or '.join(roles)}s")
+        return actor
+
+    return check
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+AdministratorDep = Annotated[Actor, Depends(_role("administrator"))]
+LearnerDep = Annotated[Actor, Depends(_role("learner"))]
+VerifierDep = Annotated[Actor, Depends(_role("verifier"))]
+AuditorDep = Annotated[Actor, Depends(_role("auditor"))]
+AnyActorDep = Annotated[Actor, Depends(get_actor)]

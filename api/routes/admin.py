@@ -1,0 +1,214 @@
+"""Administrators of an issuer: achievements, issuance, corrections, keys, claims to decide."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Header, Query, status
+from ledger.api.deps import AdministratorDep, ServicesDep
+from ledger.api.problems import PROBLEM_RESPONSES
+from ledger.api.schemas import (
+    AchievementIn,
+    AmendIn,
+    CohortIn,
+    CohortOut,
+    Created,
+    DecisionIn,
+    IssueIn,
+    KeyOut,
+    Page,
+    ReasonIn,
+    RevisionIn,
+    RevisionOut,
+)
+
+from ledger.application import CredentialOrder
+from ledger.errors import Forbidden, InvalidInput
+
+router = APIRouter(prefix="/v1", tags=["administrators"], responses=PROBLEM_RESPONSES)
+
+
+def _spec(body: AchievementIn) -> dict[str, Any]:
+    spec = body.model_dump()
+    spec["ects"] = Decimal(body.ects)
+    return spec
+
+
+def _own(actor_issuer: UUID | None, issuer_id: UUID) -> None:
+    if actor_issuer != issuer_id:
+        raise Forbidden("administrators act for their own issuer only")
+
+
+def _order(item: Any) -> CredentialOrder:
+    return CredentialOrder(
+        learner_subject=item.learner_subject,
+        valid_from=item.valid_from,
+        valid_until=item.valid_until,
+        result=item.result,
+        evidence=tuple(item.evidence),
+    )
+
+
+@router.post("/issuers/{issuer_id}/achievements", status_code=status.HTTP_201_CREATED)
+def define_achievement(
+    issuer_id: UUID, body: AchievementIn, actor: AdministratorDep, services: ServicesDep
+) -> Created:
+    """Register an achievement (microcredential or edubadge)."""
+    _own(actor.issuer_id, issuer_id)
+    return Created(
+        id=services.write(actor, lambda: services.ledger.define_achievement(issuer_id, _spec(body)))
+    )
+
+
+@router.post("/achievements/{achievement_id}/revisions", status_code=status.HTTP_201_CREATED)
+def revise_achievement(
+    achievement_id: UUID, body: RevisionIn, actor: AdministratorDep, services: ServicesDep
+) -> RevisionOut:
+    """Add a revision; credentials keep the revision they were issued under."""
+    revision = services.write(
+        actor,
+        lambda: services.ledger.revise_achievement(
+            achievement_id, _spec(body.achievement), reason=body.reason
+        ),
+    )
+    return RevisionOut(revision=revision)
+
+
+@router.post("/issuers/{issuer_id}/credentials", status_code=status.HTTP_201_CREATED)
+def issue_credential(
+    issuer_id: UUID, body: IssueIn, actor: AdministratorDep, services: ServicesDep
+) -> Created:
+    """Issue one credential."""
+    _own(actor.issuer_id, issuer_id)
+    credential_id = services.write(
+        actor,
+        lambda: services.ledger.issue_credential(
+            issuer_id, body.achievement_id, _order(body.credential)
+        ),
+    )
+    return Created(id=credential_id)
+
+
+@router.post("/issuers/{issuer_id}/cohorts", status_code=status.HTTP_201_CREATED)
+def issue_cohort(
+    issuer_id: UUID,
+    body: CohortIn,
+    actor: AdministratorDep,
+    services: ServicesDep,
+    idempotency_key: Annotated[str, Header(min_length=1, max_length=200)],
+) -> CohortOut:
+    """Issue a cohort atomically; the same Idempotency-Key and body return the same credentials."""
+    _own(actor.issuer_id, issuer_id)
+    ids = services.write(
+        actor,
+        lambda: services.ledger.issue_cohort(
+            issuer_id,
+            body.achievement_id,
+            [_order(c) for c in body.credentials],
+            request_id=idempotency_key,
+        ),
+    )
+    return CohortOut(credential_ids=ids)
+
+
+@router.post("/credentials/{credential_id}/amend", status_code=status.HTTP_204_NO_CONTENT)
+def amend(
+    credential_id: UUID, body: AmendIn, actor: AdministratorDep, services: ServicesDep
+) -> None:
+    """Correct a credential; its history is kept."""
+    changes = body.model_dump(exclude_unset=True, exclude={"reason"})
+    if not changes:
+        raise InvalidInput(
+            "changes: name at least one of valid_until, result, achievement_revision"
+        )
+    services.write(
+        actor,
+        lambda: services.ledger.amend_credential(
+            credential_id, changes=changes, reason=body.reason
+        ),
+    )
+
+
+@router.post("/credentials/{credential_id}/suspend", status_code=status.HTTP_204_NO_CONTENT)
+def suspend(
+    credential_id: UUID, body: ReasonIn, actor: AdministratorDep, services: ServicesDep
+) -> None:
+    """Suspend a credential."""
+    services.write(
+        actor, lambda: services.ledger.suspend_credential(credential_id, reason=body.reason)
+    )
+
+
+@router.post("/credentials/{credential_id}/reinstate", status_code=status.HTTP_204_NO_CONTENT)
+def reinstate(
+    credential_id: UUID, body: ReasonIn, actor: AdministratorDep, services: ServicesDep
+) -> None:
+    """Lift a suspension."""
+    services.write(
+        actor, lambda: services.ledger.reinstate_credential(credential_id, reason=body.reason)
+    )
+
+
+@router.post("/credentials/{credential_id}/revoke", status_code=status.HTTP_204_NO_CONTENT)
+def revoke(
+    credential_id: UUID, body: ReasonIn, actor: AdministratorDep, services: ServicesDep
+) -> None:
+    """Revoke a credential for good."""
+    services.write(
+        actor, lambda: services.ledger.revoke_credential(credential_id, reason=body.reason)
+    )
+
+
+@router.post("/issuers/{issuer_id}/keys/rotate", status_code=status.HTTP_201_CREATED)
+def rotate_key(issuer_id: UUID, actor: AdministratorDep, services: ServicesDep) -> KeyOut:
+    """Give the issuer a new signing key; the old one is retired, its signatures stay valid."""
+    _own(actor.issuer_id, issuer_id)
+    return KeyOut(kid=services.write(actor, lambda: services.ledger.rotate_issuer_key(issuer_id)))
+
+
+@router.get("/issuers/{issuer_id}/credentials")
+def list_issued(
+    issuer_id: UUID,
+    actor: AdministratorDep,
+    services: ServicesDep,
+    state: Annotated[str | None, Query(pattern="^(active|suspended|revoked|expired)$")] = None,
+    after: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> Page:
+    """What the issuer issued, filtered by state, paginated by a stable cursor."""
+    _own(actor.issuer_id, issuer_id)
+    items = services.views.issued_by(issuer_id, state=state, after=after, limit=limit)
+    return Page(items=items, next=items[-1]["credential_id"] if len(items) == limit else None)
+
+
+@router.get("/issuers/{issuer_id}/exemption-claims")
+def claims_to_decide(
+    issuer_id: UUID,
+    actor: AdministratorDep,
+    services: ServicesDep,
+    state: Annotated[
+        str | None, Query(pattern="^(pending|approved|rejected|withdrawn)$")
+    ] = "pending",
+    programme: Annotated[str | None, Query(max_length=500)] = None,
+) -> Page:
+    """Exemption claims addressed to this institution."""
+    _own(actor.issuer_id, issuer_id)
+    return Page(
+        items=services.views.exemption_register(issuer_id, programme=programme, state=state),
+        next=None,
+    )
+
+
+@router.post("/exemption-claims/{claim_id}/decision", status_code=status.HTTP_204_NO_CONTENT)
+def decide(
+    claim_id: UUID, body: DecisionIn, actor: AdministratorDep, services: ServicesDep
+) -> None:
+    """Approve or reject a claim addressed to this institution."""
+    services.write(
+        actor,
+        lambda: services.ledger.decide_exemption_claim(
+            claim_id, approve=body.approve, reason=body.reason
+        ),
+    )

@@ -1,0 +1,96 @@
+"""Auditors: the global log with signatures, trails, and state at any moment."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Query
+from ledger.api.deps import AuditorDep, ServicesDep
+from ledger.api.problems import PROBLEM_RESPONSES
+from ledger.api.schemas import LogEvent, LogPage, Page
+
+from ledger.canonical import to_json_value
+from ledger.envelope import open_stored
+from ledger.errors import InvalidInput, NotFound
+from ledger.timetravel import credential_at
+
+router = APIRouter(prefix="/v1/audit", tags=["auditors"], responses=PROBLEM_RESPONSES)
+
+
+@router.get("/log")
+def log(
+    actor: AuditorDep,
+    services: ServicesDep,
+    after: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> LogPage:
+    """The global log by position (a stable cursor: pass ``next_after`` as ``after``).
+    Each event comes with its signed bytes, signature, key id and chain hash."""
+    notifications = services.ledger.recorder.select_notifications(
+        start=after, limit=limit, inclusive_of_start=False
+    )
+    events = []
+    for n in notifications:
+        sealed = open_stored(
+            topic=n.topic,
+            originator_id=n.originator_id,
+            originator_version=n.originator_version,
+            state=n.state,
+        )
+        events.append(
+            LogEvent(
+                position=n.id,
+                originator_id=sealed.originator_id,
+                originator_version=n.originator_version,
+                topic=n.topic,
+                signed_bytes=sealed.signed_bytes.decode("utf-8"),
+                signature=bytes(n.state).rpartition(b"\n")[2].decode("ascii"),
+                hash=sealed.seal.digest,
+                kid=sealed.seal.kid,
+                prev=sealed.seal.prev,
+            )
+        )
+    return LogPage(events=events, next_after=events[-1].position if len(events) == limit else None)
+
+
+@router.get("/trails/{kind}/{key}")
+def trail(
+    kind: str,
+    key: str,
+    actor: AuditorDep,
+    services: ServicesDep,
+    after: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> Page:
+    """Every event of a credential, issuer, learner or actor, in order, with who, when, key and why."""
+    try:
+        items = services.views.audit_trail(kind, key, after=after, limit=limit)
+    except ValueError as error:
+        raise InvalidInput(f"kind: {error}") from None
+    return Page(items=items, next=str(items[-1]["position"]) if len(items) == limit else None)
+
+
+@router.get("/credentials/{credential_id}/state")
+def credential_state(
+    credential_id: UUID,
+    actor: AuditorDep,
+    services: ServicesDep,
+    at: datetime | None = None,
+    position: Annotated[int | None, Query(ge=0)] = None,
+) -> dict[str, Any]:
+    """The credential as it was at an instant or a log position, recomputed from the log."""
+    if (at is None) == (position is None):
+        raise InvalidInput("at, position: give exactly one")
+    credential = credential_at(services.ledger, credential_id, at=at, position=position)
+    if credential is None:
+        raise NotFound(f"credential {credential_id} did not exist then")
+    state = {
+        key: value
+        for key, value in vars(credential).items()
+        if not key.startswith("_") and key not in ("reasons",)
+    }
+    state["status"] = credential.status(at)
+    state["version"] = credential.version
+    return {"credential_id": str(credential_id), "state": to_json_value(state)}

@@ -1,0 +1,69 @@
+"""Public routes: share links and the issuers' status lists (cacheable by a CDN)."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+import orjson
+from fastapi import APIRouter, Header, Path
+from ledger.api.deps import ServicesDep
+from ledger.api.problems import PROBLEM_RESPONSES
+from starlette.responses import Response
+
+from ledger.application import share_token_digest
+from ledger.errors import NotFound
+
+router = APIRouter(prefix="/v1", tags=["public"], responses=PROBLEM_RESPONSES)
+
+STATUS_LIST_MAX_AGE = 300
+
+
+@router.get("/shared/{token}")
+def shared(
+    token: Annotated[str, Path(min_length=20, max_length=100)], services: ServicesDep
+) -> dict[str, Any]:
+    """The credentials a learner shared under this link (while it is open)."""
+    link = services.views.share_link_by_digest(share_token_digest(token))
+    if link is None:
+        raise NotFound("this share link does not exist or is closed")
+    credentials = []
+    for credential_id in link["credential_ids"]:
+        found = services.views.credential(UUID(credential_id))
+        if found is not None:
+            found.pop("learner_id", None)
+            credentials.append(found)
+    return {"credentials": credentials}
+
+
+@router.get(
+    "/status-lists/{issuer_id}/{list_number}/{purpose}",
+    responses={200: {"content": {"application/json": {}}}, 304: {"description": "Not modified"}},
+)
+def status_list(
+    issuer_id: UUID,
+    list_number: Annotated[int, Path(ge=1, le=1_000_000)],
+    purpose: Literal["revocation", "suspension"],
+    services: ServicesDep,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    """A W3C Bitstring Status List (GZIP, base64url, multibase ``u``) with a strong ETag."""
+    found = services.views.status_list(issuer_id, list_number, purpose)
+    if found is None:
+        raise NotFound(f"status list {issuer_id}/{list_number}/{purpose} not found")
+    encoded, changed_at = found
+    body = orjson.dumps(
+        {
+            "issuer_id": str(issuer_id),
+            "list_number": list_number,
+            "statusPurpose": purpose,
+            "encodedList": encoded,
+            "changed_at_position": changed_at,
+        }
+    )
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    headers = {"ETag": etag, "Cache-Control": f"public, max-age={STATUS_LIST_MAX_AGE}"}
+    if if_none_match is not None and etag in [t.strip() for t in if_none_match.split(",")]:
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)

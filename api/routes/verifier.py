@@ -1,0 +1,48 @@
+"""Verifiers and employers: status checks, and register lookups under consent."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from fastapi import APIRouter
+from ledger.api.deps import ServicesDep, VerifierDep
+from ledger.api.problems import PROBLEM_RESPONSES
+from ledger.api.schemas import LookupIn, LookupOut, StatusOut
+from ledger.projections.queries import current_state
+
+from ledger.errors import NotFound
+
+router = APIRouter(prefix="/v1", tags=["verifiers"], responses=PROBLEM_RESPONSES)
+
+
+@router.get("/status/{credential_id}")
+def credential_status(credential_id: UUID, actor: VerifierDep, services: ServicesDep) -> StatusOut:
+    """Active, suspended, revoked or expired; nothing about the learner."""
+    found = services.views.credential(credential_id)
+    if found is None:
+        raise NotFound(f"credential {credential_id} not found")
+    return StatusOut(
+        credential_id=credential_id, status=current_state(found["state"], found["valid_until"])
+    )  # type: ignore[arg-type]
+
+
+@router.post("/lookups")
+def look_up(body: LookupIn, actor: VerifierDep, services: ServicesDep) -> LookupOut:
+    """What the learner learned, at what level and what they did for it; needs a live
+    consent of that learner for this verifier, and is recorded where the learner sees it."""
+    services.write(
+        actor,
+        lambda: services.ledger.look_up(
+            learner_id=body.learner_id, credential_id=body.credential_id, purpose=body.purpose
+        ),
+    )
+    found = services.views.credential(body.credential_id)
+    if found is None:
+        raise NotFound(f"credential {body.credential_id} not found")
+    return LookupOut(
+        credential_id=body.credential_id,
+        status=current_state(found["state"], found["valid_until"]),
+        achievement=found["achievement"],
+        result=found["result"],
+        issuer_name=found["issuer_name"],
+    )

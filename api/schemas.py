@@ -1,0 +1,190 @@
+"""Request and response bodies: separate input and output models, never stored objects."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Problem(BaseModel):
+    type: str
+    title: str
+    status: int
+    detail: str
+
+
+class AchievementIn(Strict):
+    kind: Literal["microcredential", "edubadge"]
+    title: str = Field(min_length=1, max_length=500)
+    description: str = Field(min_length=1, max_length=10_000)
+    criteria: str = ""
+    awarding_body: str = ""
+    country: str = ""
+    learning_outcomes: list[str] = Field(default_factory=list, max_length=100)
+    study_load_hours: int = Field(default=0, ge=0, le=100_000)
+    ects: str = Field(default="0", pattern=r"^\d{1,4}(\.\d{1,2})?$")
+    eqf_level: int | None = Field(default=None, ge=1, le=8)
+    nlqf_level: str | None = None
+    assessment_type: str = ""
+    participation_form: str = ""
+    quality_assurance: str = ""
+    language: str = ""
+    field_of_study: str = ""
+
+
+class RevisionIn(Strict):
+    achievement: AchievementIn
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class Created(BaseModel):
+    id: UUID
+
+
+class RevisionOut(BaseModel):
+    revision: int
+
+
+class CredentialIn(Strict):
+    learner_subject: str = Field(min_length=1, max_length=500)
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    result: dict[str, str] = Field(default_factory=dict)
+    evidence: list[str] = Field(default_factory=list, max_length=50)
+
+
+class CohortIn(Strict):
+    achievement_id: UUID
+    credentials: list[CredentialIn] = Field(min_length=1, max_length=20_000)
+
+
+class IssueIn(Strict):
+    achievement_id: UUID
+    credential: CredentialIn
+
+
+class CohortOut(BaseModel):
+    credential_ids: list[UUID]
+
+
+class ReasonIn(Strict):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class AmendIn(Strict):
+    reason: str = Field(min_length=1, max_length=2000)
+    valid_until: datetime | None = None
+    result: dict[str, str] | None = None
+    achievement_revision: int | None = Field(default=None, ge=1)
+
+
+class KeyOut(BaseModel):
+    kid: str
+
+
+class DecisionIn(Strict):
+    approve: bool
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class ConsentIn(Strict):
+    grantee: str = Field(min_length=1, max_length=500)
+    credential_ids: list[UUID] = Field(default_factory=list, max_length=1000)
+    all_credentials: bool = False
+    purpose: str = Field(min_length=1, max_length=2000)
+    expires_at: datetime
+
+
+class ShareLinkIn(Strict):
+    credential_ids: list[UUID] = Field(min_length=1, max_length=1000)
+    expires_at: datetime | None = None
+
+
+class ShareLinkOut(BaseModel):
+    id: UUID
+    token: str
+    url: str
+
+
+class ClaimIn(Strict):
+    institution_id: UUID
+    programme: str = Field(min_length=1, max_length=500)
+    credential_ids: list[UUID] = Field(min_length=1, max_length=100)
+    motivation: str = Field(default="", max_length=10_000)
+
+
+class WithdrawIn(Strict):
+    reason: str = Field(default="", max_length=2000)
+
+
+class LookupIn(Strict):
+    learner_id: UUID
+    credential_id: UUID
+    purpose: str = Field(min_length=1, max_length=2000)
+
+
+class StatusOut(BaseModel):
+    credential_id: UUID
+    status: Literal["active", "suspended", "revoked", "expired"]
+
+
+class CredentialView(BaseModel):
+    credential_id: str
+    issuer_id: str
+    issuer_name: str
+    achievement_id: str
+    achievement_revision: int
+    achievement: dict[str, Any]
+    state: str
+    issued_at: str
+    valid_from: str
+    valid_until: str | None
+    amendments: int
+    result: dict[str, Any]
+    history: list[dict[str, Any]]
+
+
+class BackpackOut(BaseModel):
+    learner_id: UUID
+    credentials: list[CredentialView]
+    consents: list[dict[str, Any]]
+    share_links: list[dict[str, Any]]
+    lookups: list[dict[str, Any]]
+    exemption_claims: list[dict[str, Any]]
+
+
+class LookupOut(BaseModel):
+    credential_id: UUID
+    status: str
+    achievement: dict[str, Any]
+    result: dict[str, Any]
+    issuer_name: str
+
+
+class Page(BaseModel):
+    items: list[dict[str, Any]]
+    next: str | None
+
+
+class LogEvent(BaseModel):
+    position: int
+    originator_id: UUID
+    originator_version: int
+    topic: str
+    signed_bytes: str
+    signature: str
+    hash: str
+    kid: str
+    prev: str
+
+
+class LogPage(BaseModel):
+    events: list[LogEvent]
+    next_after: int | None
