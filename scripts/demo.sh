@@ -1,16 +1,46 @@
 #!/bin/sh
-# Quick start 1: set up, then run the ledger on its embedded SQLite store with the demo.
+# Quick start 1: set up, fill an embedded SQLite ledger with the demo world, then serve it.
+# Set LEDGER_DEMO_SERVE=no to stop after the demo instead of starting the server.
 set -eu
 cd "$(dirname "$0")/.."
 sh scripts/setup.sh
 export LEDGER_STORE="${LEDGER_STORE:-sqlite:///demo/ledger.db}"
+PORT="${LEDGER_PORT:-8000}"
 mkdir -p demo
 .venv/bin/ledger init
 .venv/bin/ledger demo --json > demo/demo.json
-.venv/bin/ledger demo >/dev/null 2>&1 || true
+.venv/bin/python - <<'PY'
+import json
+made = json.load(open("demo/demo.json"))
+print("Demo world written (ids in demo/demo.json):")
+print("  issuers:", made["issuers"])
+print("  amended credential:", made["credentials"]["amended"])
+print("  revoked credential:", made["credentials"]["revoked"])
+PY
 AMENDED=$(.venv/bin/python -c "import json; print(json.load(open('demo/demo.json'))['credentials']['amended'])")
+UNIVERSITY=$(.venv/bin/python -c "import json; print(json.load(open('demo/demo.json'))['issuers']['university'])")
+LEARNER=$(.venv/bin/python -c "import json; print(json.load(open('demo/demo.json'))['learners'][0])")
 echo
-echo "Demo world written to $LEDGER_STORE (ids in demo/demo.json)."
-echo "The signed history of an amended credential:"
-echo
+echo "The signed history of the amended credential:"
 .venv/bin/ledger history "$AMENDED"
+LEARNER_TOKEN=$(.venv/bin/ledger token --role learner --subject "$LEARNER")
+ADMIN_TOKEN=$(.venv/bin/ledger token --role administrator --subject alice@uni.example --issuer "$UNIVERSITY")
+AUDITOR_TOKEN=$(.venv/bin/ledger token --role auditor --subject auditor@example)
+cat <<INFO
+
+Where to go (development tokens, valid one hour):
+  API documentation:  http://127.0.0.1:$PORT/docs
+  a learner's backpack:
+    curl -H "Authorization: Bearer $LEARNER_TOKEN" http://127.0.0.1:$PORT/v1/me/backpack
+  what the university issued:
+    curl -H "Authorization: Bearer $ADMIN_TOKEN" http://127.0.0.1:$PORT/v1/issuers/$UNIVERSITY/credentials
+  the signed log, for auditors:
+    curl -H "Authorization: Bearer $AUDITOR_TOKEN" http://127.0.0.1:$PORT/v1/audit/log
+  the university's revocation list (public):
+    curl http://127.0.0.1:$PORT/v1/status-lists/$UNIVERSITY/1/revocation
+INFO
+if [ "${LEDGER_DEMO_SERVE:-yes}" = "yes" ]; then
+    echo
+    echo "Serving on http://127.0.0.1:$PORT (Ctrl-C stops)"
+    exec .venv/bin/ledger serve --port "$PORT"
+fi

@@ -89,6 +89,8 @@ class Ledger(Application[UUID]):
     ) -> None:
         self.store = parse_store_url(store) if isinstance(store, str) else store
         self.key_store = key_store
+        if self.store.sqlite_path is not None:
+            self.store.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
         settings = dict(self.store.settings)
         settings.update(env or {})
         super().__init__(env=settings)
