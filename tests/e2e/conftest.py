@@ -67,11 +67,13 @@ def server(store_url: str, tmp_path: Path) -> Iterator[Server]:
     )
     settings = Settings.from_env(env)
     port = free_port()
+    # The server's JSON access log goes to a file: a pipe nobody reads would fill and block it.
+    log = (tmp_path / "server.log").open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "ledger.cli", "serve", "--port", str(port)],
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stdout=log,
+        stderr=log,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -82,12 +84,11 @@ def server(store_url: str, tmp_path: Path) -> Iterator[Server]:
         except httpx.TransportError:
             pass
         if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(
-                f"server did not start: {process.stderr.read().decode() if process.stderr else ''}"
-            )
+            raise RuntimeError(f"server did not start: {(tmp_path / 'server.log').read_text()}")
         time.sleep(0.1)
     ledger = Ledger(settings.store, key_store=settings.key_store())
     with httpx.Client(base_url=url, timeout=30) as client:
         yield Server(url=url, settings=settings, ledger=ledger, client=client)
     process.terminate()
     process.wait(timeout=30)
+    log.close()
