@@ -1,0 +1,437 @@
+"""Projection benchmark: rebuild speed against plain reading, status lookups, status memory.
+
+For each store (a SQLite file, a PostgreSQL schema) it builds a log of about
+``--events`` signed events through the ledger's own commands (bulk issuance in
+cohorts of 10,000 plus ~2% suspensions and revocations, so that the status
+projection flips real bits), then measures in the same run
+
+* a baseline: paging through ``select_notifications`` (500 a page) and opening
+  each notification into its domain event with ``envelope.open_stored`` (split at
+  the last newline, ``orjson.loads``) and ``envelope.decode_event``, WITHOUT
+  signature verification, in events/s;
+* ``ProjectionRunner(ledger).rebuild()``: drop every projection's tables and
+  replay the whole log, checking every Ed25519 signature and chain link, in
+  events/s, and the ratio rebuild/baseline (target >= 0.5); for context, the raw
+  Ed25519 verify rate of ``cryptography`` and the rate of the verifying mapper
+  alone (no SQL writes), both measured in the same run;
+* in-process status lookups on one core over the rebuilt status projection:
+  its rows loaded into a dict credential_id -> (issuer, list, index) and one
+  ``Bitstring`` per (issuer, list, purpose); 1,000,000 random lookups, best of
+  ``--lookup-repeats``, against a plain dict lookup of the same keys (target
+  >= 1,000,000 lookups/s);
+* the size of the ``status_lists`` rows of the real run.
+
+Once (store-independent): tracemalloc memory of the in-memory status structure
+for 1,000,000 synthetic credentials (8 lists of 131,072 x 2 purposes), the
+bitstrings alone and with the credential -> entry map.
+
+Rounds alternate baseline and rebuild; the median round counts.
+
+    python scripts/bench_projections.py [--events N] [--rounds R] [--stores sqlite,postgres]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import platform
+import random
+import statistics
+import tempfile
+import time
+import tracemalloc
+import uuid
+from array import array
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from ledger.projections.base import POSTGRES as PG_DIALECT
+from ledger.projections.base import Cursor
+from ledger.projections.runner import ProjectionRunner
+from ledger.projections.status import PURPOSES
+
+from ledger.actor import CLI_OPERATOR, acting_as
+from ledger.application import CredentialOrder, Ledger
+from ledger.demo import MICRO_DATA_SCIENCE
+from ledger.domain.statusallocation import LIST_LENGTH
+from ledger.envelope import decode_event, open_stored
+from ledger.keys import MemoryKeyStore, decode_public_key
+from ledger.statuslist import Bitstring
+
+POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
+COHORT = 10_000
+PAGE = 500
+CHANGE_SHARE = 0.02  # suspensions and revocations, as a share of --events
+TARGET_RATIO = 0.5
+TARGET_LOOKUPS = 1_000_000
+
+StatusMap = dict[str, tuple[str, int, int]]
+StatusBits = dict[tuple[str, int, str], Bitstring]
+
+
+def timed(action: Callable[[], Any]) -> float:
+    start = time.perf_counter()
+    action()
+    return time.perf_counter() - start
+
+
+# -- building the log -----------------------------------------------------------------
+
+
+def build_log(ledger: Ledger, events: int, rng: random.Random) -> dict[str, Any]:
+    """Issue cohorts until ~98% of ``events`` are in the log, then suspend and revoke."""
+    started = time.perf_counter()
+    with acting_as(CLI_OPERATOR):
+        ledger.establish()
+        issuers = [
+            ledger.register_issuer(name=f"Bench {n}", country="NL", administrators=["a"])
+            for n in range(2)
+        ]
+        achievements = [ledger.define_achievement(i, MICRO_DATA_SCIENCE) for i in issuers]
+    changes = round(events * CHANGE_SHARE)
+    credentials: list[UUID] = []
+    head = ledger.recorder.max_notification_id() or 0
+    batch = 0
+    issue_seconds = 0.0
+    while head + changes < events:
+        size = min(COHORT, events - changes - head)
+        orders = [CredentialOrder(learner_subject=f"b{batch}-{n}") for n in range(size)]
+        which = batch % len(issuers)
+        t0 = time.perf_counter()
+        with acting_as(CLI_OPERATOR):
+            credentials += ledger.issue_cohort(
+                issuers[which], achievements[which], orders, request_id=f"bench-{batch}"
+            )
+        issue_seconds += time.perf_counter() - t0
+        batch += 1
+        head = ledger.recorder.max_notification_id() or 0
+    chosen = rng.sample(credentials, min(changes, len(credentials)))
+    t0 = time.perf_counter()
+    with acting_as(CLI_OPERATOR):
+        for n, credential_id in enumerate(chosen):
+            if n % 2:
+                ledger.revoke_credential(credential_id, reason="bench")
+            else:
+                ledger.suspend_credential(credential_id, reason="bench")
+    change_seconds = time.perf_counter() - t0
+    return {
+        "events": ledger.recorder.max_notification_id() or 0,
+        "credentials": credentials,
+        "changes": len(chosen),
+        "issue_seconds": issue_seconds,
+        "change_seconds": change_seconds,
+        "seconds": time.perf_counter() - started,
+    }
+
+
+# -- reading ----------------------------------------------------------------------------
+
+
+def read_plain(ledger: Ledger) -> int:
+    """Baseline: page through the log and decode every event without verifying it."""
+    recorder = ledger.recorder
+    count = 0
+    start = 0
+    while True:
+        page = recorder.select_notifications(start, limit=PAGE, inclusive_of_start=False)
+        if not page:
+            return count
+        for notification in page:
+            decode_event(
+                open_stored(
+                    topic=notification.topic,
+                    originator_id=notification.originator_id,
+                    originator_version=notification.originator_version,
+                    state=notification.state,
+                )
+            )
+        count += len(page)
+        start = page[-1].id
+
+
+def read_verified(ledger: Ledger) -> int:
+    """The verifying mapper alone (open, Ed25519 check, key validity, decode), no SQL writes."""
+    recorder = ledger.recorder
+    to_domain_event = ledger.mapper.to_domain_event
+    count = 0
+    start = 0
+    while True:
+        page = recorder.select_notifications(start, limit=PAGE, inclusive_of_start=False)
+        if not page:
+            return count
+        for notification in page:
+            to_domain_event(notification)
+        count += len(page)
+        start = page[-1].id
+
+
+def ed25519_rates(ledger: Ledger, n: int) -> tuple[float, float, int]:
+    """Raw verify/s of one real event's signature, and with the per-event key decoding."""
+    notification = ledger.recorder.select_notifications(
+        (ledger.recorder.max_notification_id() or 1) // 2, limit=1
+    )[0]
+    sealed = open_stored(
+        topic=notification.topic,
+        originator_id=notification.originator_id,
+        originator_version=notification.originator_version,
+        state=notification.state,
+    )
+    entry = ledger.keyring.entry(sealed.seal.kid)
+    public_key = decode_public_key(entry.public_key)
+    signature, data = sealed.seal.signature, sealed.signed_bytes
+
+    def verify() -> None:
+        for _ in range(n):
+            public_key.verify(signature, data)
+
+    def decode_and_verify() -> None:
+        text = entry.public_key
+        for _ in range(n):
+            decode_public_key(text).verify(signature, data)
+
+    return n / timed(verify), n / timed(decode_and_verify), len(data)
+
+
+# -- status lookups ---------------------------------------------------------------------
+
+
+def load_status(runner: ProjectionRunner) -> tuple[StatusMap, StatusBits, dict[str, int]]:
+    """The status projection's rows as the in-memory lookup structure, and their sizes."""
+    with runner._datastore.transaction(commit=False) as raw:
+        if runner.dialect is PG_DIALECT:  # the projections' tables live in the ledger's schema
+            raw.execute(f"SET LOCAL search_path TO {runner._datastore.schema}")
+        cursor = Cursor(raw, runner.dialect)
+        entries = cursor.rows(
+            "SELECT credential_id, issuer_id, list_number, status_index FROM status_entries"
+        )
+        lists = cursor.rows(
+            "SELECT issuer_id, list_number, purpose, bits, changed_at FROM status_lists"
+        )
+        if runner.dialect is PG_DIALECT:
+            stored_bits, on_disk = cursor.rows(
+                "SELECT SUM(pg_column_size(bits)) AS stored_bits, "
+                "pg_total_relation_size(to_regclass(?)) AS on_disk FROM status_lists",
+                ("status_lists",),
+            )[0]
+        else:
+            stored_bits = sum(len(row[3]) for row in lists)
+            on_disk = cursor.rows(
+                "SELECT SUM(pgsize) FROM dbstat WHERE name = ?", ("status_lists",)
+            )[0][0]
+    sizes = {
+        # What a row holds: its text and blob bytes plus 4 (INTEGER) + 8 (BIGINT).
+        "row_bytes": sum(len(i) + len(p) + len(b) + 12 for i, _, p, b, _ in lists),
+        "bits_bytes": sum(len(row[3]) for row in lists),
+        "stored_bits": int(stored_bits or 0),
+        "on_disk": int(on_disk or 0),
+    }
+    issuer_ids: dict[str, str] = {}
+    status_map: StatusMap = {
+        cid: (issuer_ids.setdefault(issuer, issuer), number, index)
+        for cid, issuer, number, index in entries
+    }
+    status_bits: StatusBits = {
+        (issuer_ids.setdefault(issuer, issuer), number, purpose): Bitstring.from_bytes(bytes(bits))
+        for issuer, number, purpose, bits, _ in lists
+    }
+    return status_map, status_bits, sizes
+
+
+def bench_lookups(
+    status_map: StatusMap, status_bits: StatusBits, n: int, repeats: int, rng: random.Random
+) -> dict[str, float]:
+    keys = rng.choices(list(status_map), k=n)
+    # Split the lists by purpose so that a lookup keys on (issuer, list) only.
+    revocation = {(i, k): b for (i, k, p), b in status_bits.items() if p == "revocation"}
+    suspension = {(i, k): b for (i, k, p), b in status_bits.items() if p == "suspension"}
+
+    def baseline() -> None:
+        entries = status_map
+        for key in keys:
+            entries[key]
+
+    def revoked() -> None:
+        entries, bits = status_map, status_bits
+        for key in keys:
+            issuer, number, index = entries[key]
+            bits[issuer, number, "revocation"].get(index)
+
+    def both() -> None:
+        entries = status_map
+        for key in keys:
+            issuer, number, index = entries[key]
+            revocation[issuer, number].get(index)
+            suspension[issuer, number].get(index)
+
+    # Sanity: the structure agrees with the projection (some bits are set).
+    assert any(b.count() for b in status_bits.values())
+
+    def best(run: Callable[[], None]) -> float:
+        return n / min(timed(run) for _ in range(repeats))
+
+    gc.collect()
+    return {"baseline": best(baseline), "revoked": best(revoked), "both": best(both)}
+
+
+# -- memory -----------------------------------------------------------------------------
+
+
+def status_memory(credentials: int) -> tuple[int, int]:
+    """tracemalloc bytes of the bitstrings alone and with the credential -> entry map."""
+    lists = -(-credentials // LIST_LENGTH)
+    issuer = str(uuid.uuid4())
+    rng = random.Random(3)
+    per_list = -(-credentials // lists)
+    # Made before tracing; indexing an array gives a fresh int, as a row read from the store would.
+    permutation = array("I", range(LIST_LENGTH))
+    rng.shuffle(permutation)
+    gc.collect()
+    tracemalloc.start()
+    base = tracemalloc.get_traced_memory()[0]
+    bits: StatusBits = {
+        (issuer, number, purpose): Bitstring(LIST_LENGTH)
+        for number in range(1, lists + 1)
+        for purpose in PURPOSES
+    }
+    bits_only = tracemalloc.get_traced_memory()[0] - base
+    # Keys are the projection's TEXT credential ids (36-character str), owned by the map.
+    status_map: StatusMap = {
+        str(uuid.UUID(int=rng.getrandbits(128), version=4)): (
+            issuer,
+            1 + n // per_list,
+            permutation[n % per_list],
+        )
+        for n in range(credentials)
+    }
+    with_map = tracemalloc.get_traced_memory()[0] - base
+    tracemalloc.stop()
+    del permutation
+    assert len(status_map) == credentials and len(bits) == 2 * lists
+    return bits_only, with_map
+
+
+# -- one store ---------------------------------------------------------------------------
+
+
+def bench_store(kind: str, url: str, args: argparse.Namespace) -> None:
+    rng = random.Random(1)
+    ledger = Ledger(url, key_store=MemoryKeyStore())
+    log = build_log(ledger, args.events, rng)
+    events = log["events"]
+    print(f"\n== {kind} ==")
+    print(
+        f"log built: {events:,} events ({len(log['credentials']):,} credentials in cohorts of "
+        f"{COHORT:,}, {log['changes']:,} suspensions/revocations) in {log['seconds']:.1f} s "
+        f"(issue_cohort {len(log['credentials']) / log['issue_seconds']:,.0f} credentials/s, "
+        f"single-event changes {log['changes'] / log['change_seconds']:,.0f}/s)"
+    )
+
+    plain_rates: list[float] = []
+    rebuild_rates: list[float] = []
+    runner = ProjectionRunner(ledger)
+    for round_number in range(args.rounds):
+        pairs: list[tuple[list[float], Callable[[], Any]]] = [
+            (plain_rates, lambda: read_plain(ledger)),
+            (rebuild_rates, runner.rebuild),
+        ]
+        if round_number % 2:
+            pairs.reverse()
+        for rates, action in pairs:
+            gc.collect()
+            rates.append(events / timed(action))
+    positions = runner.positions()
+    assert all(p == events for p in positions.values()), positions
+    assert read_plain(ledger) == events
+    verified_rate = events / timed(lambda: read_verified(ledger))
+    raw_verify, decode_verify, signed_size = ed25519_rates(ledger, args.verify_count)
+    plain, rebuild = statistics.median(plain_rates), statistics.median(rebuild_rates)
+    ratio = rebuild / plain
+    print(
+        f"baseline read+decode (no verify): {plain:10,.0f} events/s  ({args.rounds} round(s), median)"
+    )
+    print(
+        f"rebuild, all projections:         {rebuild:10,.0f} events/s  ({events / rebuild:.1f} s)  "
+        f"ratio {ratio:.2f} ({'meets' if ratio >= TARGET_RATIO else 'MISSES'} target >= {TARGET_RATIO})"
+    )
+    print(
+        f"  context: verifying mapper alone (read+verify+decode, no writes) {verified_rate:,.0f} events/s; "
+        f"Ed25519 verify {raw_verify:,.0f}/s raw, {decode_verify:,.0f}/s with the key decoded per call "
+        f"({signed_size} signed bytes)"
+    )
+
+    status_map, status_bits, sizes = load_status(runner)
+    flipped = sum(b.count() for b in status_bits.values())
+    lookups = bench_lookups(status_map, status_bits, args.lookups, args.lookup_repeats, rng)
+    lookup_ratio = lookups["revoked"] / lookups["baseline"]
+    print(
+        f"status lookups over {len(status_map):,} credentials, {len(status_bits)} bitstrings "
+        f"({flipped:,} bits set), {args.lookups:,} random lookups, best of {args.lookup_repeats}:"
+    )
+    print(
+        f"  revoked = bits[issuer, list, 'revocation'].get(index): {lookups['revoked']:12,.0f}/s  "
+        f"({'meets' if lookups['revoked'] >= TARGET_LOOKUPS else 'MISSES'} target >= {TARGET_LOOKUPS:,}/s)"
+    )
+    print(f"  revoked and suspended (two bits):                     {lookups['both']:12,.0f}/s")
+    print(
+        f"  baseline plain dict lookup entries[credential_id]:    {lookups['baseline']:12,.0f}/s  "
+        f"ratio revoked/baseline {lookup_ratio:.2f}"
+    )
+    stored = "TOAST-compressed" if kind == "postgres" else "as stored"
+    disk = "table, TOAST and index" if kind == "postgres" else "dbstat pages"
+    print(
+        f"status_lists: {len(status_bits)} rows, {sizes['row_bytes']:,} bytes of row data "
+        f"(bits {sizes['bits_bytes']:,}; bits {stored} {sizes['stored_bits']:,}); "
+        f"on disk ({disk}) {sizes['on_disk']:,} bytes"
+    )
+    ledger.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--lookups", type=int, default=1_000_000)
+    parser.add_argument("--lookup-repeats", type=int, default=3)
+    parser.add_argument("--verify-count", type=int, default=20_000)
+    parser.add_argument("--memory-credentials", type=int, default=1_000_000)
+    parser.add_argument("--stores", default="sqlite,postgres")
+    args = parser.parse_args()
+    stores = args.stores.split(",")
+    print(
+        f"python {platform.python_version()}, {os.cpu_count()} cores, load average "
+        f"{os.getloadavg()[0]:.2f} at start; --events {args.events:,}, --rounds {args.rounds}"
+    )
+    if "sqlite" in stores:
+        with tempfile.TemporaryDirectory() as directory:
+            bench_store("sqlite", f"sqlite:///{Path(directory) / 'ledger.db'}", args)
+    if "postgres" in stores:
+        schema = f"bench_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(POSTGRES, autocommit=True) as conn:
+            conn.execute(f"CREATE SCHEMA {schema}")
+        try:
+            bench_store("postgres", f"{POSTGRES}?schema={schema}", args)
+        finally:
+            with psycopg.connect(POSTGRES, autocommit=True) as conn:
+                conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+    bits_only, with_map = status_memory(args.memory_credentials)
+    lists = -(-args.memory_credentials // LIST_LENGTH)
+    print(
+        f"\n== status structure for {args.memory_credentials:,} synthetic credentials "
+        f"({lists} lists of {LIST_LENGTH:,} x {len(PURPOSES)} purposes, tracemalloc) =="
+    )
+    print(f"bitstrings alone:            {bits_only:13,} bytes = {bits_only / 2**20:8.2f} MiB")
+    print(
+        f"with credential -> entry map: {with_map:12,} bytes = {with_map / 2**20:8.2f} MiB "
+        f"(str credential ids as keys, {with_map / args.memory_credentials:.0f} bytes per credential)"
+    )
+
+
+if __name__ == "__main__":
+    main()
