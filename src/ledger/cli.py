@@ -209,10 +209,15 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``ledger`` command."""
+    parser = argparse.ArgumentParser(prog="ledger", description=__doc__)
+    parser.add_argument("--store", help="store URL (default: $LEDGER_STORE or sqlite:///ledger.db)")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    # The same options after the command; SUPPRESS keeps a value given before it.
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--store", help="store URL (default: $LEDGER_STORE or sqlite:///ledger.db)")
-    common.add_argument("--json", action="store_true", help="machine-readable output")
-    parser = argparse.ArgumentParser(prog="ledger", description=__doc__, parents=[common])
+    common.add_argument("--store", default=argparse.SUPPRESS, help="store URL")
+    common.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="JSON output"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("init", parents=[common], help="create the store and the operator key")
     commands.add_parser("demo", parents=[common], help="fill the store with a small demo world")
