@@ -60,6 +60,13 @@ class ShareLink:
         return not self.revoked and (self.expires_at is None or at < self.expires_at)
 
 
+def _require_owned(credential_ids: list[UUID], owned: set[UUID]) -> None:
+    """A learner can only consent to or share credentials in their own backpack."""
+    foreign = [c for c in credential_ids if c not in owned]
+    if foreign:
+        raise Forbidden(f"credential {foreign[0]} is not in this learner's backpack")
+
+
 class Learner(LedgerAggregate):
     """A learner's own decisions: consents and share links."""
 
@@ -98,9 +105,7 @@ class Learner(LedgerAggregate):
             raise InvalidInput("expires_at: must be in the future")
         if all_credentials == bool(credential_ids):
             raise InvalidInput("scope: name credentials or choose all, not both or neither")
-        foreign = [c for c in credential_ids if c not in owned]
-        if foreign:
-            raise Forbidden(f"credential {foreign[0]} is not in this learner's backpack")
+        _require_owned(credential_ids, owned)
         if consent_id in self.consents:
             raise InvalidTransition(f"consent {consent_id} already exists")
         self._consent_granted(
@@ -183,9 +188,7 @@ class Learner(LedgerAggregate):
         """Publish credentials under a secret link until it expires or is revoked."""
         if not credential_ids:
             raise InvalidInput("credential_ids: share at least one credential")
-        foreign = [c for c in credential_ids if c not in owned]
-        if foreign:
-            raise Forbidden(f"credential {foreign[0]} is not in this learner's backpack")
+        _require_owned(credential_ids, owned)
         if expires_at is not None and expires_at <= utcnow():
             raise InvalidInput("expires_at: must be in the future")
         if len(token_digest) != 64:
