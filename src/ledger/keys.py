@@ -46,7 +46,11 @@ def from_b64url(text: str) -> bytes:
     """Inverse of ``b64url``; refuses padding and foreign alphabets."""
     if "=" in text or "+" in text or "/" in text:
         raise ValueError("not unpadded base64url")
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if b64url(data) != text:
+        # Unused trailing bits would let a changed character decode to the same bytes.
+        raise ValueError("not canonical base64url")
+    return data
 
 
 def encode_public_key(public_key: Ed25519PublicKey) -> str:
