@@ -17,6 +17,7 @@ never builds on tampered data.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -25,7 +26,7 @@ from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import Notification, Tracking
+from eventsourcing.persistence import Notification, OperationalError, Tracking
 from eventsourcing.sqlite import SQLiteTrackingRecorder
 from ledger.projections.audit import AuditTrailProjection
 from ledger.projections.backpack import BackpackProjection
@@ -37,6 +38,9 @@ from ledger.application import Ledger
 from ledger.domain.base import seal_of
 from ledger.envelope import GENESIS, event_digest, open_stored
 from ledger.errors import ChainBroken
+from ledger.stores import lock_schema_changes
+
+logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
 CHAIN_CACHE_SIZE = 1_000_000
@@ -86,7 +90,9 @@ class ProjectionRunner:
 
     def create_tables(self) -> None:
         """Create every projection's tables if they do not exist."""
-        with self.transaction(commit=True) as (_, cursor):
+        with self.transaction(commit=True) as (raw, cursor):
+            if self.dialect is POSTGRES:
+                lock_schema_changes(raw)
             for projection in self.projections:
                 for statement in projection.ddl:
                     cursor.execute(statement)
@@ -137,9 +143,24 @@ class ProjectionRunner:
             total += read
 
     def run_forever(self, stop: threading.Event, *, interval: float = 0.2) -> None:
-        """Follow the log until ``stop`` is set; errors (tampering) propagate."""
+        """Follow the log until ``stop`` is set.
+
+        A lost connection or a deadlock is retried with backoff: the batch rolled
+        back whole, so retrying it is safe. Tampering (a ``LedgerError``) propagates
+        and stops the follower.
+        """
+        failures = 0
         while not stop.is_set():
-            if self.run_once() == 0:
+            try:
+                read = self.run_once()
+            except OperationalError as error:
+                failures += 1
+                delay = min(interval * 2**failures, 30.0)
+                logger.warning("projection batch failed (%s); retrying in %.1fs", error, delay)
+                stop.wait(delay)
+                continue
+            failures = 0
+            if read == 0:
                 stop.wait(interval)
 
     def wait(self, position: int, *, timeout: float = 5.0) -> None:
@@ -156,7 +177,9 @@ class ProjectionRunner:
         unknown = set(names or ()) - {p.name for p in self.projections}
         if unknown:
             raise KeyError(f"unknown projection {sorted(unknown)[0]!r}")
-        with self._lock, self.transaction(commit=True) as (_, cursor):
+        with self._lock, self.transaction(commit=True) as (raw, cursor):
+            if self.dialect is POSTGRES:
+                lock_schema_changes(raw)
             for projection in chosen:
                 for table in projection.tables:
                     cursor.execute(f"DROP TABLE IF EXISTS {table}")

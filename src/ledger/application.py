@@ -151,8 +151,10 @@ class Ledger(Application[UUID]):
             except IdempotencyKeyReused:
                 raise
             except Conflict:
-                # Jitter, so that two writers who collided do not collide again in step.
-                time.sleep(random.uniform(0, 0.002 * attempt))  # noqa: S311
+                # Exponential backoff with full jitter, so that writers who collided do
+                # not collide again in step, even on a loaded machine where one
+                # load-sign-save cycle takes tens of milliseconds.
+                time.sleep(random.uniform(0, min(0.2, 0.005 * 2**attempt)))  # noqa: S311
         return command()
 
     # -- loading ------------------------------------------------------------------

@@ -27,6 +27,19 @@ DEFAULT_STORE = "sqlite:///ledger.db"
 #: Events per INSERT statement for large PostgreSQL batches.
 INSERT_CHUNK = 1000
 APPEND_ONLY_MESSAGE = "ledger events are append-only"
+#: Advisory lock key serialising schema changes (any 64-bit constant; this is b"ledgerdd").
+SCHEMA_LOCK_KEY = 0x6C65646765726464
+
+
+def lock_schema_changes(cursor: Any) -> None:
+    """Serialise DDL between processes that start at once against one PostgreSQL database.
+
+    Two processes creating the same tables, functions and triggers concurrently
+    deadlock (CREATE OR REPLACE FUNCTION in one, CREATE TRIGGER in the other);
+    the transaction-scoped advisory lock makes the second wait for the first and
+    then find everything already there.
+    """
+    cursor.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK_KEY,))
 
 
 @dataclass(frozen=True)
@@ -88,7 +101,7 @@ def parse_store_url(url: str) -> StoreConfig:
             # readers tailing the log can skip concurrently inserted events.
             "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
             "APPLICATION_RECORDER_TOPIC": get_topic(AppendOnlyPostgresApplicationRecorder),
-            "TRACKING_RECORDER_TOPIC": get_topic(PostgresTrackingRecorder),
+            "TRACKING_RECORDER_TOPIC": get_topic(LedgerPostgresTrackingRecorder),
         }
         return StoreConfig(url=url, kind="postgresql", settings=settings)
     raise ConfigurationError(f"unknown store {url!r}: use sqlite:///FILE or postgresql://...")
@@ -146,6 +159,10 @@ class AppendOnlyPostgresApplicationRecorder(PostgresApplicationRecorder):
                 notification_ids.extend(int(row["notification_id"]) for row in curs.fetchall())
         return notification_ids
 
+    def _create_table(self, curs: Any) -> None:
+        lock_schema_changes(curs)
+        super()._create_table(curs)
+
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         schema = Identifier(self.datastore.schema)
@@ -173,3 +190,11 @@ class AppendOnlyPostgresApplicationRecorder(PostgresApplicationRecorder):
                     "EXCEPTION WHEN duplicate_object THEN NULL; END $$"
                 ).format(trigger=trigger, schema=schema, table=table, function=function)
             )
+
+
+class LedgerPostgresTrackingRecorder(PostgresTrackingRecorder):
+    """The library's tracking recorder, creating its table under the schema lock."""
+
+    def _create_table(self, curs: Any) -> None:
+        lock_schema_changes(curs)
+        super()._create_table(curs)

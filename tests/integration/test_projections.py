@@ -281,10 +281,11 @@ def test_a_projection_process_follows_parallel_writers(
     ledger = Ledger(settings.store, key_store=settings.key_store())
     issuer_id = new_issuer(ledger)
     achievement_id = new_achievement(ledger, issuer_id)
+    projector_log = tmp_path / "projector.log"
     projector = subprocess.Popen(
         [sys.executable, "-m", "ledger.cli", "project", "--interval", "0.02"],
         env=env,
-        stderr=subprocess.PIPE,
+        stderr=projector_log.open("wb"),
     )
     script = (
         "import sys\n"
@@ -314,8 +315,9 @@ def test_a_projection_process_follows_parallel_writers(
         runner = ProjectionRunner(ledger)
         deadline = time.monotonic() + 30
         while min(runner.positions().values()) < head and time.monotonic() < deadline:
+            assert projector.poll() is None, projector_log.read_text()
             time.sleep(0.05)
-        assert min(runner.positions().values()) == head
+        assert min(runner.positions().values()) == head, projector_log.read_text()
         views = ReadModels(runner)
         assert len(views.issued_by(issuer_id, limit=1000)) == 60
     finally:
