@@ -95,9 +95,15 @@ class Projection(ABC):
     tables: ClassVar[tuple[str, ...]]
     ddl: ClassVar[tuple[str, ...]]
 
+    def begin(self, cursor: Cursor, position: int) -> None:  # noqa: B027 (optional hook)
+        """Called in a batch's transaction before its events, with the position it starts after."""
+
     @abstractmethod
     def apply(self, cursor: Cursor, applied: Applied) -> None:
         """Change the projection's tables for one event."""
+
+    def finish(self, cursor: Cursor) -> None:  # noqa: B027 (optional hook)
+        """Called in a batch's transaction after its events, before the position is recorded."""
 
     def topics(self) -> tuple[str, ...]:
         """The topics this projection reads (empty: all)."""

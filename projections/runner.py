@@ -21,17 +21,18 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import Notification, OperationalError, Tracking
+from eventsourcing.persistence import IntegrityError, Notification, OperationalError, Tracking
 from eventsourcing.sqlite import SQLiteTrackingRecorder
 from ledger.projections.audit import AuditTrailProjection
 from ledger.projections.backpack import BackpackProjection
 from ledger.projections.base import POSTGRES, SQLITE, Applied, Cursor, Projection
 from ledger.projections.exemptions import ExemptionRegisterProjection
+from ledger.projections.merklelog import MerkleLogProjection
 from ledger.projections.status import StatusListProjection
 
 from ledger.application import Ledger
@@ -53,6 +54,7 @@ def all_projections() -> list[Projection]:
         BackpackProjection(),
         ExemptionRegisterProjection(),
         AuditTrailProjection(),
+        MerkleLogProjection(),
     ]
 
 
@@ -65,6 +67,7 @@ class ProjectionRunner:
         projections: Sequence[Projection] | None = None,
         *,
         batch_size: int = BATCH_SIZE,
+        create_tables: bool = True,
     ) -> None:
         self.ledger = ledger
         self.projections = list(projections if projections is not None else all_projections())
@@ -74,7 +77,8 @@ class ProjectionRunner:
         self._datastore: Any = self.tracking.datastore  # type: ignore[attr-defined]
         self._heads: OrderedDict[UUID, tuple[int, str]] = OrderedDict()
         self._lock = threading.Lock()
-        self.create_tables()
+        if create_tables:
+            self.create_tables()
 
     @contextmanager
     def transaction(self, *, commit: bool) -> Iterator[tuple[Any, Cursor]]:
@@ -121,17 +125,31 @@ class ProjectionRunner:
             if not notifications:
                 return 0
             applied = [self._verified(n) for n in notifications]
-            with self.transaction(commit=True) as (raw, cursor):
-                for projection in self.projections:
-                    behind = [a for a in applied if a.position > positions[projection.name]]
-                    if not behind:
-                        continue
-                    for item in behind:
-                        projection.apply(cursor, item)
-                    self.tracking._insert_tracking(  # type: ignore[attr-defined]
-                        raw, Tracking(self.tracking_name(projection), behind[-1].position)
-                    )
+            try:
+                self._apply_batch(applied, positions)
+            except IntegrityError:
+                # Another runner (a second projector, say) recorded these positions
+                # first, and our batch rolled back whole: go on from where it got to.
+                # If nobody moved on, the conflict is ours to report.
+                if min(self.position(p) for p in self.projections) <= start:
+                    raise
+                logger.info("another runner applied notifications after %s first", start)
             return len(notifications)
+
+    def _apply_batch(self, applied: Sequence[Applied], positions: dict[str, int]) -> None:
+        """Apply verified events to every projection behind them, in one transaction."""
+        with self.transaction(commit=True) as (raw, cursor):
+            for projection in self.projections:
+                behind = [a for a in applied if a.position > positions[projection.name]]
+                if not behind:
+                    continue
+                projection.begin(cursor, positions[projection.name])
+                for item in behind:
+                    projection.apply(cursor, item)
+                projection.finish(cursor)
+                self.tracking._insert_tracking(  # type: ignore[attr-defined]
+                    raw, Tracking(self.tracking_name(projection), behind[-1].position)
+                )
 
     def catch_up(self) -> int:
         """Apply batches until the projections reach the log's head; returns events read."""
@@ -142,9 +160,16 @@ class ProjectionRunner:
                 return total
             total += read
 
-    def run_forever(self, stop: threading.Event, *, interval: float = 0.2) -> None:
+    def run_forever(
+        self,
+        stop: threading.Event,
+        *,
+        interval: float = 0.2,
+        tick: Callable[[], object] | None = None,
+    ) -> None:
         """Follow the log until ``stop`` is set.
 
+        ``tick`` runs after every batch (the checkpoint publisher's policy check).
         A lost connection or a deadlock is retried with backoff: the batch rolled
         back whole, so retrying it is safe. Tampering (a ``LedgerError``) propagates
         and stops the follower.
@@ -153,6 +178,8 @@ class ProjectionRunner:
         while not stop.is_set():
             try:
                 read = self.run_once()
+                if tick is not None:
+                    tick()
             except OperationalError as error:
                 failures += 1
                 delay = min(interval * 2**failures, 30.0)

@@ -88,3 +88,42 @@ class RawEvents:
             "INSERT INTO {table} (originator_id, originator_version, topic, state) VALUES (?,?,?,?)",
             (self._id(originator_id), version, topic, state),
         )
+
+    @property
+    def position_column(self) -> str:
+        """The column that holds the notification id (SQLite's rowid)."""
+        return "rowid" if self.kind == "sqlite" else "notification_id"
+
+    def rows(self) -> list[tuple[int, UUID, int, str, bytes]]:
+        """Every event row in log order."""
+        found = self.execute(
+            f"SELECT {self.position_column}, originator_id, originator_version, topic, state "
+            f"FROM {{table}} ORDER BY {self.position_column}"
+        )
+        return [(int(p), UUID(str(o)), int(v), str(t), bytes(s)) for p, o, v, t, s in found]
+
+    def delete_after(self, position: int) -> None:
+        """Truncate the log's tail."""
+        self.execute(f"DELETE FROM {{table}} WHERE {self.position_column} > ?", (position,))
+
+    def delete_at(self, position: int) -> None:
+        """Remove one row by its position."""
+        self.execute(f"DELETE FROM {{table}} WHERE {self.position_column} = ?", (position,))
+
+    def swap(self, first: int, second: int) -> None:
+        """Exchange the contents of two rows, so that their events change places."""
+        by_position = {row[0]: row for row in self.rows()}
+        a, b = by_position[first], by_position[second]
+        update = (
+            "UPDATE {table} SET originator_id=?, originator_version=?, topic=?, state=? "
+            f"WHERE {self.position_column}=?"
+        )
+        self.execute(update, (self._id(UUID(int=0)), 0, "x", b"", first))
+        self.execute(update, (self._id(a[1]), a[2], a[3], a[4], second))
+        self.execute(update, (self._id(b[1]), b[2], b[3], b[4], first))
+
+    def projection_execute(self, sql: str, params: tuple[Any, ...] = ()) -> None:
+        """Change a projection table (named unqualified) behind the runner's back."""
+        if self.kind == "postgresql":
+            sql = sql.replace("merkle_", f"{self.schema}.merkle_")
+        self.execute(sql, params)

@@ -30,6 +30,7 @@ from ledger.actor import SYSTEM, Actor, current_actor
 from ledger.canonical import canonical_bytes
 from ledger.domain.achievement import Achievement, AchievementSpec
 from ledger.domain.base import LedgerAggregate, utcnow
+from ledger.domain.checkpoints import LOG_CHECKPOINTS_ID, LogCheckpoints
 from ledger.domain.credential import Credential
 from ledger.domain.exemption import ExemptionClaim
 from ledger.domain.issuance import IssuanceRequest, issuance_request_id
@@ -345,6 +346,36 @@ class Ledger(Application[UUID]):
         registry.mark_compromised(kid, since=since, reason=reason)
         self._save(registry)
         self.keyring.refresh()
+
+    def record_checkpoint(
+        self, *, tree_size: int, root_hash: str, checkpoint_time: datetime, note: str
+    ) -> None:
+        """Record a signed checkpoint of the log's Merkle tree (operator only).
+
+        The caller (``ledger.projections.checkpointing``) computed the root from the
+        Merkle projection and signed the note with the operator key; the event
+        itself is signed with the operator key as well, like every operator event.
+        """
+        self._require_operator()
+
+        def command() -> None:
+            log = self.checkpoint_log() or LogCheckpoints()
+            log.publish(
+                tree_size=tree_size,
+                root_hash=root_hash,
+                checkpoint_time=checkpoint_time,
+                note=note,
+            )
+            self._save(log)
+
+        self._retrying(command)
+
+    def checkpoint_log(self) -> LogCheckpoints | None:
+        """The aggregate of published checkpoints (None before the first)."""
+        try:
+            return self._get(LogCheckpoints, LOG_CHECKPOINTS_ID, what="checkpoint log")
+        except NotFound:
+            return None
 
     def adopt_policy(self, issuer_id: UUID, policy: StudyLoadPolicy) -> None:
         """Adopt a study-load policy for an issuer."""

@@ -15,6 +15,7 @@ from uuid import UUID
 
 import orjson
 
+from ledger import auditcli
 from ledger.actor import CLI_OPERATOR, acting_as
 from ledger.application import Ledger
 from ledger.canonical import loads, to_json_value
@@ -130,10 +131,23 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 def cmd_project(args: argparse.Namespace) -> int:
     """Run the projections as their own process, following the log until interrupted."""
+    from ledger.projections.checkpointing import (  # noqa: PLC0415
+        CheckpointPolicy,
+        CheckpointPublisher,
+    )
     from ledger.projections.runner import ProjectionRunner  # noqa: PLC0415 (read side, loaded on use)
 
+    settings = Settings.from_env(store_url=args.store)
     ledger = open_ledger(args.store)
     runner = ProjectionRunner(ledger, batch_size=args.batch_size)
+    publisher = CheckpointPublisher(
+        runner,
+        CheckpointPolicy(
+            origin=settings.log_origin,
+            every=settings.checkpoint_every,
+            seconds=settings.checkpoint_seconds,
+        ),
+    )
     if args.once:
         read = runner.catch_up()
         _print(
@@ -146,7 +160,7 @@ def cmd_project(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     sys.stderr.write(f"projecting {ledger.store.url} from {runner.positions()}\n")
     with contextlib.suppress(KeyboardInterrupt):
-        runner.run_forever(stop, interval=args.interval)
+        runner.run_forever(stop, interval=args.interval, tick=publisher.maybe_publish)
     return 0
 
 
@@ -229,7 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     project.add_argument("--interval", type=float, default=0.2, help="poll interval when idle")
     rebuild = commands.add_parser("rebuild", parents=[common], help="drop and replay projections")
     rebuild.add_argument(
-        "name", nargs="?", help="status, backpack, exemptions or audit (default all)"
+        "name", nargs="?", help="status, backpack, exemptions, audit or merkle (default all)"
     )
     serve = commands.add_parser("serve", parents=[common], help="serve the HTTP API")
     serve.add_argument("--host", default="127.0.0.1")
@@ -240,6 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--subject", required=True)
     token.add_argument("--issuer", help="issuer id (administrators)")
     token.add_argument("--ttl", type=int, default=3600)
+    auditcli.add_commands(commands, common)
     return parser
 
 
@@ -258,7 +273,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``ledger`` console script."""
     args = build_parser().parse_args(argv)
     try:
-        return COMMANDS[args.command](args)
+        handler = getattr(args, "handler", None) or COMMANDS[args.command]
+        return int(handler(args))
     except LedgerError as error:
         if args.json:
             sys.stdout.write(

@@ -99,6 +99,18 @@ class KeyNotValid(TamperDetected):
     kind = "key-not-valid"
 
 
+class CheckpointMismatch(TamperDetected):
+    """The log does not have the Merkle root a signed checkpoint commits to."""
+
+    kind = "checkpoint-mismatch"
+
+
+class OrderBroken(TamperDetected):
+    """The global log order is not what was recorded (positions out of order, repeated)."""
+
+    kind = "order-broken"
+
+
 class WrongSigner(TamperDetected):
     """An event is signed by a valid key of a party with no authority over its aggregate."""
 

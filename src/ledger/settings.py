@@ -38,6 +38,9 @@ class Settings:
     oidc_jwks: str | None = None
     role_claim: str = "ledger_role"
     issuer_claim: str = "ledger_issuer"
+    log_origin: str = "127.0.0.1:8000/ledger"
+    checkpoint_every: int = 1000
+    checkpoint_seconds: float = 60.0
 
     @classmethod
     def from_env(
@@ -59,6 +62,7 @@ class Settings:
         in_process = values.get("LEDGER_PROJECT_IN_PROCESS", "auto")
         if in_process not in ("auto", "yes", "no"):
             raise ConfigurationError("LEDGER_PROJECT_IN_PROCESS must be auto, yes or no")
+        public_url = values.get("LEDGER_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
         return cls(
             store=store,
             environment=environment,
@@ -66,7 +70,7 @@ class Settings:
             key_passphrase=passphrase.encode("utf-8") if passphrase else None,
             signing_keys_pem=values.get("LEDGER_SIGNING_KEYS"),
             operator_anchor=values.get("LEDGER_OPERATOR_KEY_ID") or None,
-            public_url=values.get("LEDGER_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
+            public_url=public_url,
             project_in_process=(store.kind == "sqlite")
             if in_process == "auto"
             else in_process == "yes",
@@ -75,6 +79,9 @@ class Settings:
             oidc_jwks=values.get("LEDGER_OIDC_JWKS") or None,
             role_claim=values.get("LEDGER_OIDC_ROLE_CLAIM", "ledger_role"),
             issuer_claim=values.get("LEDGER_OIDC_ISSUER_CLAIM", "ledger_issuer"),
+            log_origin=values.get("LEDGER_LOG_ORIGIN") or _default_origin(public_url),
+            checkpoint_every=_positive(values, "LEDGER_CHECKPOINT_EVERY", 1000),
+            checkpoint_seconds=_positive(values, "LEDGER_CHECKPOINT_SECONDS", 60),
         )
 
     @property
@@ -90,6 +97,27 @@ class Settings:
                 FileKeyStore(self.key_dir, passphrase=self.key_passphrase),
             )
         return FileKeyStore(self.key_dir, passphrase=self.key_passphrase)
+
+
+def _default_origin(public_url: str) -> str:
+    """The checkpoint origin line: the public URL without its scheme, plus ``/ledger``.
+
+    C2SP tlog-checkpoint origins are schema-less URLs that name the log uniquely.
+    """
+    return public_url.split("://", 1)[-1].rstrip("/") + "/ledger"
+
+
+def _positive(values: Mapping[str, str], name: str, default: int) -> int:
+    text = values.get(name)
+    if not text:
+        return default
+    try:
+        number = int(text)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a whole number, not {text!r}") from None
+    if number < 1:
+        raise ConfigurationError(f"{name} must be at least 1")
+    return number
 
 
 def _default_key_dir(store: StoreConfig) -> Path:

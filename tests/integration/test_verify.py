@@ -1,0 +1,468 @@
+"""``ledger verify`` and audit bundles, against real tampering of real stores.
+
+Each attack works on a real SQLite file or PostgreSQL schema with raw SQL, after
+disabling the append-only guard as an attacker with database access would, and
+then runs ``ledger verify`` as an auditor would. Each must be caught, naming the
+first event that fails.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import subprocess
+import sys
+from contextlib import redirect_stdout
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import orjson
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from ledger.projections.checkpointing import CheckpointPolicy, CheckpointPublisher
+from ledger.projections.merklelog import MerkleLogView
+from ledger.projections.runner import ProjectionRunner
+
+from ledger.actor import CLI_OPERATOR, acting_as
+from ledger.application import CredentialOrder, Ledger
+from ledger.canonical import format_datetime, loads, parse_datetime
+from ledger.cli import main
+from ledger.domain.base import utcnow
+from ledger.envelope import open_stored, pack, signed_bytes_for
+from ledger.keys import MemoryKeyStore, key_id
+from ledger.logsource import BundleSource, StoreSource, load_chunk
+from ledger.verify import Verifier
+from tests.factories import admin, new_achievement, new_issuer
+from tests.rawstore import RawEvents
+
+
+@dataclass
+class World:
+    ledger: Ledger
+    issuer: UUID
+    other_issuer: UUID
+    credentials: list[UUID]
+    first_checkpoint: int
+    second_checkpoint: int
+
+
+def issue(ledger: Ledger, issuer: UUID, achievement: UUID, count: int, tag: str) -> list[UUID]:
+    with acting_as(admin(issuer)):
+        return [
+            ledger.issue_credential(
+                issuer,
+                achievement,
+                CredentialOrder(learner_subject=f"{tag}{n}", result={"grade": "8"}),
+            )
+            for n in range(count)
+        ]
+
+
+def publish(ledger: Ledger) -> int:
+    published = CheckpointPublisher(
+        ProjectionRunner(ledger), CheckpointPolicy(origin="test.example/ledger")
+    ).publish()
+    assert published is not None
+    return published.tree_size
+
+
+@pytest.fixture
+def world(ledger: Ledger) -> World:
+    """Two issuers, credentials with amendments, two checkpoints, a tail after them."""
+    issuer = new_issuer(ledger)
+    other = new_issuer(ledger, "Hogeschool Ander", subject="admin@other.example")
+    achievement = new_achievement(ledger, issuer)
+    credentials = issue(ledger, issuer, achievement, 6, "a")
+    with acting_as(admin(issuer)):
+        ledger.amend_credential(
+            credentials[0], changes={"result": {"grade": "9"}}, reason="regraded"
+        )
+    first = publish(ledger)
+    credentials += issue(ledger, issuer, achievement, 6, "b")
+    with acting_as(admin(issuer)):
+        ledger.suspend_credential(credentials[1], reason="inquiry")
+    second = publish(ledger)
+    credentials += issue(ledger, issuer, achievement, 2, "c")
+    return World(ledger, issuer, other, credentials, first, second)
+
+
+def verify(ledger: Ledger, *extra: str) -> tuple[int, dict[str, Any]]:
+    """Run ``ledger verify --json`` in process; returns the exit code and the report."""
+    out = io.StringIO()
+    with redirect_stdout(out):
+        code = main(["--store", ledger.store.url, "verify", "--json", "--workers", "1", *extra])
+    return code, orjson.loads(out.getvalue())
+
+
+def tamper(world: World) -> RawEvents:
+    raw = RawEvents(world.ledger.store)
+    raw.disable_guard()
+    return raw
+
+
+def row_of(raw: RawEvents, credential: UUID, version: int) -> tuple[int, UUID, int, str, bytes]:
+    return next(r for r in raw.rows() if r[1] == credential and r[2] == version)
+
+
+def first_failure(report: dict[str, Any]) -> tuple[int, str]:
+    assert report["ok"] is False
+    first = report["first_problem"]
+    return first["position"], first["kind"]
+
+
+def test_an_untouched_log_verifies(world: World) -> None:
+    code, report = verify(world.ledger)
+    assert code == 0, report
+    assert report["ok"] is True
+    assert report["events"] == len(RawEvents(world.ledger.store).rows())
+    assert report["checkpoints"] >= 4  # two in the log, the same two served by the projection
+    assert report["operator_kid"] == world.ledger.operator_kid
+
+
+def test_an_edited_payload_is_caught(world: World) -> None:
+    raw = tamper(world)
+    position, credential, version, _, state = row_of(raw, world.credentials[2], 1)
+    raw.set_state(credential, version, state.replace(b'"grade":"8"', b'"grade":"10"', 1))
+    code, report = verify(world.ledger)
+    assert code == 1
+    assert first_failure(report) == (position, "signature-invalid")
+    assert str(credential) in report["first_problem"]["message"]
+
+
+def test_an_edited_timestamp_is_caught(world: World) -> None:
+    raw = tamper(world)
+    position, credential, version, _, state = row_of(raw, world.credentials[3], 1)
+    sealed = open_stored(
+        topic="ledger/Credential/Issued",
+        originator_id=credential,
+        originator_version=1,
+        state=state,
+    )
+    edited = state.replace(sealed.timestamp.encode(), b"2020-01-01T00:00:00.000000Z", 1)
+    assert edited != state
+    raw.set_state(credential, version, edited)
+    code, report = verify(world.ledger)
+    assert code == 1
+    assert first_failure(report) == (position, "signature-invalid")
+
+
+def test_a_removed_last_event_is_caught_by_the_checkpoint(world: World) -> None:
+    raw = tamper(world)
+    # The amendment is the credential's last event: no later link names it, only the
+    # first checkpoint's tree holds it.
+    amendment = row_of(raw, world.credentials[0], 2)
+    raw.delete(world.credentials[0], 2)
+    code, report = verify(world.ledger)
+    assert code == 1
+    assert amendment[0] <= world.first_checkpoint
+    checkpoint_events = [r[0] for r in raw.rows() if r[3] == "ledger/LogCheckpoints/Published"]
+    assert first_failure(report) == (checkpoint_events[0], "checkpoint-mismatch")
+    assert f"first {world.first_checkpoint} events" in report["first_problem"]["message"]
+
+
+def test_a_removed_event_in_the_middle_of_a_chain_is_caught(world: World) -> None:
+    raw = tamper(world)
+    credential = world.credentials[1]  # issued, then suspended
+    issued = row_of(raw, credential, 1)
+    suspended = row_of(raw, credential, 2)
+    raw.delete(credential, 1)
+    code, report = verify(world.ledger)
+    assert code == 1
+    problems = {(p["position"], p["kind"]) for p in report["problems"]}
+    assert (suspended[0], "chain-broken") in problems
+    # The first checkpoint covered the removed issuance: its event fails first.
+    assert issued[0] <= world.first_checkpoint
+    assert first_failure(report)[1] == "checkpoint-mismatch"
+
+
+def test_a_reordered_pair_is_caught(world: World) -> None:
+    raw = tamper(world)
+    rows = raw.rows()
+    # Two issuances of different credentials inside the first checkpoint.
+    issued = [r for r in rows if r[3] == "ledger/Credential/Issued"][:4]
+    raw.swap(issued[2][0], issued[3][0])
+    code, report = verify(world.ledger)
+    assert code == 1
+    assert first_failure(report)[1] == "checkpoint-mismatch"
+    assert f"first {world.first_checkpoint} events" in report["first_problem"]["message"]
+
+
+def test_an_inserted_forged_event_is_caught(world: World) -> None:
+    raw = tamper(world)
+    forger = Ed25519PrivateKey.generate()
+    victim = world.credentials[-1]
+    last = row_of(raw, victim, 1)
+    genuine = open_stored(topic=last[3], originator_id=victim, originator_version=1, state=last[4])
+    signed = signed_bytes_for(
+        topic="ledger/Credential/Revoked",
+        originator_id=victim,
+        originator_version=2,
+        actor=genuine.seal.actor,
+        kid=key_id(forger.public_key()),
+        prev=genuine.seal.digest,
+        state={"class_version": 1, "reason": "forged", "timestamp": format_datetime(utcnow())},
+    )
+    raw.insert(victim, 2, "ledger/Credential/Revoked", pack(signed, forger.sign(signed)))
+    code, report = verify(world.ledger)
+    assert code == 1
+    position, kind = first_failure(report)
+    assert kind == "unknown-key"
+    assert position == raw.rows()[-1][0]
+
+
+def test_an_event_resigned_with_another_key_is_caught(world: World) -> None:
+    ledger = world.ledger
+    other_kid = ledger.keyring.active_key(str(world.other_issuer)).kid  # type: ignore[union-attr]
+    other_key = ledger.key_store.private_key(other_kid)
+    raw = tamper(world)
+    credential = world.credentials[-1]  # after the last checkpoint: only the signer check sees it
+    position, _, _, topic, state = row_of(raw, credential, 1)
+    sealed = open_stored(topic=topic, originator_id=credential, originator_version=1, state=state)
+    signed = signed_bytes_for(
+        topic=topic,
+        originator_id=credential,
+        originator_version=1,
+        actor=sealed.seal.actor,
+        kid=other_kid,
+        prev=sealed.seal.prev,
+        state=sealed.state,
+    )
+    raw.set_state(credential, 1, pack(signed, other_key.sign(signed)))
+    code, report = verify(ledger)
+    assert code == 1
+    assert first_failure(report) == (position, "wrong-signer")
+
+
+def test_a_truncated_tail_after_a_checkpoint_is_caught(world: World) -> None:
+    raw = tamper(world)
+    # Cut the log back to before the second checkpoint's size, its own event included.
+    keep = raw.rows()[world.second_checkpoint - 3][0]
+    raw.delete_after(keep)
+    code, report = verify(world.ledger)
+    assert code == 1
+    messages = " ".join(p["message"] for p in report["problems"])
+    assert "removed from its tail" in messages
+    assert f"commits to {world.second_checkpoint} events" in messages
+
+
+def test_a_log_rolled_back_between_two_checkpoints_is_caught(world: World) -> None:
+    raw = tamper(world)
+    rows = raw.rows()
+    checkpoint_events = [r[0] for r in rows if r[3] == "ledger/LogCheckpoints/Published"]
+    first_event, second_event = checkpoint_events[:2]
+    # Everything recorded between the two checkpoints disappears; the rest stays.
+    for position, *_ in rows:
+        if first_event < position < second_event:
+            raw.delete_at(position)
+    code, report = verify(world.ledger)
+    assert code == 1
+    kinds = {p["kind"] for p in report["problems"]}
+    assert "checkpoint-mismatch" in kinds
+    assert any(
+        f"commits to {world.second_checkpoint} events" in p["message"] for p in report["problems"]
+    )
+
+
+def test_a_rewritten_merkle_projection_is_caught(world: World) -> None:
+    raw = RawEvents(world.ledger.store)
+    forged = hashlib.sha256(b"forged").digest()
+    raw.projection_execute(
+        "UPDATE merkle_nodes SET hash = ? WHERE (idx << level) >= ?",
+        (forged, world.first_checkpoint),
+    )
+    code, report = verify(world.ledger)
+    assert code == 1
+    assert "Merkle projection's tree" in report["first_problem"]["message"]
+
+
+def test_a_key_marked_compromised_invalidates_what_it_signed_after(world: World) -> None:
+    ledger = world.ledger
+    kid = ledger.keyring.active_key(str(world.issuer)).kid  # type: ignore[union-attr]
+    raw = RawEvents(ledger.store)
+    last_issued = row_of(raw, world.credentials[-1], 1)
+    sealed = open_stored(
+        topic=last_issued[3],
+        originator_id=last_issued[1],
+        originator_version=1,
+        state=last_issued[4],
+    )
+
+    with acting_as(CLI_OPERATOR):
+        ledger.mark_key_compromised(kid, since=parse_datetime(sealed.timestamp), reason="leaked")
+    code, report = verify(ledger)
+    assert code == 1
+    assert first_failure(report) == (last_issued[0], "key-not-valid")
+
+
+def test_a_kept_checkpoint_catches_what_the_store_no_longer_shows(
+    world: World, tmp_path: Path
+) -> None:
+    note = tmp_path / "kept.note"
+    with ProjectionRunner(world.ledger).transaction(commit=False) as (_, cursor):
+        kept = MerkleLogView(cursor).latest_checkpoint()
+    assert kept is not None
+    note.write_text(kept.note, encoding="utf-8")
+    raw = tamper(world)
+    # The attacker removes the tail and every record of the checkpoints that covered it.
+    raw.delete_after(raw.rows()[world.first_checkpoint][0])
+    raw.projection_execute(
+        "DELETE FROM merkle_checkpoints WHERE tree_size > ?", (world.first_checkpoint,)
+    )
+    raw.projection_execute(
+        "DELETE FROM merkle_leaves WHERE leaf_index >= ?", (world.first_checkpoint,)
+    )
+    raw.projection_execute(
+        "DELETE FROM merkle_nodes WHERE ((idx + 1) << level) > ?", (world.first_checkpoint,)
+    )
+    assert verify(world.ledger)[0] == 0  # without the auditor's copy, the shorter log is consistent
+    code, report = verify(world.ledger, "--checkpoint", str(note))
+    assert code == 1
+    assert "removed from its tail" in report["first_problem"]["message"]
+
+
+def test_workers_in_parallel_find_the_same_as_one(world: World) -> None:
+    source = StoreSource(world.ledger.store, chunk_size=7)
+    try:
+        report = Verifier(source, workers=2).run()
+    finally:
+        source.close()
+    assert report.ok, report.problems
+    assert report.workers == 2
+    raw = tamper(world)
+    position, credential, version, _, state = row_of(raw, world.credentials[4], 1)
+    raw.set_state(credential, version, state.replace(b'"grade":"8"', b'"grade":"1"', 1))
+    source = StoreSource(world.ledger.store, chunk_size=7)
+    try:
+        report = Verifier(source, workers=2).run()
+    finally:
+        source.close()
+    assert report.first_problem is not None
+    assert (report.first_problem.position, report.first_problem.kind) == (
+        position,
+        "signature-invalid",
+    )
+
+
+# -- bundles -------------------------------------------------------------------
+
+
+def export(world: World, path: Path) -> None:
+    assert main(["--store", world.ledger.store.url, "export", str(path)]) == 0
+
+
+def verify_bundle_elsewhere(path: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """``ledger verify --bundle`` in a new process with no store, no keys, another directory."""
+    elsewhere = tmp_path / "auditor"
+    elsewhere.mkdir(exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ledger.cli",
+            "verify",
+            "--json",
+            "--bundle",
+            str(path),
+            "--workers",
+            "2",
+        ],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_a_bundle_verifies_on_a_clean_machine(world: World, tmp_path: Path) -> None:
+    bundle = tmp_path / "audit.jsonl"
+    export(world, bundle)
+    lines = bundle.read_bytes().splitlines()
+    header = orjson.loads(lines[0])
+    assert header["bundle"] == "ledger-audit-bundle/1"
+    assert header["canonical_bytes"] == "ledger-event/1"
+    kinds = [orjson.loads(line)["type"] for line in lines[1:]]
+    assert kinds.count("event") == len(RawEvents(world.ledger.store).rows())
+    assert kinds.count("checkpoint") == 2
+    assert "key" in kinds
+    done = verify_bundle_elsewhere(bundle, tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = orjson.loads(done.stdout)
+    assert report["ok"] is True
+    assert report["events"] == kinds.count("event")
+    assert not (tmp_path / "auditor" / "ledger.db").exists()
+
+
+def test_every_event_line_carries_signature_and_chain(world: World, tmp_path: Path) -> None:
+    bundle = tmp_path / "audit.jsonl"
+    export(world, bundle)
+    events = [orjson.loads(line) for line in bundle.read_bytes().splitlines()[1:]]
+    events = [e for e in events if e["type"] == "event"]
+    for event in events:
+        signed = event["signed"].encode()
+        assert hashlib.sha256(signed).hexdigest() == event["hash"]
+        assert loads(signed)["prev"] == event["prev"]
+        assert event["kid"].startswith("ed25519:") and event["signature"]
+
+
+@pytest.mark.parametrize("attack", ["edit", "drop", "reorder", "truncate", "keys"])
+def test_a_tampered_bundle_fails(world: World, tmp_path: Path, attack: str) -> None:
+    bundle = tmp_path / "audit.jsonl"
+    export(world, bundle)
+    lines = bundle.read_bytes().splitlines(keepends=True)
+    event_at = [i for i, line in enumerate(lines) if line.startswith(b'{"type":"event"')]
+    if attack == "edit":
+        i = event_at[len(event_at) // 2]
+        item = orjson.loads(lines[i])
+        item["signed"] = item["signed"].replace("2026", "2025", 1).replace("2027", "2025", 1)
+        if '"grade":"8"' in item["signed"]:
+            item["signed"] = item["signed"].replace('"grade":"8"', '"grade":"9"')
+        lines[i] = orjson.dumps(item) + b"\n"
+    elif attack == "drop":
+        del lines[event_at[5]]
+    elif attack == "reorder":
+        i, j = event_at[6], event_at[7]
+        lines[i], lines[j] = lines[j], lines[i]
+    elif attack == "truncate":
+        lines = [
+            line for k, line in enumerate(lines) if k not in event_at[world.first_checkpoint :]
+        ]
+    else:
+        key_lines = [i for i, line in enumerate(lines) if line.startswith(b'{"type":"key"')]
+        del lines[key_lines[-1]]
+    bundle.write_bytes(b"".join(lines))
+    done = verify_bundle_elsewhere(bundle, tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    report = orjson.loads(done.stdout)
+    assert report["ok"] is False
+    assert report["first_problem"]["kind"]
+
+
+def test_a_bundle_reads_back_the_rows_of_the_store(world: World, tmp_path: Path) -> None:
+    bundle = tmp_path / "audit.jsonl"
+    export(world, bundle)
+    source = BundleSource(bundle)
+    rows = [row for chunk in source.chunks() for row in load_chunk(chunk)]
+    assert rows == RawEvents(world.ledger.store).rows()
+
+
+def test_a_store_that_was_never_initialised_fails_clearly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = f"sqlite:///{tmp_path / 'empty.db'}"
+    Ledger(empty, key_store=MemoryKeyStore()).close()
+    code = main(["--store", empty, "verify", "--workers", "1", "--quiet"])
+    assert code == 1
+    assert "never initialised" in capsys.readouterr().out
+
+
+def test_verifying_changes_nothing_in_the_store(world: World) -> None:
+    raw = RawEvents(world.ledger.store)
+    before = raw.rows()
+    verify(world.ledger)
+    assert raw.rows() == before
