@@ -21,7 +21,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 from uuid import UUID, uuid5
 
 from ledger.dataintegrity.loader import (
@@ -259,3 +259,25 @@ def open_badge_credential(
     if credential.policy:
         document["studyLoadPolicy"] = credential.policy
     return document
+
+
+LINKEDIN_ADD_TO_PROFILE = "https://www.linkedin.com/profile/add"
+
+
+def linkedin_add_to_profile_url(document: dict[str, Any], *, cert_url: str) -> str:
+    """LinkedIn's "add certification to profile" link for an exported credential.
+
+    ``cert_url`` is the public page a viewer on LinkedIn follows (a share link).
+    """
+    issuer = document.get("issuer", {})
+    awarded = datetime.fromisoformat(str(document.get("awardedDate", document["validFrom"])))
+    query = {
+        "startTask": "CERTIFICATION_NAME",
+        "name": str(document.get("name", "")),
+        "organizationName": str(issuer.get("name", "")) if isinstance(issuer, dict) else "",
+        "issueYear": str(awarded.year),
+        "issueMonth": str(awarded.month),
+        "certUrl": cert_url,
+        "certId": str(document["id"]),
+    }
+    return f"{LINKEDIN_ADD_TO_PROFILE}?{urlencode(query)}"

@@ -36,7 +36,8 @@ from ledger.openbadges import (
     open_badge_credential,
     xsd_datetime,
 )
-from ledger.remote import JsonFetcher, RemoteRefused
+from ledger.remote import JsonFetcher, RemoteRefused, TrustedOrigins
+from ledger.settings import Settings
 from ledger.statuscredential import (
     StatusCredentialCache,
     content_digest,
@@ -212,6 +213,17 @@ class Publisher:
             return UUID(parts[0]), int(parts[1]), parts[2]
         except ValueError:
             return None
+
+
+def publisher_for(settings: Settings, ledger: Ledger, encoded_list: EncodedListSource) -> Publisher:
+    """The publisher these settings describe; remote fetching only from trusted origins."""
+    origins = TrustedOrigins(settings.trusted_origins)
+    return Publisher(
+        ledger,
+        public_url=settings.public_url,
+        encoded_list=encoded_list,
+        fetch=origins.fetcher() if origins.origins else None,
+    )
 
 
 def _may_export(credential: Credential, issuer: Issuer) -> bool:

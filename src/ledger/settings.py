@@ -38,6 +38,8 @@ class Settings:
     oidc_jwks: str | None = None
     role_claim: str = "ledger_role"
     issuer_claim: str = "ledger_issuer"
+    #: Origins whose did:web documents and status lists the checker may fetch (none by default).
+    trusted_origins: tuple[str, ...] = ()
 
     @classmethod
     def from_env(
@@ -75,6 +77,9 @@ class Settings:
             oidc_jwks=values.get("LEDGER_OIDC_JWKS") or None,
             role_claim=values.get("LEDGER_OIDC_ROLE_CLAIM", "ledger_role"),
             issuer_claim=values.get("LEDGER_OIDC_ISSUER_CLAIM", "ledger_issuer"),
+            trusted_origins=tuple(
+                o.strip() for o in values.get("LEDGER_TRUSTED_ORIGINS", "").split(",") if o.strip()
+            ),
         )
 
     @property
