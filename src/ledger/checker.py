@@ -402,10 +402,11 @@ class CredentialChecker:
                 "STATUS_VERIFICATION_ERROR", "the list credential has no credentialSubject"
             )
         tolerated = self._check_purpose(subject.get("statusPurpose"), purpose)
+        encoded_list = subject.get("encodedList")
+        if not isinstance(encoded_list, str):
+            raise StatusError("MALFORMED_VALUE_ERROR", "the list has no encodedList string")
         try:
-            bits = Bitstring.decode(
-                str(subject.get("encodedList")), policy=self.policy.decode, status_size=size
-            )
+            bits = Bitstring.decode(encoded_list, policy=self.policy.decode, status_size=size)
         except StatusListTooShortError as error:
             raise StatusError("STATUS_LIST_LENGTH_ERROR", str(error)) from None
         except (StatusListDecodeError, ValueError) as error:
