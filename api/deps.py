@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, TypeVar
+from uuid import UUID
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -19,6 +20,7 @@ from ledger.projections.runner import ProjectionRunner
 from ledger.actor import Actor, acting_as
 from ledger.application import Ledger
 from ledger.errors import Forbidden
+from ledger.publishing import Publisher, publisher_for
 from ledger.settings import Settings
 
 R = TypeVar("R")
@@ -34,6 +36,7 @@ class Services:
     runner: ProjectionRunner
     views: ReadModels
     tokens: TokenVerifier
+    publisher: Publisher
     write_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
@@ -44,7 +47,14 @@ class Services:
         runner = ProjectionRunner(ledger)
         if settings.project_in_process:
             runner.catch_up()
-        return cls(settings, ledger, runner, ReadModels(runner), TokenVerifier(settings))
+        views = ReadModels(runner)
+
+        def encoded_list(issuer_id: UUID, list_number: int, purpose: str) -> str | None:
+            found = views.status_list(issuer_id, list_number, purpose)
+            return None if found is None else found[0]
+
+        publisher = publisher_for(settings, ledger, encoded_list)
+        return cls(settings, ledger, runner, views, TokenVerifier(settings), publisher)
 
     def write(self, actor: Actor, command: Callable[[], R]) -> R:
         """Run a command as ``actor``, then make its effect visible to the next read.

@@ -188,3 +188,26 @@ class LogEvent(BaseModel):
 class LogPage(BaseModel):
     events: list[LogEvent]
     next_after: int | None
+
+
+class CheckItem(BaseModel):
+    check: str
+    outcome: Literal["passed", "failed", "skipped"]
+    detail: str
+    error: str | None
+    tolerated: list[str]
+
+
+class CheckReportOut(BaseModel):
+    verified: bool
+    credential_id: str | None
+    issuer: str | None
+    checked_at: str
+    policy: dict[str, Any]
+    checks: list[CheckItem]
+
+
+class LinkedInOut(BaseModel):
+    url: str
+    cert_url: str
+    share_link_id: UUID

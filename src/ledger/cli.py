@@ -10,6 +10,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -221,6 +222,68 @@ def cmd_token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _publisher(ledger: Ledger, store_url: str | None) -> Any:
+    """The publisher of standard documents, with the read side for status lists."""
+    from ledger.projections.queries import ReadModels  # noqa: PLC0415 (read side, loaded on use)
+    from ledger.projections.runner import ProjectionRunner  # noqa: PLC0415
+    from ledger.publishing import publisher_for  # noqa: PLC0415
+
+    runner = ProjectionRunner(ledger)
+    runner.catch_up()
+    views = ReadModels(runner)
+
+    def encoded_list(issuer_id: UUID, list_number: int, purpose: str) -> str | None:
+        found = views.status_list(issuer_id, list_number, purpose)
+        return None if found is None else found[0]
+
+    return publisher_for(Settings.from_env(store_url=store_url), ledger, encoded_list)
+
+
+def cmd_credential_export(args: argparse.Namespace) -> int:
+    """Print a credential as a signed Open Badges 3.0 credential (as the operator)."""
+    ledger = open_ledger(args.store)
+    with acting_as(CLI_OPERATOR):
+        document = _publisher(ledger, args.store).export_credential(UUID(args.credential_id))
+    sys.stdout.write(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Check a presented credential; exit 0 if it verifies, 3 if it does not."""
+    from ledger.checker import CheckPolicy, CredentialChecker  # noqa: PLC0415
+
+    try:
+        document = orjson.loads(Path(args.file).read_bytes())
+    except (OSError, orjson.JSONDecodeError) as error:
+        raise ValueError(f"{args.file}: {error}") from None
+    if not isinstance(document, dict):
+        raise ValueError(f"{args.file}: not a JSON object")
+    publisher = _publisher(open_ledger(args.store), args.store)
+    checker = CredentialChecker(
+        resolver=publisher.resolver,
+        status_lists=publisher.fetch_status_list,
+        policy=CheckPolicy.tolerating(args.tolerate or ()),
+    )
+    report = checker.check(document).to_json()
+    lines = [f"{'VERIFIED' if report['verified'] else 'NOT VERIFIED'}: {report['credential_id']}"]
+    lines += [f"  {c['outcome']:7} {c['check']}: {c['detail']}" for c in report["checks"]]
+    lines.append(f"  policy: {report['policy']['name']} {report['policy']['tolerated']}")
+    _print(args, report, "\n".join(lines))
+    return 0 if report["verified"] else 3
+
+
+def _add_standard_commands(commands: Any, common: argparse.ArgumentParser) -> None:
+    credential = commands.add_parser("credential", parents=[common], help="standard credentials")
+    actions = credential.add_subparsers(dest="credential_command", required=True)
+    export = actions.add_parser("export", parents=[common], help="print a signed OB 3.0 export")
+    export.add_argument("credential_id")
+    check = commands.add_parser("check", parents=[common], help="check a presented credential")
+    check.add_argument("file")
+    check.add_argument(
+        "--tolerate", action="append", help="a status list deviation to accept (repeatable)"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``ledger`` command."""
     parser = argparse.ArgumentParser(prog="ledger", description=__doc__)
@@ -255,6 +318,7 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--issuer", help="issuer id (administrators)")
     token.add_argument("--ttl", type=int, default=3600)
     auditcli.add_commands(commands, common)
+    _add_standard_commands(commands, common)
     return parser
 
 
@@ -266,6 +330,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "rebuild": cmd_rebuild,
     "serve": cmd_serve,
     "token": cmd_token,
+    "credential": cmd_credential_export,
+    "check": cmd_check,
 }
 
 

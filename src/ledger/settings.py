@@ -41,6 +41,8 @@ class Settings:
     log_origin: str = "127.0.0.1:8000/ledger"
     checkpoint_every: int = 1000
     checkpoint_seconds: float = 60.0
+    #: Origins whose did:web documents and status lists the checker may fetch (none by default).
+    trusted_origins: tuple[str, ...] = ()
 
     @classmethod
     def from_env(
@@ -82,6 +84,9 @@ class Settings:
             log_origin=values.get("LEDGER_LOG_ORIGIN") or _default_origin(public_url),
             checkpoint_every=_positive(values, "LEDGER_CHECKPOINT_EVERY", 1000),
             checkpoint_seconds=_positive(values, "LEDGER_CHECKPOINT_SECONDS", 60),
+            trusted_origins=tuple(
+                o.strip() for o in values.get("LEDGER_TRUSTED_ORIGINS", "").split(",") if o.strip()
+            ),
         )
 
     @property

@@ -102,3 +102,26 @@ def test_encrypted_key_files_round_trip(tmp_path: Path) -> None:
     )
     assert wrong.returncode == 1
     assert "key-unavailable" in wrong.stderr
+
+
+def test_credential_export_and_check(tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'ledger.db'}"
+    env = {"LEDGER_KEY_DIR": str(tmp_path / "keys"), "LEDGER_STORE": store}
+    assert run("init", cwd=tmp_path, env=env).returncode == 0
+    made = json.loads(run("demo", "--json", cwd=tmp_path, env=env).stdout)
+    for key, verified in (("amended", True), ("revoked", False)):
+        exported = run("credential", "export", made["credentials"][key], cwd=tmp_path, env=env)
+        assert exported.returncode == 0, exported.stderr
+        document = json.loads(exported.stdout)
+        assert document["proof"]["cryptosuite"] == "eddsa-rdfc-2022"
+        path = tmp_path / f"{key}.json"
+        path.write_text(exported.stdout)
+        checked = run("check", str(path), "--json", cwd=tmp_path, env=env)
+        assert checked.returncode == (0 if verified else 3), checked.stdout + checked.stderr
+        assert json.loads(checked.stdout)["verified"] is verified
+    path.write_text("[1]")
+    assert run("check", str(path), cwd=tmp_path, env=env).returncode == 2
+    missing = run(
+        "credential", "export", "00000000-0000-0000-0000-000000000000", cwd=tmp_path, env=env
+    )
+    assert missing.returncode == 1 and "not-found" in missing.stderr

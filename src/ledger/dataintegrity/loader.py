@@ -22,6 +22,8 @@ CREDENTIALS_EXAMPLES_V2_URL = "https://www.w3.org/ns/credentials/examples/v2"
 OPEN_BADGES_V3_URL = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
 DATA_INTEGRITY_V2_URL = "https://w3id.org/security/data-integrity/v2"
 MULTIKEY_V1_URL = "https://w3id.org/security/multikey/v1"
+#: Our own terms for what OB 3.0 has no field for (docs/decisions.md, "Standard credentials").
+LEDGER_EXTENSIONS_V1_URL = "https://w3id.org/edu-ledger/contexts/ob-extensions-v1.json"
 
 #: Exact context URL -> file name inside ``ledger/dataintegrity/contexts``.
 BUNDLED_CONTEXTS: Mapping[str, str] = {
@@ -30,6 +32,7 @@ BUNDLED_CONTEXTS: Mapping[str, str] = {
     OPEN_BADGES_V3_URL: "ob-v3p0-context-3.0.3.json",
     DATA_INTEGRITY_V2_URL: "data-integrity-v2.json",
     MULTIKEY_V1_URL: "multikey-v1.json",
+    LEDGER_EXTENSIONS_V1_URL: "ledger-ob-extensions-v1.json",
 }
 
 

@@ -1,0 +1,151 @@
+"""Standard credentials: OB 3.0 exports, checking presented credentials, DIDs, status lists.
+
+Exports are for the credential's learner and its issuer's administrators only
+(anyone else gets 404, never data). What a verifier needs without an account is
+public: the check route, the issuers' DID documents, the signed status list
+credentials (strong ETag, Cache-Control, 304) and our JSON-LD context.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+import orjson
+from fastapi import APIRouter, Body, Header, Path, Query, status
+from ledger.api.deps import AdministratorDep, LearnerDep, ServicesDep
+from ledger.api.problems import PROBLEM_RESPONSES
+from ledger.api.schemas import CheckReportOut, LinkedInOut
+from starlette.responses import Response
+
+from ledger.actor import Actor
+from ledger.checker import TOLERANCES, CheckPolicy, CredentialChecker
+from ledger.dataintegrity.loader import LEDGER_EXTENSIONS_V1_URL, context_bytes
+from ledger.errors import NotFound
+from ledger.openbadges import linkedin_add_to_profile_url
+from ledger.statuscredential import CACHE_SECONDS
+
+router = APIRouter(tags=["standard credentials"], responses=PROBLEM_RESPONSES)
+
+VC_MEDIA_TYPE = "application/vc"
+JSON_DOCUMENT = {200: {"content": {"application/json": {"schema": {"type": "object"}}}}}
+Tolerance = Literal[TOLERANCES]  # type: ignore[valid-type]
+
+
+def _export(services: Any, actor: Actor, credential_id: UUID) -> dict[str, Any]:
+    with services.acting(actor):
+        document: dict[str, Any] = services.publisher.export_credential(credential_id)
+    return document
+
+
+def _json(
+    document: dict[str, Any], media_type: str = "application/json", **headers: str
+) -> Response:
+    return Response(orjson.dumps(document), media_type=media_type, headers=headers or None)
+
+
+@router.get("/v1/credentials/{credential_id}/export", responses=JSON_DOCUMENT)
+def export_as_administrator(
+    credential_id: UUID, actor: AdministratorDep, services: ServicesDep
+) -> Response:
+    """The credential as a signed OB 3.0 ``OpenBadgeCredential`` (own issuer only)."""
+    return _json(_export(services, actor, credential_id))
+
+
+@router.get("/v1/me/credentials/{credential_id}/export", responses=JSON_DOCUMENT)
+def export_as_learner(credential_id: UUID, actor: LearnerDep, services: ServicesDep) -> Response:
+    """Download one of the learner's credentials as a signed OB 3.0 credential."""
+    document = _export(services, actor, credential_id)
+    disposition = f'attachment; filename="credential-{credential_id}.json"'
+    return _json(document, **{"Content-Disposition": disposition})
+
+
+@router.post("/v1/me/credentials/{credential_id}/linkedin", status_code=status.HTTP_201_CREATED)
+def share_on_linkedin(credential_id: UUID, actor: LearnerDep, services: ServicesDep) -> LinkedInOut:
+    """A LinkedIn "add to profile" URL whose certificate link is a new share link."""
+    document = _export(services, actor, credential_id)
+    link_id, token = services.write(
+        actor,
+        lambda: services.ledger.create_share_link(actor.subject, credential_ids=[credential_id]),
+    )
+    cert_url = f"{services.settings.public_url}/v1/shared/{token}"
+    return LinkedInOut(
+        url=linkedin_add_to_profile_url(document, cert_url=cert_url),
+        cert_url=cert_url,
+        share_link_id=link_id,
+    )
+
+
+@router.post("/v1/credentials/check")
+def check_credential(
+    services: ServicesDep,
+    credential: Annotated[dict[str, Any], Body(description="a VC 2.0 / OB 3.0 credential")],
+    tolerate: Annotated[list[Tolerance] | None, Query()] = None,
+) -> CheckReportOut:
+    """Check a presented credential: proof, key validity, validity period, status lists.
+
+    Answers 200 with a report whether or not the credential verifies; ``tolerate``
+    names deviations of others' status lists to accept (each is reported)."""
+    checker = CredentialChecker(
+        resolver=services.publisher.resolver,
+        status_lists=services.publisher.fetch_status_list,
+        policy=CheckPolicy.tolerating(tolerate or ()),
+    )
+    return CheckReportOut(**checker.check(credential).to_json())
+
+
+@router.get(
+    "/v1/status-lists/{issuer_id}/{list_number}/{purpose}/credential",
+    responses={200: {"content": {VC_MEDIA_TYPE: {}}}, 304: {"description": "Not modified"}},
+)
+def status_list_credential(
+    issuer_id: UUID,
+    list_number: Annotated[int, Path(ge=1, le=1_000_000)],
+    purpose: Literal["revocation", "suspension"],
+    services: ServicesDep,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    """The signed ``BitstringStatusListCredential`` of a list (short validity, strong ETag)."""
+    document = services.publisher.status_list_credential(issuer_id, list_number, purpose)
+    if document is None:
+        raise NotFound(f"status list {issuer_id}/{list_number}/{purpose} not found")
+    body = orjson.dumps(document)
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    headers = {"ETag": etag, "Cache-Control": f"public, max-age={CACHE_SECONDS}"}
+    if if_none_match is not None and etag in [t.strip() for t in if_none_match.split(",")]:
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type=VC_MEDIA_TYPE, headers=headers)
+
+
+def _did_document(services: Any, did: str) -> Response:
+    document = services.publisher.resolver.document(did)
+    if document is None:
+        raise NotFound(f"no DID document for {did}")
+    return _json(document, "application/did+json", **{"Cache-Control": "public, max-age=300"})
+
+
+@router.get("/.well-known/did.json", responses={200: {"content": {"application/did+json": {}}}})
+def operator_did_document(services: ServicesDep) -> Response:
+    """The ledger operator's did:web document."""
+    return _did_document(services, services.publisher.resolver.operator_did)
+
+
+@router.get(
+    "/issuers/{issuer_id}/did.json", responses={200: {"content": {"application/did+json": {}}}}
+)
+def issuer_did_document(issuer_id: UUID, services: ServicesDep) -> Response:
+    """An issuer's did:web document: a Multikey for every key it had, compromised ones left out."""
+    return _did_document(services, services.publisher.issuer_did(issuer_id))
+
+
+@router.get(
+    "/contexts/ob-extensions-v1.json", responses={200: {"content": {"application/ld+json": {}}}}
+)
+def extension_context() -> Response:
+    """Our JSON-LD context for the export's extension terms (immutable)."""
+    return Response(
+        context_bytes(LEDGER_EXTENSIONS_V1_URL),
+        media_type="application/ld+json",
+        headers={"Cache-Control": "public, max-age=86400, immutable"},
+    )
