@@ -13,7 +13,16 @@ from fastapi import FastAPI, Request
 from fastapi.responses import ORJSONResponse
 from ledger.api import problems
 from ledger.api.deps import Services
-from ledger.api.routes import admin, auditor, credentials, learner, ops, public, verifier
+from ledger.api.routes import (
+    admin,
+    auditor,
+    credentials,
+    learner,
+    ops,
+    public,
+    transparency,
+    verifier,
+)
 from ledger.api.schemas import Problem
 from prometheus_client import Counter, Histogram
 from starlette.responses import Response
@@ -36,7 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.services = Services.start(settings)
     problems.install(app)
-    for module in (admin, learner, verifier, auditor, public, credentials, ops):
+    for module in (admin, learner, verifier, auditor, public, credentials, transparency, ops):
         app.include_router(module.router)
     _add_problem_schema(app)
 

@@ -14,6 +14,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from ledger.api.auth import TokenVerifier
 from ledger.api.problems import Unauthenticated
+from ledger.projections.checkpointing import CheckpointPolicy, CheckpointPublisher
 from ledger.projections.queries import ReadModels
 from ledger.projections.runner import ProjectionRunner
 
@@ -37,6 +38,7 @@ class Services:
     views: ReadModels
     tokens: TokenVerifier
     publisher: Publisher
+    checkpoints: CheckpointPublisher
     write_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
@@ -54,7 +56,15 @@ class Services:
             return None if found is None else found[0]
 
         publisher = publisher_for(settings, ledger, encoded_list)
-        return cls(settings, ledger, runner, views, TokenVerifier(settings), publisher)
+        checkpoints = CheckpointPublisher(
+            runner,
+            CheckpointPolicy(
+                origin=settings.log_origin,
+                every=settings.checkpoint_every,
+                seconds=settings.checkpoint_seconds,
+            ),
+        )
+        return cls(settings, ledger, runner, views, TokenVerifier(settings), publisher, checkpoints)
 
     def write(self, actor: Actor, command: Callable[[], R]) -> R:
         """Run a command as ``actor``, then make its effect visible to the next read.
@@ -68,6 +78,8 @@ class Services:
         if self.settings.project_in_process:
             with self.write_lock:
                 self.runner.catch_up()
+                # Embedded mode has no `ledger project` process to checkpoint the log.
+                self.checkpoints.maybe_publish()
         else:
             # Written and signed either way; on a timeout the read side shows it later.
             with contextlib.suppress(TimeoutError):

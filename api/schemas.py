@@ -8,6 +8,9 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+#: The largest log position or tree size either store can hold (a signed 64-bit integer).
+MAX_POSITION = 2**63 - 1
+
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -211,3 +214,39 @@ class LinkedInOut(BaseModel):
     url: str
     cert_url: str
     share_link_id: UUID
+
+
+class CheckpointOut(BaseModel):
+    tree_size: int
+    root_hash: str = Field(
+        description="hex SHA-256 Merkle root (RFC 9162) of the first tree_size events"
+    )
+    checkpoint_time: str
+    note: str = Field(
+        description="the C2SP tlog-checkpoint signed note, signed by the operator key"
+    )
+    position: int = Field(description="log position of the event that records this checkpoint")
+
+
+class CheckpointPage(BaseModel):
+    checkpoints: list[CheckpointOut]
+    next_after: int | None
+
+
+class InclusionProofOut(BaseModel):
+    position: int
+    leaf_index: int
+    tree_size: int
+    leaf_hash: str = Field(description="hex SHA-256(0x00 || the event's signed bytes)")
+    root_hash: str
+    proof: list[str] = Field(
+        description="hex hashes, from the leaf's sibling upwards (RFC 9162 2.1.3)"
+    )
+
+
+class ConsistencyProofOut(BaseModel):
+    first: int
+    second: int
+    first_root: str
+    second_root: str
+    proof: list[str] = Field(description="hex hashes (RFC 9162 2.1.4)")

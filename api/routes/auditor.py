@@ -9,7 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 from ledger.api.deps import AuditorDep, ServicesDep
 from ledger.api.problems import PROBLEM_RESPONSES
-from ledger.api.schemas import LogEvent, LogPage, Page
+from ledger.api.schemas import MAX_POSITION, LogEvent, LogPage, Page
 
 from ledger.canonical import to_json_value
 from ledger.envelope import open_stored
@@ -23,7 +23,7 @@ router = APIRouter(prefix="/v1/audit", tags=["auditors"], responses=PROBLEM_RESP
 def log(
     actor: AuditorDep,
     services: ServicesDep,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_POSITION)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> LogPage:
     """The global log by position (a stable cursor: pass ``next_after`` as ``after``).
@@ -61,7 +61,7 @@ def trail(
     key: str,
     actor: AuditorDep,
     services: ServicesDep,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_POSITION)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Page:
     """Every event of a credential, issuer, learner or actor, in order, with who, when, key and why."""
@@ -78,7 +78,7 @@ def credential_state(
     actor: AuditorDep,
     services: ServicesDep,
     at: datetime | None = None,
-    position: Annotated[int | None, Query(ge=0)] = None,
+    position: Annotated[int | None, Query(ge=0, le=MAX_POSITION)] = None,
 ) -> dict[str, Any]:
     """The credential as it was at an instant or a log position, recomputed from the log."""
     if (at is None) == (position is None):
