@@ -18,7 +18,7 @@ import dataclasses
 import re
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import cache
@@ -138,36 +138,76 @@ def from_json_value(value: Any, annotation: Any) -> Any:
     """Raise a plain JSON value back to the type an annotation names."""
     if value is None:
         return None
-    if annotation in _SCALARS and isinstance(value, annotation):
-        return value
-    origin = typing.get_origin(annotation)
-    if origin in (Union, types.UnionType):
-        options = [a for a in typing.get_args(annotation) if a is not type(None)]
-        return from_json_value(value, options[0]) if len(options) == 1 else value
-    if origin in (list, tuple, frozenset, set):
-        args = typing.get_args(annotation)
-        item_type = args[0] if args else Any
-        items = [from_json_value(item, item_type) for item in value]
-        return origin(items) if origin is not list else items
-    if origin is dict or origin is Mapping:
-        args = typing.get_args(annotation)
-        value_type = args[1] if len(args) == 2 else Any
-        return {key: from_json_value(item, value_type) for key, item in value.items()}
-    if annotation is UUID:
-        return UUID(value)
-    if annotation is datetime:
-        return parse_datetime(value)
-    if annotation is date:
-        return date.fromisoformat(value)
-    if annotation is Decimal:
-        return Decimal(value)
-    if isinstance(annotation, type) and dataclasses.is_dataclass(annotation):
-        hints = field_types(annotation)
-        return annotation(**{k: from_json_value(v, hints.get(k, Any)) for k, v in value.items()})
+    return decoder_for(annotation)(value)
+
+
+Decoder = Callable[[Any], Any]
+
+
+def _identity(value: Any) -> Any:
     return value
 
 
-_SCALARS = (UUID, datetime, date, Decimal)
+def _nullable(decoder: Decoder) -> Decoder:
+    return lambda value: None if value is None else decoder(value)
+
+
+def _scalar(annotation: type, parse: Decoder) -> Decoder:
+    return lambda value: value if isinstance(value, annotation) else parse(value)
+
+
+def decoder_for(annotation: Any) -> Decoder:
+    """The function that raises JSON values to ``annotation`` (built once per annotation).
+
+    Decoding stored events is hot (every read, every projection, every
+    verification), so the annotation is inspected once and the result cached.
+    """
+    try:
+        return _cached_decoder(annotation)
+    except TypeError:  # an unhashable annotation: build it each time
+        return _build_decoder(annotation)
+
+
+@cache
+def _cached_decoder(annotation: Any) -> Decoder:
+    return _build_decoder(annotation)
+
+
+def _build_decoder(annotation: Any) -> Decoder:
+    if annotation is UUID:
+        return _scalar(UUID, UUID)
+    if annotation is datetime:
+        return _scalar(datetime, parse_datetime)
+    if annotation is date:
+        return _scalar(date, date.fromisoformat)
+    if annotation is Decimal:
+        return _scalar(Decimal, Decimal)
+    origin = typing.get_origin(annotation)
+    if origin in (Union, types.UnionType):
+        options = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return _nullable(decoder_for(options[0])) if len(options) == 1 else _identity
+    if origin in (list, tuple, frozenset, set):
+        args = typing.get_args(annotation)
+        item = _nullable(decoder_for(args[0] if args else Any))
+        if origin is list:
+            return lambda value: [item(v) for v in value]
+        return lambda value: origin(item(v) for v in value)
+    if origin is dict or origin is Mapping:
+        args = typing.get_args(annotation)
+        item = _nullable(decoder_for(args[1] if len(args) == 2 else Any))
+        return lambda value: {key: item(v) for key, v in value.items()}
+    if isinstance(annotation, type) and dataclasses.is_dataclass(annotation):
+        fields = field_decoders(annotation)
+        return lambda value: annotation(
+            **{k: None if v is None else fields.get(k, _identity)(v) for k, v in value.items()}
+        )
+    return _identity
+
+
+@cache
+def field_decoders(cls: type) -> dict[str, Decoder]:
+    """One decoder per annotated field of a class (events, dataclasses)."""
+    return {name: decoder_for(hint) for name, hint in field_types(cls).items()}
 
 
 @cache

@@ -26,7 +26,7 @@ from uuid import UUID
 
 from eventsourcing.utils import resolve_topic
 
-from ledger.canonical import dump_lowered, field_types, from_json_value, loads
+from ledger.canonical import dump_lowered, field_decoders, loads
 from ledger.errors import MalformedEvent
 from ledger.keys import b64url, from_b64url
 
@@ -126,10 +126,14 @@ def open_stored(
     if not isinstance(document, dict) or document.get("spec") != SPEC:
         raise MalformedEvent(f"{where} is not a {SPEC} envelope")
     try:
-        signed_id = UUID(document["originator_id"])
+        signed_text = document["originator_id"]
+        if isinstance(originator_id, UUID) and signed_text == str(originator_id):
+            signed_id = originator_id  # the common case: no second parse
+        else:
+            signed_id = UUID(signed_text)
         if (
             document["topic"] != topic
-            or signed_id != UUID(str(originator_id))
+            or (signed_id is not originator_id and signed_id != UUID(str(originator_id)))
             or document["originator_version"] != originator_version
         ):
             raise MalformedEvent(f"{where}: stored columns differ from the signed envelope")
@@ -155,6 +159,10 @@ def open_stored(
     )
 
 
+def _identity(value: Any) -> Any:
+    return value
+
+
 def decode_event(sealed: SealedEvent) -> Any:
     """Build the domain event object of an opened envelope (upcasting old versions).
 
@@ -171,9 +179,12 @@ def decode_event(sealed: SealedEvent) -> Any:
     while stored_version < class_version:
         getattr(cls, f"upcast_v{stored_version}_v{stored_version + 1}")(state)
         stored_version += 1
-    hints = field_types(cls)
+    decoders = field_decoders(cls)
     try:
-        values = {key: from_json_value(value, hints.get(key, Any)) for key, value in state.items()}
+        values = {
+            key: None if value is None else decoders.get(key, _identity)(value)
+            for key, value in state.items()
+        }
     except (ValueError, TypeError, KeyError) as error:
         raise MalformedEvent(f"{sealed.describe()} state does not decode: {error}") from None
     values["originator_id"] = sealed.originator_id

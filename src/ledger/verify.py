@@ -25,13 +25,13 @@ each; the main process merges their results in log order.
 from __future__ import annotations
 
 import multiprocessing
+import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
-from uuid import UUID
+from typing import Any, NamedTuple, Protocol
 
 from eventsourcing.persistence import StoredEvent
 
@@ -57,6 +57,7 @@ from ledger.logsource import Chunk, Row, load_chunk
 from ledger.merkle import MerkleTree, leaf_hash
 
 CHECKPOINT_TOPIC = "ledger/LogCheckpoints/Published"
+_REGISTRY = str(KEY_REGISTRY_ID)
 
 
 @dataclass(frozen=True)
@@ -72,12 +73,15 @@ class Problem:
         return {"position": self.position, "kind": self.kind, "message": self.message}
 
 
-@dataclass(frozen=True)
-class EventRecord:
-    """What a worker learned about one event, for the main process to merge."""
+class EventRecord(NamedTuple):
+    """What a worker learned about one event, for the main process to merge.
+
+    A named tuple, sent as a plain tuple: pickling a dataclass per event cost the
+    main process several times more than the merge itself.
+    """
 
     position: int
-    originator_id: UUID
+    originator_id: str
     version: int
     topic: str
     digest: str
@@ -197,8 +201,9 @@ def _init_worker(keys: Mapping[str, KeyEntry]) -> None:
     load_all()
 
 
-def _check_chunk(chunk: Chunk) -> tuple[list[EventRecord], list[Problem]]:
-    return check_rows(load_chunk(chunk), _worker_keys)
+def _check_chunk(chunk: Chunk) -> tuple[list[tuple[Any, ...]], list[Problem]]:
+    records, problems = check_rows(load_chunk(chunk), _worker_keys)
+    return [tuple(record) for record in records], problems
 
 
 def check_rows(
@@ -208,6 +213,7 @@ def check_rows(
     records: list[EventRecord] = []
     problems: list[Problem] = []
     public_keys: dict[str, Any] = {}
+    interned: dict[frozenset[str], frozenset[str]] = {}
     for position, originator_id, version, topic, state in rows:
         try:
             sealed = open_stored(
@@ -254,14 +260,15 @@ def check_rows(
         records.append(
             EventRecord(
                 position=position,
-                originator_id=sealed.originator_id,
+                originator_id=str(sealed.originator_id),
                 version=version,
-                topic=topic,
+                topic=sys.intern(topic),
                 digest=sealed.seal.digest,
                 prev=sealed.seal.prev,
                 leaf=leaf_hash(sealed.signed_bytes),
-                kid=kid,
-                authorities=authorities,
+                kid=sys.intern(kid),
+                # One object per distinct set, so that pickling sends each set once.
+                authorities=interned.setdefault(authorities, authorities) if authorities else None,
                 checkpoint=claim,
             )
         )
@@ -319,8 +326,8 @@ class Verifier:
         self.progress = progress
         self.report = Report(source=source.description, workers=self.workers)
         self.tree = MerkleTree(_LeafArrays())
-        self._heads: dict[UUID, tuple[int, str]] = {}
-        self._authorities: dict[UUID, frozenset[str]] = {}
+        self._heads: dict[str, tuple[int, str]] = {}
+        self._authorities: dict[str, frozenset[str]] = {}
         self._interned: dict[frozenset[str], frozenset[str]] = {}
         self._last_position = 0
         self._log_checkpoints: list[tuple[int, CheckpointClaim]] = []
@@ -382,7 +389,7 @@ class Verifier:
 
     def _results(
         self, keys: Mapping[str, KeyEntry]
-    ) -> Iterator[tuple[list[EventRecord], list[Problem]]]:
+    ) -> Iterator[tuple[Sequence[Sequence[Any]], list[Problem]]]:
         chunks = self.source.chunks()
         if self.workers == 1 or self.source.head() <= self.source.chunk_size:
             self.report.workers = 1
@@ -404,7 +411,7 @@ class Verifier:
         for records, problems in self._results(keys):
             self.report.problems.extend(problems)
             for record in records:
-                self._merge(record, keys)
+                self._merge(EventRecord._make(record), keys)
             if self.progress is not None:
                 self.progress(self._last_position, total, time.monotonic() - started)
 
@@ -449,7 +456,7 @@ class Verifier:
                     f"{where} is signed by a key of {owner}, which has no authority over it"
                 ),
             )
-        if aggregate == KEY_REGISTRY_ID:
+        if aggregate == _REGISTRY:
             self._registry_seen.append(record.digest)
         index = self.tree.append_hash(record.leaf)
         if record.checkpoint is not None:

@@ -1,0 +1,144 @@
+"""Verification benchmark: ``ledger verify`` against the raw Ed25519 verification rate.
+
+Builds a log of about ``--events`` signed events in a SQLite file through the
+ledger's own commands (bulk issuance in cohorts of 1,000, plus checkpoints every
+10,000 events), then measures in the same run:
+
+* the baseline: ``cryptography``'s Ed25519 verification of the log's own
+  signatures over their signed bytes, in one process, in signatures/s, times
+  the number of worker processes (what perfect scaling would give);
+* ``Verifier(StoreSource(...), workers=N).run()``: everything ``ledger verify``
+  does (signatures, key validity, authority, decoding, chain, order, the
+  recomputed RFC 9162 tree and every checkpoint), in events/s;
+
+and prints verify/baseline (target >= 0.7). Rounds alternate; medians count.
+
+    python scripts/bench_verify.py [--events N] [--workers N] [--rounds R] [--bundle]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from ledger.projections.checkpointing import CheckpointPolicy, CheckpointPublisher
+from ledger.projections.runner import ProjectionRunner
+
+from ledger.actor import CLI_OPERATOR, Actor, acting_as
+from ledger.application import CredentialOrder, Ledger
+from ledger.demo import MICRO_DATA_SCIENCE
+from ledger.envelope import open_stored
+from ledger.keys import MemoryKeyStore, decode_public_key
+from ledger.logsource import StoreSource
+from ledger.verify import Verifier
+
+
+def admin(issuer: object) -> Actor:
+    return Actor(subject="a", role="administrator", authenticated_by="bench", issuer_id=issuer)  # type: ignore[arg-type]
+
+
+def build(url: str, events: int) -> int:
+    ledger = Ledger(url, key_store=MemoryKeyStore())
+    with acting_as(CLI_OPERATOR):
+        ledger.establish()
+        issuer = ledger.register_issuer(name="Bench", country="NL", administrators=["a"])
+    with acting_as(admin(issuer)):
+        achievement = ledger.define_achievement(issuer, dict(MICRO_DATA_SCIENCE))
+    publisher = CheckpointPublisher(
+        ProjectionRunner(ledger), CheckpointPolicy(origin="bench.example/ledger")
+    )
+    batch = 0
+    while (ledger.recorder.max_notification_id() or 0) < events:
+        with acting_as(admin(issuer)):
+            ledger.issue_cohort(
+                issuer,
+                achievement,
+                [CredentialOrder(learner_subject=f"s{batch}-{n}") for n in range(1000)],
+                request_id=f"bench-{batch}",
+            )
+        batch += 1
+        if batch % 10 == 0:
+            publisher.publish()
+    publisher.publish()
+    head = ledger.recorder.max_notification_id() or 0
+    ledger.close()
+    return head
+
+
+def signatures(url: str) -> list[tuple[Ed25519PublicKey, bytes, bytes]]:
+    source = StoreSource(url)
+    keys = {}
+    items = []
+    ledger = Ledger(url, key_store=MemoryKeyStore())
+    ledger.keyring.refresh()
+    registry = ledger.keyring.registry
+    assert registry is not None
+    for kid, entry in registry.keys.items():
+        keys[kid] = decode_public_key(entry.public_key)
+    for chunk in source.chunks():
+        for _, originator_id, version, topic, state in source.load(chunk):
+            sealed = open_stored(
+                topic=topic, originator_id=originator_id, originator_version=version, state=state
+            )
+            items.append((keys[sealed.seal.kid], sealed.seal.signature, sealed.signed_bytes))
+    source.close()
+    ledger.close()
+    return items
+
+
+def raw_rate(items: list[tuple[Ed25519PublicKey, bytes, bytes]]) -> float:
+    started = time.perf_counter()
+    for key, signature, data in items:
+        key.verify(signature, data)
+    return len(items) / (time.perf_counter() - started)
+
+
+def verify_rate(url: str, workers: int) -> tuple[float, int]:
+    source = StoreSource(url)
+    try:
+        report = Verifier(source, workers=workers).run()
+    finally:
+        source.close()
+    assert report.ok, report.first_problem
+    return report.events / report.seconds, report.events
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    print(f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} cores")
+    with tempfile.TemporaryDirectory() as directory:
+        url = f"sqlite:///{Path(directory) / 'bench.db'}"
+        started = time.perf_counter()
+        head = build(url, args.events)
+        print(f"built a log of {head:,} events in {time.perf_counter() - started:.0f}s")
+        items = signatures(url)
+        raws, verifies = [], []
+        for round_number in range(1, args.rounds + 1):
+            raw = raw_rate(items)
+            rate, events = verify_rate(url, args.workers)
+            raws.append(raw)
+            verifies.append(rate)
+            print(
+                f"round {round_number}: raw Ed25519 {raw:,.0f}/s per process; "
+                f"ledger verify {rate:,.0f} events/s on {args.workers} workers ({events:,} events)"
+            )
+        raw, rate = statistics.median(raws), statistics.median(verifies)
+        ideal = raw * args.workers
+        print(
+            f"\nverify {rate:,.0f} events/s vs raw Ed25519 x {args.workers} workers "
+            f"{ideal:,.0f}/s: ratio {rate / ideal:.2f} (target >= 0.70)"
+        )
+
+
+if __name__ == "__main__":
+    main()
