@@ -151,6 +151,7 @@ def cmd_project(args: argparse.Namespace) -> int:
     )
     if args.once:
         read = runner.catch_up()
+        publisher.maybe_publish()
         _print(
             args,
             {"read": read, "positions": runner.positions()},

@@ -466,3 +466,46 @@ def test_verifying_changes_nothing_in_the_store(world: World) -> None:
     before = raw.rows()
     verify(world.ledger)
     assert raw.rows() == before
+
+
+# -- checkpoints -----------------------------------------------------------------
+
+
+def test_ledger_project_publishes_checkpoints_by_policy(
+    world: World, monkeypatch: pytest.MonkeyPatch, key_store: Any
+) -> None:
+    monkeypatch.setenv("LEDGER_CHECKPOINT_EVERY", "3")
+    monkeypatch.setenv("LEDGER_KEY_DIR", str(key_store.directory))
+    before = world.ledger.checkpoint_log()
+    assert before is not None and before.count == 2
+    assert main(["--store", world.ledger.store.url, "project", "--once"]) == 0
+    after = world.ledger.checkpoint_log()
+    assert after is not None and after.count == 3
+    assert after.tree_size > world.second_checkpoint
+    # Nothing new since: no further checkpoint.
+    assert main(["--store", world.ledger.store.url, "project", "--once"]) == 0
+    assert world.ledger.checkpoint_log().count == 3  # type: ignore[union-attr]
+
+
+def test_a_checkpoint_that_disagrees_with_the_tree_stops_the_projection(world: World) -> None:
+    from ledger.errors import CheckpointMismatch, InvalidTransition
+
+    runner = ProjectionRunner(world.ledger)
+    runner.catch_up()
+    size = world.second_checkpoint + 3
+    with acting_as(CLI_OPERATOR):
+        with pytest.raises(InvalidTransition):
+            world.ledger.record_checkpoint(
+                tree_size=world.first_checkpoint,
+                root_hash="0" * 64,
+                checkpoint_time=utcnow(),
+                note="x",
+            )
+        world.ledger.record_checkpoint(
+            tree_size=size, root_hash="ab" * 32, checkpoint_time=utcnow(), note="forged\n"
+        )
+    with pytest.raises(CheckpointMismatch, match="not the checkpoint's root"):
+        runner.catch_up()
+    code, report = verify(world.ledger)
+    assert code == 1
+    assert first_failure(report)[1] == "checkpoint-mismatch"
