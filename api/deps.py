@@ -56,14 +56,7 @@ class Services:
             return None if found is None else found[0]
 
         publisher = publisher_for(settings, ledger, encoded_list)
-        checkpoints = CheckpointPublisher(
-            runner,
-            CheckpointPolicy(
-                origin=settings.log_origin,
-                every=settings.checkpoint_every,
-                seconds=settings.checkpoint_seconds,
-            ),
-        )
+        checkpoints = CheckpointPublisher(runner, CheckpointPolicy.from_settings(settings))
         return cls(settings, ledger, runner, views, TokenVerifier(settings), publisher, checkpoints)
 
     def write(self, actor: Actor, command: Callable[[], R]) -> R:

@@ -23,6 +23,7 @@ from ledger.checkpoint import Checkpoint, sign_checkpoint
 from ledger.domain.base import utcnow
 from ledger.domain.keyregistry import OPERATOR
 from ledger.errors import InvalidTransition, KeyUnavailable
+from ledger.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,15 @@ class CheckpointPolicy:
     origin: str
     every: int = 1000
     seconds: float = 60.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> CheckpointPolicy:
+        """The policy configured with ``LEDGER_LOG_ORIGIN`` and ``LEDGER_CHECKPOINT_*``."""
+        return cls(
+            origin=settings.log_origin,
+            every=settings.checkpoint_every,
+            seconds=settings.checkpoint_seconds,
+        )
 
 
 class CheckpointPublisher:

@@ -8,12 +8,12 @@ credentials (strong ETag, Cache-Control, 304) and our JSON-LD context.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import orjson
 from fastapi import APIRouter, Body, Header, Path, Query, status
+from ledger.api.caching import cacheable
 from ledger.api.deps import AdministratorDep, LearnerDep, ServicesDep
 from ledger.api.problems import PROBLEM_RESPONSES
 from ledger.api.schemas import CheckReportOut, LinkedInOut
@@ -110,12 +110,12 @@ def status_list_credential(
     document = services.publisher.status_list_credential(issuer_id, list_number, purpose)
     if document is None:
         raise NotFound(f"status list {issuer_id}/{list_number}/{purpose} not found")
-    body = orjson.dumps(document)
-    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-    headers = {"ETag": etag, "Cache-Control": f"public, max-age={CACHE_SECONDS}"}
-    if if_none_match is not None and etag in [t.strip() for t in if_none_match.split(",")]:
-        return Response(status_code=304, headers=headers)
-    return Response(body, media_type=VC_MEDIA_TYPE, headers=headers)
+    return cacheable(
+        orjson.dumps(document),
+        media_type=VC_MEDIA_TYPE,
+        max_age=CACHE_SECONDS,
+        if_none_match=if_none_match,
+    )
 
 
 def _did_document(services: Any, did: str) -> Response:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import orjson
 from fastapi import APIRouter, Header, Path
+from ledger.api.caching import cacheable
 from ledger.api.deps import ServicesDep
 from ledger.api.problems import PROBLEM_RESPONSES
 from starlette.responses import Response
@@ -62,8 +62,9 @@ def status_list(
             "changed_at_position": changed_at,
         }
     )
-    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-    headers = {"ETag": etag, "Cache-Control": f"public, max-age={STATUS_LIST_MAX_AGE}"}
-    if if_none_match is not None and etag in [t.strip() for t in if_none_match.split(",")]:
-        return Response(status_code=304, headers=headers)
-    return Response(body, media_type="application/json", headers=headers)
+    return cacheable(
+        body,
+        media_type="application/json",
+        max_age=STATUS_LIST_MAX_AGE,
+        if_none_match=if_none_match,
+    )

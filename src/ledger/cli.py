@@ -141,14 +141,7 @@ def cmd_project(args: argparse.Namespace) -> int:
     settings = Settings.from_env(store_url=args.store)
     ledger = open_ledger(args.store)
     runner = ProjectionRunner(ledger, batch_size=args.batch_size)
-    publisher = CheckpointPublisher(
-        runner,
-        CheckpointPolicy(
-            origin=settings.log_origin,
-            every=settings.checkpoint_every,
-            seconds=settings.checkpoint_seconds,
-        ),
-    )
+    publisher = CheckpointPublisher(runner, CheckpointPolicy.from_settings(settings))
     if args.once:
         read = runner.catch_up()
         publisher.maybe_publish()
