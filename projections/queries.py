@@ -51,8 +51,7 @@ class ReadModels:
         self.runner = runner
 
     def _query(self, statement: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        with self.runner.transaction(commit=False) as (_, cursor):
-            return cursor.rows(statement, params)
+        return self.runner.query(statement, params)
 
     # -- backpacks ----------------------------------------------------------------
 
