@@ -104,6 +104,15 @@ class ReadModels:
         view["learner_id"] = rows[0][13]
         return view
 
+    def credential_status(self, credential_id: UUID) -> str | None:
+        """A credential's current state (None if unknown): one primary-key read, for
+        status checks, which need none of what ``credential`` joins and decodes."""
+        rows = self._query(
+            "SELECT state, valid_until FROM backpack_credentials WHERE credential_id = ?",
+            (str(credential_id),),
+        )
+        return current_state(rows[0][0], rows[0][1]) if rows else None
+
     def consents(self, learner_id: UUID) -> list[dict[str, Any]]:
         """A learner's consents, live or not."""
         rows = self._query(

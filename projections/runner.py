@@ -163,7 +163,7 @@ class ProjectionRunner:
                 return total
             total += read
 
-    def run_forever(self, stop: threading.Event, *, interval: float = 0.2) -> None:
+    def run_forever(self, stop: threading.Event, *, interval: float = 0.05) -> None:
         """Follow the log until ``stop`` is set.
 
         A lost connection or a deadlock is retried with backoff: the batch rolled
