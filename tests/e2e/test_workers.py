@@ -8,7 +8,9 @@ twice, and every credential keeps a status list index of its own.
 
 from __future__ import annotations
 
+import contextlib
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 from uuid import UUID
 
 import httpx
@@ -20,6 +22,7 @@ from ledger.demo import MICRO_DATA_SCIENCE
 from tests.e2e.conftest import Cluster
 
 CLIENTS = 6
+READERS = 4  # reading connections per client
 PER_CLIENT = 8
 COHORT = 40
 
@@ -27,37 +30,54 @@ COHORT = 40
 def _issue_and_read(
     cluster: Cluster, issuer_id: UUID, achievement_id: str, client: int
 ) -> list[str]:
-    """One client's own connection: issue, read at once, suspend, read at once."""
+    """One client: writes on its own keep-alive connection, reads at once on others.
+
+    Each connection is accepted by either worker, so a read often lands on the worker
+    that did not take the write before it; every request names itself in
+    ``X-Request-ID``, and the access log tells which worker served it.
+    """
     admin = cluster.token("administrator", "alice", issuer_id)
     verifier = cluster.token("verifier", "hr@employer.example")
-    issued: list[str] = []
-    with httpx.Client(base_url=cluster.url, timeout=30) as http:
+    with contextlib.ExitStack() as stack:
+        writer = stack.enter_context(httpx.Client(base_url=cluster.url, timeout=30))
+        readers = [
+            stack.enter_context(httpx.Client(base_url=cluster.url, timeout=30))
+            for _ in range(READERS)
+        ]
+        for reader in readers:  # open each connection before the clock matters
+            assert reader.get("/healthz").status_code == 200
+
+        def read(n: int, path: str, headers: dict[str, str], request_id: str) -> Any:
+            response = readers[n % READERS].get(
+                path, headers={**headers, "X-Request-ID": request_id}
+            )
+            assert response.status_code == 200, response.text
+            return response.json()
+
+        issued: list[str] = []
         for n in range(PER_CLIENT):
             subject = f"learner-{client}-{n}"
-            created = http.post(
+            learner = cluster.token("learner", subject)
+            created = writer.post(
                 f"/v1/issuers/{issuer_id}/credentials",
                 json={"achievement_id": achievement_id, "credential": {"learner_subject": subject}},
-                headers=admin,
+                headers={**admin, "X-Request-ID": f"{subject}-issue"},
             )
             assert created.status_code == 201, created.text
             credential_id = created.json()["id"]
             issued.append(credential_id)
-            status = http.get(f"/v1/status/{credential_id}", headers=verifier)
-            assert status.status_code == 200, status.text
-            assert status.json()["status"] == "active"
-            mine = http.get(
-                f"/v1/me/credentials/{credential_id}", headers=cluster.token("learner", subject)
-            )
-            assert mine.status_code == 200, mine.text
+            status = read(n, f"/v1/status/{credential_id}", verifier, f"{subject}-status")
+            assert status["status"] == "active"
+            read(n + 1, f"/v1/me/credentials/{credential_id}", learner, f"{subject}-mine")
             if n % 2:
-                suspended = http.post(
+                suspended = writer.post(
                     f"/v1/credentials/{credential_id}/suspend",
                     json={"reason": "checking"},
-                    headers=admin,
+                    headers={**admin, "X-Request-ID": f"{subject}-suspend"},
                 )
                 assert suspended.status_code == 204, suspended.text
-                after = http.get(f"/v1/status/{credential_id}", headers=verifier)
-                assert after.json()["status"] == "suspended"
+                after = read(n, f"/v1/status/{credential_id}", verifier, f"{subject}-suspended")
+                assert after["status"] == "suspended"
     return issued
 
 
@@ -118,10 +138,20 @@ def test_workers_and_projector_keep_read_after_write_and_lose_nothing(cluster: C
     assert set(states) == expected
     assert sum(1 for s in states.values() if s == "suspended") == CLIENTS * PER_CLIENT // 2
 
-    # Both workers served: each access log line names its process.
-    pids = {
-        orjson.loads(line)["pid"]
-        for line in cluster.log.read_text().splitlines()
-        if line.startswith("{") and '"request_id"' in line
+    # Both workers served, and reads were answered by the worker that did not take the
+    # write just before them: read-after-write held across workers.
+    served = {
+        entry["request_id"]: entry["pid"]
+        for entry in (
+            orjson.loads(line)
+            for line in cluster.log.read_text().splitlines()
+            if line.startswith('{"request_id"')
+        )
     }
-    assert len(pids) == 2, pids
+    assert len(set(served.values())) == 2, set(served.values())
+    crossed = [
+        subject
+        for subject in (f"learner-{c}-{n}" for c in range(CLIENTS) for n in range(PER_CLIENT))
+        if served[f"{subject}-issue"] != served[f"{subject}-status"]
+    ]
+    assert crossed
