@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -32,6 +33,7 @@ from ledger.settings import Settings
 REQUESTS = Counter("ledger_http_requests_total", "HTTP requests", ["route", "method", "status"])
 LATENCY = Histogram("ledger_http_request_seconds", "HTTP request latency", ["route", "method"])
 access_log = logging.getLogger("ledger.access")
+PID = os.getpid()  # which worker served a request, with --workers N
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -65,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             orjson.dumps(
                 {
                     "request_id": request_id,
+                    "pid": PID,
                     "method": request.method,
                     "route": route,
                     "status": response.status_code,

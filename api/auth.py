@@ -9,6 +9,7 @@ there: production never loads that key.
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,10 @@ from ledger.errors import ConfigurationError
 from ledger.settings import Settings
 
 DEV_ISSUER = "ledger-dev"
+#: How long a verified token is taken on trust (never past its own ``exp``): a key
+#: withdrawn from the provider's JWKS stops working within this time.
+VERIFIED_TTL_SECONDS = 60.0
+VERIFIED_MAX_ENTRIES = 10_000
 DEV_KEY_FILE = "dev-token-key.pem"
 ALGORITHMS = ["RS256", "ES256", "EdDSA"]
 
@@ -72,10 +77,19 @@ def mint_dev_token(
 
 
 class TokenVerifier:
-    """Turns a bearer token into an ``Actor``, or raises ``Unauthenticated``."""
+    """Turns a bearer token into an ``Actor``, or raises ``Unauthenticated``.
+
+    A token that passed every check is remembered, keyed by the whole token (its
+    signature included), until its ``exp`` or for ``VERIFIED_TTL_SECONDS``, whichever
+    comes first: a caller sends the same token many times, and the signature check
+    was most of an authenticated status check's CPU. A token that failed is never
+    remembered, so it is checked in full each time.
+    """
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self._verified: dict[str, tuple[Actor, float]] = {}
+        self._verified_lock = threading.Lock()  # tokens may be checked in the thread pool
         self._dev_public: Ed25519PublicKey | None = (
             _dev_key(settings).public_key() if settings.development else None
         )
@@ -90,8 +104,28 @@ class TokenVerifier:
         elif not settings.development:
             raise ConfigurationError("production needs LEDGER_OIDC_ISSUER and LEDGER_OIDC_JWKS")
 
+    @property
+    def may_block(self) -> bool:
+        """Whether verifying a token may wait on the network (keys fetched from a URL)."""
+        return self._jwks_client is not None
+
     def actor(self, token: str) -> Actor:
         """Validate signature, issuer, audience and expiry; read role and issuer scope."""
+        now = time.time()
+        known = self._verified.get(token)
+        if known is not None:
+            if now < known[1]:
+                return known[0]
+            self._verified.pop(token, None)
+        actor, expires = self._verify(token)
+        with self._verified_lock:
+            if len(self._verified) >= VERIFIED_MAX_ENTRIES:
+                self._verified.pop(next(iter(self._verified)), None)  # the oldest entry
+            self._verified[token] = (actor, min(expires, now + VERIFIED_TTL_SECONDS))
+        return actor
+
+    def _verify(self, token: str) -> tuple[Actor, float]:
+        """Every check of ``actor``, and the token's expiry."""
         try:
             unverified = jwt.decode(token, options={"verify_signature": False})
             header = jwt.get_unverified_header(token)
@@ -126,12 +160,13 @@ class TokenVerifier:
             raise Unauthenticated("the token's issuer scope is not an issuer id") from None
         if role == "administrator" and issuer_id is None:
             raise Unauthenticated("an administrator token must name its issuer")
-        return Actor(
+        actor = Actor(
             subject=str(claims["sub"]),
             role=role,
             authenticated_by=authenticated_by,
             issuer_id=issuer_id,
         )
+        return actor, float(claims["exp"])
 
     def _oidc_key(self, token: str, header: dict[str, Any]) -> Any:
         try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, TypeVar
@@ -17,6 +17,7 @@ from ledger.api.problems import Unauthenticated
 from ledger.projections.checkpointing import CheckpointPolicy, CheckpointPublisher
 from ledger.projections.queries import ReadModels
 from ledger.projections.runner import ProjectionRunner
+from starlette.concurrency import run_in_threadpool
 
 from ledger.actor import Actor, acting_as
 from ledger.application import Ledger
@@ -86,7 +87,11 @@ class Services:
             yield
 
 
-def get_services(request: Request) -> Services:
+# The dependencies below are ``async def``: FastAPI runs a plain ``def`` dependency in
+# the thread pool, and three such hops cost a status check more than its query does.
+
+
+async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
@@ -94,17 +99,25 @@ def get_services(request: Request) -> Services:
 bearer = HTTPBearer(auto_error=False, description="A JWT from the OpenID Connect provider")
 
 
-def get_actor(
+async def get_actor(
     services: Annotated[Services, Depends(get_services)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Actor:
+    """The caller, from a verified bearer token.
+
+    Verifying a token is CPU work (a signature check) and runs on the event loop,
+    unless the provider's keys come from a URL, whose fetch may block: then the
+    thread pool does it.
+    """
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated("a bearer token is required")
+    if services.tokens.may_block:
+        return await run_in_threadpool(services.tokens.actor, credentials.credentials)
     return services.tokens.actor(credentials.credentials)
 
 
-def _role(*roles: str) -> Callable[[Actor], Actor]:
-    def check(actor: Annotated[Actor, Depends(get_actor)]) -> Actor:
+def _role(*roles: str) -> Callable[[Actor], Awaitable[Actor]]:
+    async def check(actor: Annotated[Actor, Depends(get_actor)]) -> Actor:
         if actor.role not in roles:
             raise Forbidden(f"this route is for {' or '.join(roles)}s")
         return actor

@@ -52,6 +52,7 @@ class CheckpointPublisher:
         self.ledger = runner.ledger
         self.policy = policy
         self._last_attempt = time.monotonic()
+        self._last_check = float("-inf")
 
     def pending(self) -> tuple[int, StoredCheckpoint | None]:
         """Events not covered by the latest checkpoint, and that checkpoint."""
@@ -100,7 +101,11 @@ class CheckpointPublisher:
             return MerkleLogView(cursor).checkpoint(size)
 
     def due(self) -> bool:
-        """Whether the policy asks for a checkpoint now."""
+        """Whether the policy asks for a checkpoint now (looked at most once a second)."""
+        now = time.monotonic()
+        if now - self._last_check < 1.0:
+            return False
+        self._last_check = now
         new_events, _ = self.pending()
         if new_events <= 0:
             return False

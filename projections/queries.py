@@ -51,8 +51,7 @@ class ReadModels:
         self.runner = runner
 
     def _query(self, statement: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        with self.runner.transaction(commit=False) as (_, cursor):
-            return cursor.rows(statement, params)
+        return self.runner.query(statement, params)
 
     # -- backpacks ----------------------------------------------------------------
 
@@ -104,6 +103,15 @@ class ReadModels:
         view = self._credential(rows[0])
         view["learner_id"] = rows[0][13]
         return view
+
+    def credential_status(self, credential_id: UUID) -> str | None:
+        """A credential's current state (None if unknown): one primary-key read, for
+        status checks, which need none of what ``credential`` joins and decodes."""
+        rows = self._query(
+            "SELECT state, valid_until FROM backpack_credentials WHERE credential_id = ?",
+            (str(credential_id),),
+        )
+        return current_state(rows[0][0], rows[0][1]) if rows else None
 
     def consents(self, learner_id: UUID) -> list[dict[str, Any]]:
         """A learner's consents, live or not."""

@@ -18,12 +18,10 @@ router = APIRouter(prefix="/v1", tags=["verifiers"], responses=PROBLEM_RESPONSES
 @router.get("/status/{credential_id}")
 def credential_status(credential_id: UUID, actor: VerifierDep, services: ServicesDep) -> StatusOut:
     """Active, suspended, revoked or expired; nothing about the learner."""
-    found = services.views.credential(credential_id)
-    if found is None:
+    status = services.views.credential_status(credential_id)
+    if status is None:
         raise NotFound(f"credential {credential_id} not found")
-    return StatusOut(
-        credential_id=credential_id, status=current_state(found["state"], found["valid_until"])
-    )  # type: ignore[arg-type]
+    return StatusOut(credential_id=credential_id, status=status)  # type: ignore[arg-type]
 
 
 @router.post("/lookups")

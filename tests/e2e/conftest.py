@@ -8,8 +8,10 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 from uuid import UUID
 
 import httpx
@@ -19,6 +21,7 @@ from ledger.api.auth import mint_dev_token
 from ledger.actor import CLI_OPERATOR, acting_as
 from ledger.application import Ledger
 from ledger.settings import Settings
+from tests.conftest import postgres_store_url
 
 
 def free_port() -> int:
@@ -49,46 +52,87 @@ class Server:
             return self.ledger.register_issuer(name=name, country="NL", administrators=[admin])
 
 
-@pytest.fixture
-def server(store_url: str, tmp_path: Path) -> Iterator[Server]:
-    env = {
-        **os.environ,
-        "LEDGER_STORE": store_url,
-        "LEDGER_KEY_DIR": str(tmp_path / "keys"),
-        "LEDGER_PROJECT_IN_PROCESS": "yes",
-        "LEDGER_PUBLIC_URL": "https://ledger.test",
-    }
-    subprocess.run(
-        [sys.executable, "-m", "ledger.cli", "init"],
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
-    settings = Settings.from_env(env)
-    port = free_port()
-    # The server's JSON access log goes to a file: a pipe nobody reads would fill and block it.
-    log = (tmp_path / "server.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ledger.cli", "serve", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=log,
-    )
-    url = f"http://127.0.0.1:{port}"
+@dataclass
+class Cluster(Server):
+    """A server of several workers beside its own ``ledger project`` process."""
+
+    log: Path
+
+
+def _wait_until_serving(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + 30
     while True:
         try:
             if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                break
+                return
         except httpx.TransportError:
             pass
         if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"server did not start: {(tmp_path / 'server.log').read_text()}")
+            raise RuntimeError(f"server did not start: {log.read_text()}")
         time.sleep(0.1)
-    ledger = Ledger(settings.store, key_store=settings.key_store())
-    with httpx.Client(base_url=url, timeout=30) as client:
+
+
+@contextmanager
+def serving(env: dict[str, str], tmp_path: Path, *, workers: int = 1) -> Iterator[str]:
+    """``ledger init``, then ``ledger serve --workers N`` and, unless the settings project in
+    process, ``ledger project`` as its own process; yields the base URL.
+
+    Every process logs to a file in ``tmp_path``: a pipe nobody reads would fill and
+    block it (``server.log`` holds the JSON access log).
+    """
+    cli = [sys.executable, "-m", "ledger.cli"]
+    subprocess.run([*cli, "init"], env=env, check=True, capture_output=True, timeout=60)
+    port = free_port()
+    commands = [[*cli, "serve", "--port", str(port), "--workers", str(workers)]]
+    if not Settings.from_env(env).project_in_process:
+        commands.append([*cli, "project"])
+    started: list[tuple[subprocess.Popen[bytes], IO[bytes]]] = []
+    try:
+        for command in commands:
+            log = (tmp_path / f"{command[3]}.log").open("wb")
+            started.append((subprocess.Popen(command, env=env, stdout=log, stderr=log), log))
+        url = f"http://127.0.0.1:{port}"
+        _wait_until_serving(url, started[0][0], tmp_path / "serve.log")
+        yield url
+    finally:
+        for process, log in started:
+            process.terminate()
+            process.wait(timeout=30)
+            log.close()
+
+
+def _env(store_url: str, tmp_path: Path, *, in_process: bool) -> dict[str, str]:
+    return {
+        **os.environ,
+        "LEDGER_STORE": store_url,
+        "LEDGER_KEY_DIR": str(tmp_path / "keys"),
+        "LEDGER_PROJECT_IN_PROCESS": "yes" if in_process else "no",
+        "LEDGER_PUBLIC_URL": "https://ledger.test",
+    }
+
+
+@pytest.fixture
+def server(store_url: str, tmp_path: Path) -> Iterator[Server]:
+    """One worker that projects in process, on each store."""
+    env = _env(store_url, tmp_path, in_process=True)
+    settings = Settings.from_env(env)
+    with serving(env, tmp_path) as url, httpx.Client(base_url=url, timeout=30) as client:
+        ledger = Ledger(settings.store, key_store=settings.key_store())
         yield Server(url=url, settings=settings, ledger=ledger, client=client)
-    process.terminate()
-    process.wait(timeout=30)
-    log.close()
+        ledger.close()
+
+
+@pytest.fixture
+def cluster(postgres_schema: str, tmp_path: Path) -> Iterator[Cluster]:
+    """``ledger serve --workers 2`` and ``ledger project`` on one fresh PostgreSQL schema."""
+    env = _env(postgres_store_url(postgres_schema), tmp_path, in_process=False)
+    settings = Settings.from_env(env)
+    with (
+        serving(env, tmp_path, workers=2) as url,
+        httpx.Client(base_url=url, timeout=30) as client,
+    ):
+        ledger = Ledger(settings.store, key_store=settings.key_store())
+        yield Cluster(
+            url=url, settings=settings, ledger=ledger, client=client, log=tmp_path / "serve.log"
+        )
+        ledger.close()
