@@ -38,7 +38,7 @@ from ledger.projections.status import StatusListProjection
 
 from ledger.application import Ledger
 from ledger.domain.base import seal_of
-from ledger.envelope import GENESIS, event_digest, open_stored
+from ledger.envelope import GENESIS, event_digest, open_row
 from ledger.errors import ChainBroken
 from ledger.stores import lock_schema_changes
 
@@ -279,10 +279,5 @@ class ProjectionRunner:
         if not previous or previous[0].originator_version != version - 1:
             raise ChainBroken(f"event {originator_id} v{version - 1} is missing from the log")
         stored = previous[0]
-        sealed = open_stored(
-            topic=stored.topic,
-            originator_id=stored.originator_id,
-            originator_version=stored.originator_version,
-            state=stored.state,
-        )
+        sealed = open_row(stored)
         return event_digest(sealed.signed_bytes)

@@ -58,7 +58,7 @@ from ledger.actor import CLI_OPERATOR, acting_as
 from ledger.application import CredentialOrder, Ledger
 from ledger.demo import MICRO_DATA_SCIENCE
 from ledger.domain.statusallocation import LIST_LENGTH
-from ledger.envelope import decode_event, open_stored
+from ledger.envelope import decode_event, open_row
 from ledger.keys import MemoryKeyStore, decode_public_key
 from ledger.statuslist import Bitstring
 
@@ -141,14 +141,7 @@ def read_plain(ledger: Ledger) -> int:
         if not page:
             return count
         for notification in page:
-            decode_event(
-                open_stored(
-                    topic=notification.topic,
-                    originator_id=notification.originator_id,
-                    originator_version=notification.originator_version,
-                    state=notification.state,
-                )
-            )
+            decode_event(open_row(notification))
         count += len(page)
         start = page[-1].id
 
@@ -174,12 +167,7 @@ def ed25519_rates(ledger: Ledger, n: int) -> tuple[float, float, int]:
     notification = ledger.recorder.select_notifications(
         (ledger.recorder.max_notification_id() or 1) // 2, limit=1
     )[0]
-    sealed = open_stored(
-        topic=notification.topic,
-        originator_id=notification.originator_id,
-        originator_version=notification.originator_version,
-        state=notification.state,
-    )
+    sealed = open_row(notification)
     entry = ledger.keyring.entry(sealed.seal.kid)
     public_key = decode_public_key(entry.public_key)
     signature, data = sealed.seal.signature, sealed.signed_bytes

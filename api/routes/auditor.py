@@ -12,7 +12,7 @@ from ledger.api.problems import PROBLEM_RESPONSES
 from ledger.api.schemas import MAX_POSITION, LogEvent, LogPage, Page
 
 from ledger.canonical import to_json_value
-from ledger.envelope import open_stored
+from ledger.envelope import open_row
 from ledger.errors import InvalidInput, NotFound
 from ledger.timetravel import credential_at
 
@@ -33,12 +33,7 @@ def log(
     )
     events = []
     for n in notifications:
-        sealed = open_stored(
-            topic=n.topic,
-            originator_id=n.originator_id,
-            originator_version=n.originator_version,
-            state=n.state,
-        )
+        sealed = open_row(n)
         events.append(
             LogEvent(
                 position=n.id,

@@ -21,7 +21,7 @@ from ledger.actor import CLI_OPERATOR, acting_as
 from ledger.application import Ledger
 from ledger.canonical import loads, to_json_value
 from ledger.demo import build_demo
-from ledger.envelope import open_stored
+from ledger.envelope import open_row
 from ledger.errors import Conflict, LedgerError
 from ledger.settings import Settings
 
@@ -92,12 +92,7 @@ def cmd_history(args: argparse.Namespace) -> int:
     stored_events = ledger.history(UUID(args.credential_id))
     rows = []
     for stored in stored_events:
-        sealed = open_stored(
-            topic=stored.topic,
-            originator_id=stored.originator_id,
-            originator_version=stored.originator_version,
-            state=stored.state,
-        )
+        sealed = open_row(stored)
         rows.append(
             {
                 "version": sealed.originator_version,

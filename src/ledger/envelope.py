@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 from eventsourcing.utils import resolve_topic
@@ -161,6 +161,32 @@ def open_stored(
 
 def _identity(value: Any) -> Any:
     return value
+
+
+class StoredRow(Protocol):
+    """The columns of a stored event, as the library's stored events and notifications have them."""
+
+    @property
+    def topic(self) -> str: ...
+
+    @property
+    def originator_id(self) -> UUID | str: ...
+
+    @property
+    def originator_version(self) -> int: ...
+
+    @property
+    def state(self) -> bytes: ...
+
+
+def open_row(row: StoredRow) -> SealedEvent:
+    """``open_stored`` of a library ``StoredEvent`` or ``Notification``."""
+    return open_stored(
+        topic=row.topic,
+        originator_id=row.originator_id,
+        originator_version=row.originator_version,
+        state=row.state,
+    )
 
 
 def decode_event(sealed: SealedEvent) -> Any:

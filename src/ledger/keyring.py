@@ -20,7 +20,7 @@ from eventsourcing.persistence import StoredEvent
 
 from ledger.canonical import parse_datetime
 from ledger.domain.keyregistry import OPERATOR, KeyEntry, KeyRegistry
-from ledger.envelope import SealedEvent, decode_event, open_stored
+from ledger.envelope import SealedEvent, decode_event, open_row
 from ledger.errors import KeyNotValid, MalformedEvent, UnknownKey
 from ledger.keys import decode_public_key, key_id, verify_signature
 
@@ -72,12 +72,7 @@ class KeyRing:
             self.refresh()
 
     def _apply(self, stored: StoredEvent) -> None:
-        sealed = open_stored(
-            topic=stored.topic,
-            originator_id=stored.originator_id,
-            originator_version=stored.originator_version,
-            state=stored.state,
-        )
+        sealed = open_row(stored)
         if self._registry is None:
             self._check_genesis(sealed)
         else:

@@ -32,7 +32,7 @@ from ledger.envelope import (
     SealedEvent,
     decode_event,
     event_digest,
-    open_stored,
+    open_row,
     pack,
     signed_bytes_for,
 )
@@ -172,12 +172,7 @@ class SignedEventMapper(Mapper[UUID]):
     @staticmethod
     def open(stored_event: StoredEvent) -> SealedEvent:
         """Open a stored row without trusting it yet."""
-        return open_stored(
-            topic=stored_event.topic,
-            originator_id=stored_event.originator_id,
-            originator_version=stored_event.originator_version,
-            state=stored_event.state,
-        )
+        return open_row(stored_event)
 
     @staticmethod
     def decode(sealed: SealedEvent) -> DomainEventProtocol[UUID]:

@@ -26,7 +26,7 @@ from ledger.domain.base import utcnow
 from ledger.domain.credential import Credential
 from ledger.domain.issuer import Issuer
 from ledger.domain.learner import learner_id_for
-from ledger.envelope import open_stored
+from ledger.envelope import open_row
 from ledger.errors import KeyUnavailable, NotFound
 from ledger.openbadges import (
     STATUS_PURPOSES,
@@ -144,12 +144,7 @@ class Publisher:
         """(digest of the Issued event, issue time, time of the current version)."""
         issued_digest, awarded_at, version_at = "", None, None
         for stored in self.ledger.history(credential_id):
-            sealed = open_stored(
-                topic=stored.topic,
-                originator_id=stored.originator_id,
-                originator_version=stored.originator_version,
-                state=stored.state,
-            )
+            sealed = open_row(stored)
             if sealed.topic not in _TOPICS_OF_A_VERSION:
                 continue
             at = parse_datetime(sealed.timestamp)

@@ -16,7 +16,7 @@ from uuid import UUID
 from ledger.application import Ledger
 from ledger.canonical import parse_datetime
 from ledger.domain.credential import Credential
-from ledger.envelope import open_stored
+from ledger.envelope import open_row
 from ledger.errors import NotFound
 from ledger.statuslist import Bitstring
 
@@ -33,12 +33,7 @@ def version_at(
     if at is not None:
         version = 0
         for event in stored:
-            sealed = open_stored(
-                topic=event.topic,
-                originator_id=event.originator_id,
-                originator_version=event.originator_version,
-                state=event.state,
-            )
+            sealed = open_row(event)
             if parse_datetime(sealed.timestamp) <= at:
                 version = event.originator_version
         return version

@@ -40,7 +40,7 @@ from ledger.canonical import format_datetime, parse_datetime
 from ledger.checkpoint import CheckpointError, parse_signed_note, verify_checkpoint
 from ledger.domain import load_all
 from ledger.domain.keyregistry import KEY_REGISTRY_ID, OPERATOR, KeyEntry
-from ledger.envelope import GENESIS, decode_event, open_stored
+from ledger.envelope import GENESIS, decode_event, open_row, open_stored
 from ledger.errors import (
     ChainBroken,
     CheckpointMismatch,
@@ -395,15 +395,7 @@ class Verifier:
                 0, MalformedEvent("the log has no key registry: it was never initialised")
             )
             return None
-        self._registry_digests = [
-            open_stored(
-                topic=e.topic,
-                originator_id=e.originator_id,
-                originator_version=e.originator_version,
-                state=e.state,
-            ).seal.digest
-            for e in events
-        ]
+        self._registry_digests = [open_row(e).seal.digest for e in events]
         genesis = min(registry.keys.values(), key=lambda entry: entry.valid_from)
         self.report.operator_kid = genesis.kid
         self.report.keys = len(registry.keys)
