@@ -35,6 +35,7 @@ from functools import cache
 from typing import Any, NamedTuple, Protocol
 
 from eventsourcing.persistence import StoredEvent
+from eventsourcing.utils import resolve_topic
 
 from ledger.canonical import format_datetime, parse_datetime
 from ledger.checkpoint import CheckpointError, parse_signed_note, verify_checkpoint
@@ -261,7 +262,8 @@ def check_rows(
                     raise KeyNotValid(f"{sealed.describe()}: {problem}")
             event = decode_event(sealed)
             if version == 1:
-                authorities = frozenset(event.mutate(None).signing_authorities())
+                aggregate_class = resolve_topic(event.originator_topic)
+                authorities = frozenset(aggregate_class.creation_authorities(event))
             if topic == CHECKPOINT_TOPIC:
                 claim = CheckpointClaim(
                     note=event.note,

@@ -509,3 +509,35 @@ def test_a_checkpoint_that_disagrees_with_the_tree_stops_the_projection(world: W
     code, report = verify(world.ledger)
     assert code == 1
     assert first_failure(report)[1] == "checkpoint-mismatch"
+
+
+def test_creation_authorities_are_the_records_signing_authorities(tmp_path: Path) -> None:
+    """Verification reads authority from creation events; it must agree with replay."""
+    from eventsourcing.utils import resolve_topic
+
+    from ledger.demo import build_demo
+    from ledger.keys import FileKeyStore
+
+    ledger = Ledger(f"sqlite:///{tmp_path / 'demo.db'}", key_store=FileKeyStore(tmp_path / "k"))
+    with acting_as(CLI_OPERATOR):
+        ledger.establish()
+    build_demo(ledger)
+    publish(ledger)
+    seen: set[str] = set()
+    for notification in ledger.recorder.select_notifications(start=None, limit=100_000):
+        if notification.originator_version != 1:
+            continue
+        created = ledger.mapper.to_domain_event(notification)
+        aggregate_class = resolve_topic(created.originator_topic)  # type: ignore[attr-defined]
+        aggregate = ledger.repository.get(notification.originator_id)
+        assert aggregate_class.creation_authorities(created) == aggregate.signing_authorities()
+        seen.add(aggregate_class.__name__)
+    assert {
+        "Issuer",
+        "Achievement",
+        "Credential",
+        "Learner",
+        "ExemptionClaim",
+        "KeyRegistry",
+    } <= seen
+    ledger.close()

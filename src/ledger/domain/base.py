@@ -15,6 +15,7 @@ reconstruction of the aggregate itself, not only the offline verifier.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any, TypeVar
 
 from eventsourcing.domain import Aggregate, MetaAggregate
@@ -93,6 +94,19 @@ class LedgerAggregate(Aggregate, metaclass=LedgerMeta):
         never be able to rewrite another institution's records.
         """
         return {"operator"}
+
+    @classmethod
+    def creation_authorities(cls, created: Any) -> set[str]:
+        """``signing_authorities`` of a record, from its creation event alone.
+
+        Every aggregate's authorities come from fields that its creation event sets
+        under the same names (the issuer of a credential, the institution of a claim,
+        the issuer's own id), so verification needs no replay to know them. A test
+        holds this against ``signing_authorities`` for every aggregate.
+        """
+        fields = SimpleNamespace(**vars(created))
+        fields.id = created.originator_id
+        return cls.signing_authorities(fields)  # type: ignore[arg-type]
 
     @property
     def chain_head(self) -> str:
