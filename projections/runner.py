@@ -88,7 +88,9 @@ class ProjectionRunner:
         with self._datastore.transaction(commit=commit) as raw:
             if self.dialect is POSTGRES:
                 raw.execute(f"SET LOCAL search_path TO {self._datastore.schema}")
-            yield raw, Cursor(raw, self.dialect)
+            cursor = Cursor(raw, self.dialect)
+            yield raw, cursor
+            cursor.flush()  # nothing held back is lost when the transaction commits
 
     def query(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """The rows of one read statement over the projections.
@@ -168,6 +170,7 @@ class ProjectionRunner:
                 for item in behind:
                     projection.apply(cursor, item)
                 projection.finish(cursor)
+                cursor.flush()
                 self.tracking._insert_tracking(  # type: ignore[attr-defined]
                     raw, Tracking(self.tracking_name(projection), behind[-1].position)
                 )

@@ -15,7 +15,7 @@ from ledger.domain.keyregistry import KeyEntry
 from ledger.keys import MemoryKeyStore
 from ledger.logsource import BundleSource, StoreSource
 from ledger.settings import Settings
-from ledger.verify import CheckpointClaim, Verifier
+from ledger.verify import CheckpointClaim, Progress, Verifier
 
 
 def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -192,12 +192,14 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
-def _throttled(progress: Any, every: float = 1.0) -> Any:
-    last = [-every]
+def _throttled(progress: Progress, every: float = 1.0) -> Progress:
+    """Pass progress on at most once per ``every`` seconds, and at the end."""
+    last = -every
 
     def report(done: int, total: int, seconds: float) -> None:
-        if seconds - last[0] >= every or done >= total:
-            last[0] = seconds
+        nonlocal last
+        if seconds - last >= every or done >= total:
+            last = seconds
             progress(done, total, seconds)
 
     return report
