@@ -23,6 +23,10 @@ LEARNER=$(.venv/bin/python -c "import json; print(json.load(open('demo/demo.json
 echo
 echo "The signed history of the amended credential:"
 .venv/bin/ledger history "$AMENDED"
+echo
+echo "A signed checkpoint of the whole log, then a full verification of the log:"
+.venv/bin/ledger checkpoint
+.venv/bin/ledger verify --quiet
 LEARNER_TOKEN=$(.venv/bin/ledger token --role learner --subject "$LEARNER")
 ADMIN_TOKEN=$(.venv/bin/ledger token --role administrator --subject alice@uni.example --issuer "$UNIVERSITY")
 AUDITOR_TOKEN=$(.venv/bin/ledger token --role auditor --subject auditor@example)
@@ -38,6 +42,8 @@ Where to go (development tokens, valid one hour):
     curl -H "Authorization: Bearer $AUDITOR_TOKEN" http://127.0.0.1:$PORT/v1/audit/log
   the university's revocation list (public):
     curl http://127.0.0.1:$PORT/v1/status-lists/$UNIVERSITY/1/revocation
+  the latest signed checkpoint of the log (public):
+    curl http://127.0.0.1:$PORT/v1/log/checkpoint
 INFO
 if [ "${LEDGER_DEMO_SERVE:-yes}" = "yes" ]; then
     echo

@@ -158,7 +158,8 @@ class Report:
         lines = [
             f"Verified {self.source}: {self.events} events of {self.aggregates} records, "
             f"{self.keys} keys, {self.checkpoints} checkpoints "
-            f"in {self.seconds:.1f}s ({rate:,.0f} events/s on {self.workers} workers)",
+            f"in {self.seconds:.1f}s ({rate:,.0f} events/s on {self.workers} "
+            f"{'worker' if self.workers == 1 else 'workers'})",
             f"Operator key (compare with the one you pinned): {self.operator_kid}",
             f"Tree: {self.tree_size} events, root {self.root_hash}",
         ]
