@@ -161,6 +161,9 @@ class BackpackOut(BaseModel):
     share_links: list[dict[str, Any]]
     lookups: list[dict[str, Any]]
     exemption_claims: list[dict[str, Any]]
+    erased_at: str | None = Field(
+        default=None, description="when the learner's personal data was erased, if it was"
+    )
 
 
 class LookupOut(BaseModel):

@@ -44,6 +44,7 @@ class BackpackProjection(Projection):
         "backpack_consents",
         "backpack_share_links",
         "backpack_lookups",
+        "backpack_erasures",
     )
     ddl = (
         "CREATE TABLE IF NOT EXISTS backpack_credentials ("
@@ -74,6 +75,8 @@ class BackpackProjection(Projection):
         "position BIGINT PRIMARY KEY, learner_id TEXT NOT NULL, consent_id TEXT NOT NULL, "
         "grantee TEXT NOT NULL, credential_id TEXT NOT NULL, purpose TEXT NOT NULL, at TEXT NOT NULL)",
         "CREATE INDEX IF NOT EXISTS backpack_lookups_learner ON backpack_lookups (learner_id)",
+        "CREATE TABLE IF NOT EXISTS backpack_erasures ("
+        "learner_id TEXT PRIMARY KEY, erased_at TEXT NOT NULL, position BIGINT NOT NULL)",
     )
 
     def apply(self, cursor: Cursor, applied: Applied) -> None:
@@ -214,6 +217,19 @@ class BackpackProjection(Projection):
     def _Learner_ShareLinkRevoked(self, cursor: Cursor, event: Any, applied: Applied) -> None:  # noqa: N802
         cursor.execute(
             "UPDATE backpack_share_links SET revoked = 1 WHERE link_id = ?", (str(event.link_id),)
+        )
+
+    def _Learner_Erased(self, cursor: Cursor, event: Any, applied: Applied) -> None:  # noqa: N802
+        learner_id = str(event.originator_id)
+        cursor.execute(
+            "UPDATE backpack_consents SET withdrawn = 1 WHERE learner_id = ?", (learner_id,)
+        )
+        cursor.execute(
+            "UPDATE backpack_share_links SET revoked = 1 WHERE learner_id = ?", (learner_id,)
+        )
+        cursor.execute(
+            "INSERT INTO backpack_erasures VALUES (?, ?, ?)",
+            (learner_id, _time(event.timestamp), applied.position),
         )
 
     def _Learner_LookedUp(self, cursor: Cursor, event: Any, applied: Applied) -> None:  # noqa: N802

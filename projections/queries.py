@@ -55,6 +55,13 @@ class ReadModels:
 
     # -- backpacks ----------------------------------------------------------------
 
+    def erased_at(self, learner_id: UUID) -> str | None:
+        """When the learner's personal data was erased (None if it was not)."""
+        rows = self._query(
+            "SELECT erased_at FROM backpack_erasures WHERE learner_id = ?", (str(learner_id),)
+        )
+        return str(rows[0][0]) if rows else None
+
     def backpack(self, learner_id: UUID) -> list[dict[str, Any]]:
         """Every credential of a learner with its state, history and achievement as issued."""
         rows = self._query(

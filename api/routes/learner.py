@@ -36,6 +36,7 @@ def backpack(actor: LearnerDep, services: ServicesDep) -> BackpackOut:
         share_links=views.share_links(learner_id),
         lookups=views.lookups(learner_id),
         exemption_claims=views.claims_of(learner_id),
+        erased_at=views.erased_at(learner_id),
     )
 
 

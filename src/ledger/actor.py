@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from uuid import UUID
 
+from ledger.domain.learner import learner_id_for
+
 Role = Literal["operator", "administrator", "learner", "verifier", "auditor", "system"]
 ROLES: tuple[str, ...] = ("operator", "administrator", "learner", "verifier", "auditor", "system")
 
@@ -28,13 +30,25 @@ class Actor:
     issuer_id: UUID | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """The actor as it is signed into an event envelope."""
+        """The actor as it is signed into an event envelope.
+
+        A learner is recorded by their pseudonymous learner id, never by their
+        eduID subject: the envelope is signed and can never be changed, and the
+        subject is personal data that must stay erasable (``ledger.privacy``).
+        """
         return {
             "auth": self.authenticated_by,
             "issuer": str(self.issuer_id) if self.issuer_id else None,
             "role": self.role,
-            "sub": self.subject,
+            "sub": self.recorded_subject,
         }
+
+    @property
+    def recorded_subject(self) -> str:
+        """Who the log says acted: the subject, or a learner's pseudonymous id."""
+        if self.role == "learner":
+            return f"learner:{learner_id_for(self.subject)}"
+        return self.subject
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Actor:

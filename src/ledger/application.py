@@ -36,7 +36,7 @@ from ledger.domain.exemption import ExemptionClaim
 from ledger.domain.issuance import IssuanceRequest, issuance_request_id
 from ledger.domain.issuer import Issuer
 from ledger.domain.keyregistry import KEY_REGISTRY_ID, OPERATOR, KeyRegistry
-from ledger.domain.learner import Learner, learner_id_for
+from ledger.domain.learner import CLEAR_SUBJECT, Learner, learner_id_for
 from ledger.domain.policy import StudyLoadPolicy
 from ledger.errors import (
     ConfigurationError,
@@ -51,6 +51,7 @@ from ledger.eventstore import SigningEventStore
 from ledger.keyring import KeyRing
 from ledger.keys import KeyStore, encode_public_key, key_id
 from ledger.mapper import SealingContext, SignedEventMapper, sealing
+from ledger.privacy import LearnerDataKeys, seal, unseal
 from ledger.stores import StoreConfig, parse_store_url
 
 A = TypeVar("A", bound=LedgerAggregate)
@@ -100,6 +101,12 @@ class Ledger(Application[UUID]):
             raise ConfigurationError("MAPPER_TOPIC must name the signing mapper")
         self.keyring = KeyRing(self._load_registry_events, operator_anchor=operator_anchor)
         mapper.bind(self.keyring)
+        self.data_keys = LearnerDataKeys(
+            self.recorder.datastore,  # type: ignore[attr-defined]
+            kind=self.store.kind,
+        )
+        if self.factory.env_create_table():  # type: ignore[attr-defined]
+            self.data_keys.create_table()
 
     def construct_event_store(self) -> EventStore[UUID]:
         """The library's event store, with large batches signed on every core."""
@@ -546,12 +553,36 @@ class Ledger(Application[UUID]):
     # -- learners -----------------------------------------------------------------
 
     def _learner_or_new(self, subject: str) -> Learner:
-        learner_id = learner_id_for(_subject(subject))
+        subject = _subject(subject)
+        learner_id = learner_id_for(subject)
         self._require_learner(learner_id)
         try:
             return self.learner(learner_id)
         except NotFound:
-            return Learner(subject=subject)
+            key = self.data_keys.key_for_new(learner_id)
+            return Learner(learner_id=learner_id, sealed_subject=seal(key, learner_id, subject))
+
+    def learner_subject(self, learner_id: UUID) -> str | None:
+        """The learner's eduID subject, or None once their data was erased."""
+        self._require_learner(learner_id)
+        learner = self.learner(learner_id)
+        if learner.sealed_subject.startswith(CLEAR_SUBJECT):
+            return None if learner.erased else learner.sealed_subject[len(CLEAR_SUBJECT) :]
+        key = self.data_keys.key(learner_id)
+        return None if key is None else unseal(key, learner_id, learner.sealed_subject)
+
+    def erase_learner(self, learner_id: UUID, *, reason: str) -> None:
+        """Erase a learner's personal data (operator only): record it, then destroy the key.
+
+        The event comes first: if destroying the key fails, erasing again finishes
+        the job (the key of an erased learner is always destroyed).
+        """
+        self._require_operator()
+        learner = self.learner(learner_id)
+        if not learner.erased:
+            learner.erase(reason=reason)
+            self._save(learner)
+        self.data_keys.destroy(learner_id)
 
     def _owned(self, learner_id: UUID, credential_ids: Sequence[UUID]) -> set[UUID]:
         owned = set()

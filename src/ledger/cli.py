@@ -172,6 +172,24 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_erase_learner(args: argparse.Namespace) -> int:
+    """Erase a learner's personal data (their data key); the log stays intact."""
+    from ledger.domain.learner import learner_id_for  # noqa: PLC0415
+
+    ledger = open_ledger(args.store)
+    if bool(args.subject) == bool(args.learner_id):
+        raise ValueError("give either a learner id or --subject")
+    learner_id = learner_id_for(args.subject) if args.subject else UUID(args.learner_id)
+    with acting_as(CLI_OPERATOR):
+        ledger.erase_learner(learner_id, reason=args.reason)
+    _print(
+        args,
+        {"learner_id": str(learner_id), "erased": True},
+        f"erased the personal data of learner {learner_id}; the log and its signatures are intact",
+    )
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Serve the HTTP API with uvicorn."""
     import uvicorn  # noqa: PLC0415 (only the server needs it)
@@ -310,6 +328,12 @@ def build_parser() -> argparse.ArgumentParser:
     rebuild.add_argument(
         "name", nargs="?", help="status, backpack, exemptions, audit or merkle (default all)"
     )
+    erase = commands.add_parser(
+        "erase-learner", parents=[common], help="erase a learner's personal data (GDPR art. 17)"
+    )
+    erase.add_argument("learner_id", nargs="?", help="the learner's id")
+    erase.add_argument("--subject", help="or the learner's eduID subject")
+    erase.add_argument("--reason", required=True, help="why (recorded in the log)")
     serve = commands.add_parser("serve", parents=[common], help="serve the HTTP API")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
@@ -330,6 +354,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "history": cmd_history,
     "project": cmd_project,
     "rebuild": cmd_rebuild,
+    "erase-learner": cmd_erase_learner,
     "serve": cmd_serve,
     "token": cmd_token,
     "credential": cmd_credential_export,

@@ -210,7 +210,7 @@ class TestCredentialLifecycle:
 
 class TestLearner:
     def test_consent_needs_grantee_scope_purpose_and_future_expiry(self) -> None:
-        learner = Learner(subject="s")
+        learner = Learner(learner_id=uuid4(), sealed_subject="aesgcm:sealed")
         owned = {uuid4()}
         good = {
             "consent_id": uuid4(),
@@ -240,7 +240,7 @@ class TestLearner:
             learner.withdraw_consent(consent.consent_id)
 
     def test_consent_is_per_grantee_and_scope(self) -> None:
-        learner = Learner(subject="s")
+        learner = Learner(learner_id=uuid4(), sealed_subject="aesgcm:sealed")
         mine, other = uuid4(), uuid4()
         learner.grant_consent(
             consent_id=uuid4(),
@@ -261,7 +261,7 @@ class TestLearner:
             )
 
     def test_share_links(self) -> None:
-        learner = Learner(subject="s")
+        learner = Learner(learner_id=uuid4(), sealed_subject="aesgcm:sealed")
         mine = uuid4()
         link_id = uuid4()
         learner.create_share_link(

@@ -20,7 +20,7 @@ from ledger.errors import Forbidden, InvalidInput, InvalidTransition, NotFound
 
 
 def learner_id_for(subject: str) -> UUID:
-    """The learner aggregate id of an eduID subject."""
+    """The learner aggregate id of an eduID subject (``Actor`` records learners by it too)."""
     return uuid5(NAMESPACE_URL, f"urn:ledger:learner:{subject}")
 
 
@@ -67,23 +67,71 @@ def _require_owned(credential_ids: list[UUID], owned: set[UUID]) -> None:
         raise Forbidden(f"credential {foreign[0]} is not in this learner's backpack")
 
 
+#: Marks a subject recorded in clear by a version 1 ``Registered`` event (before sealing).
+CLEAR_SUBJECT = "clear:"
+
+
 class Learner(LedgerAggregate):
-    """A learner's own decisions: consents and share links."""
+    """A learner's own decisions: consents and share links; and their erasure.
+
+    The eduID subject is personal data: the log holds it only sealed under the
+    learner's own data key (``ledger.privacy``), which erasure destroys. The log
+    and every signature stay intact; the subject can no longer be read.
+    """
 
     TOPIC = "ledger/Learner"
 
+    class Registered(LedgerAggregate.Created):
+        """Version 2 seals the subject; version 1 recorded it in clear."""
+
+        TOPIC = "ledger/Learner/Registered"
+        class_version = 2
+        learner_id: UUID
+        sealed_subject: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, object]) -> None:
+            subject = str(state.pop("subject"))
+            state["learner_id"] = str(learner_id_for(subject))
+            state["sealed_subject"] = CLEAR_SUBJECT + subject
+
     @staticmethod
-    def create_id(subject: str) -> UUID:
-        return learner_id_for(subject)
+    def create_id(learner_id: UUID, **_: object) -> UUID:
+        return learner_id
 
     @event("Registered")
-    def __init__(self, subject: str) -> None:
-        if not subject.strip():
+    def __init__(self, learner_id: UUID, sealed_subject: str) -> None:
+        if not sealed_subject:
             raise InvalidInput("subject: an eduID subject is required")
-        self.subject = subject
+        self.sealed_subject = sealed_subject
+        self.erased = False
         self.consents: dict[UUID, Consent] = {}
         self.share_links: dict[UUID, ShareLink] = {}
         self.lookups = 0
+
+    def erase(self, *, reason: str) -> None:
+        """Record the erasure of the learner's personal data; their consents and links end."""
+        if self.erased:
+            raise InvalidTransition(f"learner {self.id} is already erased")
+        if not reason.strip():
+            raise InvalidInput("reason: say why the learner's data is erased")
+        self._erased(reason=reason)
+
+    @event("Erased")
+    def _erased(self, reason: str) -> None:
+        self.erased = True
+        self.consents = {
+            cid: Consent(**{**consent.__dict__, "withdrawn": True})
+            for cid, consent in self.consents.items()
+        }
+        self.share_links = {
+            lid: ShareLink(**{**link.__dict__, "revoked": True})
+            for lid, link in self.share_links.items()
+        }
+
+    def _require_present(self) -> None:
+        if self.erased:
+            raise InvalidTransition(f"learner {self.id} was erased")
 
     def grant_consent(
         self,
@@ -97,6 +145,7 @@ class Learner(LedgerAggregate):
         owned: set[UUID],
     ) -> None:
         """Let ``grantee`` look up the scoped credentials for ``purpose`` until ``expires_at``."""
+        self._require_present()
         if not grantee.strip():
             raise InvalidInput("grantee: required")
         if not purpose.strip():
@@ -186,6 +235,7 @@ class Learner(LedgerAggregate):
         owned: set[UUID],
     ) -> None:
         """Publish credentials under a secret link until it expires or is revoked."""
+        self._require_present()
         if not credential_ids:
             raise InvalidInput("credential_ids: share at least one credential")
         _require_owned(credential_ids, owned)
