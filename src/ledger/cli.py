@@ -162,7 +162,7 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     runner = ProjectionRunner(ledger)
     names = [args.name] if args.name else None
     try:
-        runner.rebuild(names)
+        runner.rebuild(names, workers=args.workers)
     except KeyError as error:
         sys.stderr.write(f"ledger: {error.args[0]}\n")
         return 2
@@ -327,6 +327,12 @@ def build_parser() -> argparse.ArgumentParser:
     rebuild = commands.add_parser("rebuild", parents=[common], help="drop and replay projections")
     rebuild.add_argument(
         "name", nargs="?", help="status, backpack, exemptions, audit or merkle (default all)"
+    )
+    rebuild.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="processes that verify the log before the replay (1: verify while replaying)",
     )
     erase = commands.add_parser(
         "erase-learner", parents=[common], help="erase a learner's personal data (GDPR art. 17)"

@@ -341,6 +341,7 @@ class Verifier:
         served_roots: Mapping[int, str] | None = None,
         declared_keys: Sequence[str] | None = None,
         progress: Progress | None = None,
+        keep_digests: bool = False,
     ) -> None:
         self.source = source
         self.workers = max(1, workers)
@@ -348,6 +349,8 @@ class Verifier:
         self.external_checkpoints = list(checkpoints)
         self.served_roots = dict(served_roots or {})
         self.declared_keys = declared_keys
+        #: With ``keep_digests``: the hash of every verified event's signed bytes, by position.
+        self.digests: dict[int, str] | None = {} if keep_digests else None
         self.progress = progress
         self.report = Report(source=source.description, workers=self.workers)
         self.tree = MerkleTree(_LeafArrays())
@@ -478,6 +481,8 @@ class Verifier:
             )
         if aggregate == _REGISTRY:
             self._registry_seen.append(record.digest)
+        if self.digests is not None:
+            self.digests[position] = record.digest
         index = self.tree.append_hash(record.leaf)
         if record.checkpoint is not None:
             self._log_checkpoints.append((index, record.checkpoint))

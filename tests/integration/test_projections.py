@@ -111,6 +111,40 @@ def test_projections_show_the_demo_world(ledger: Ledger, demo: dict[str, Any]) -
         views.audit_trail("weather", "x")
 
 
+def test_a_parallel_rebuild_verifies_first_and_gives_identical_bytes(
+    ledger: Ledger, demo: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ledger.projections import runner as runner_module
+
+    from ledger.errors import TamperDetected
+    from tests.rawstore import RawEvents
+
+    monkeypatch.setattr(runner_module, "PREVERIFY_FROM", 0)
+    runner = ProjectionRunner(ledger, batch_size=7)
+    runner.catch_up()
+    before = table_digests(runner)
+    runner.rebuild(workers=2)
+    assert table_digests(runner) == before
+
+    # A tampered log is refused before anything is dropped.
+    raw = RawEvents(ledger.store)
+    raw.disable_guard()
+    position, originator_id, version, _, state = raw.rows()[-1]
+    raw.set_state(originator_id, version, state.replace(b'"', b"'", 1)[:-3] + b"AAA")
+    with pytest.raises(TamperDetected, match=f"position {position}"):
+        runner.rebuild(workers=2)
+    assert table_digests(runner) == before
+    raw.set_state(originator_id, version, state)
+
+    # The replay applies only the bytes that were verified.
+    verified = runner._verify_log(2)
+    first = min(verified)
+    verified[first] = "0" * 64
+    monkeypatch.setattr(ProjectionRunner, "_verify_log", lambda self, workers: verified)
+    with pytest.raises(TamperDetected, match="changed after it was verified"):
+        runner.rebuild(workers=2)
+
+
 def test_rebuild_gives_identical_bytes(ledger: Ledger, demo: dict[str, Any]) -> None:
     runner = ProjectionRunner(ledger, batch_size=7)
     runner.catch_up()
