@@ -15,6 +15,7 @@ from typing import Any
 from uuid import UUID
 
 import orjson
+from eventsourcing.persistence import PersistenceError
 
 from ledger import auditcli
 from ledger.actor import CLI_OPERATOR, acting_as
@@ -383,6 +384,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except ValueError as error:
         sys.stderr.write(f"ledger: invalid input: {error}\n")
+        return 2
+    except PersistenceError as error:
+        sys.stderr.write(
+            f"ledger: the store cannot be read or written ({error}); "
+            "is it reachable, and was `ledger init` run?\n"
+        )
+        return 1
+    except OSError as error:
+        # A bundle, checkpoint note or credential file that cannot be read or written.
+        sys.stderr.write(f"ledger: {error.strerror or error}: {error.filename or ''}\n")
         return 2
 
 

@@ -541,3 +541,26 @@ def test_creation_authorities_are_the_records_signing_authorities(tmp_path: Path
         "KeyRegistry",
     } <= seen
     ledger.close()
+
+
+def test_unreadable_and_malformed_inputs_fail_cleanly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "missing.jsonl"
+    assert main(["verify", "--bundle", str(missing), "--quiet"]) == 2
+    assert "No such file" in capsys.readouterr().err
+    garbage = tmp_path / "garbage.jsonl"
+    garbage.write_bytes(b"not json\n")
+    assert main(["verify", "--bundle", str(garbage), "--quiet"]) == 1
+    assert "not JSON" in capsys.readouterr().err
+    never_initialised = f"sqlite:///{tmp_path / 'none.db'}"
+    assert main(["--store", never_initialised, "export", str(tmp_path / "b.jsonl")]) == 1
+    assert "ledger init" in capsys.readouterr().err
+    store = f"sqlite:///{tmp_path / 'ledger.db'}"
+    ledger = Ledger(store, key_store=MemoryKeyStore())
+    with acting_as(CLI_OPERATOR):
+        ledger.establish()
+    assert main(["--store", store, "export", str(tmp_path / "no-dir" / "b.jsonl")]) == 2
+    assert "No such file" in capsys.readouterr().err
+    assert not (tmp_path / "no-dir").exists()
+    ledger.close()
