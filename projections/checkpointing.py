@@ -57,23 +57,17 @@ class CheckpointPublisher:
     def pending(self) -> tuple[int, StoredCheckpoint | None]:
         """Events not covered by the latest checkpoint, and that checkpoint."""
         with self.runner.transaction(commit=False) as (_, cursor):
-            view = MerkleLogView(cursor)
-            latest = view.latest_checkpoint()
-            if latest is None:
-                return view.size, None
-            # Count what came after the latest checkpoint's own event(s).
-            own_leaf = view.leaf_index(latest.position)
-            return view.size - (own_leaf + 1 if own_leaf is not None else latest.tree_size), latest
+            return _pending_in(MerkleLogView(cursor))
 
     def publish(self) -> StoredCheckpoint | None:
         """Checkpoint the tree now, if it grew since the last checkpoint."""
         self.runner.catch_up()
         self._last_attempt = time.monotonic()
-        new_events, _ = self.pending()
-        if new_events <= 0:
-            return None
         with self.runner.transaction(commit=False) as (_, cursor):
             view = MerkleLogView(cursor)
+            new_events, _ = _pending_in(view)
+            if new_events <= 0:
+                return None
             size, root = view.size, view.tree.root()
         entry = self.ledger.keyring.active_key(OPERATOR)
         if entry is None:
@@ -115,3 +109,12 @@ class CheckpointPublisher:
     def maybe_publish(self) -> StoredCheckpoint | None:
         """Publish if the policy says so (called by the projection loop)."""
         return self.publish() if self.due() else None
+
+
+def _pending_in(view: MerkleLogView) -> tuple[int, StoredCheckpoint | None]:
+    """Events of a committed tree after the latest checkpoint's own event, and that checkpoint."""
+    latest = view.latest_checkpoint()
+    if latest is None:
+        return view.size, None
+    own_leaf = view.leaf_index(latest.position)
+    return view.size - (own_leaf + 1 if own_leaf is not None else latest.tree_size), latest

@@ -24,16 +24,12 @@ from typing import Any
 from ledger.projections.base import Applied, Cursor, Projection
 
 from ledger.checkpoint import CheckpointError, parse_signed_note
+from ledger.envelope import signed_part
 from ledger.errors import CheckpointMismatch
 from ledger.merkle import MerkleTree
 
 CHECKPOINT_TOPIC = "ledger/LogCheckpoints/Published"
 _RECENT_NODES = 4096
-
-
-def leaf_bytes(state: bytes) -> bytes:
-    """The Merkle leaf of a stored event: its signed bytes, without the signature line."""
-    return bytes(state).rpartition(b"\n")[0]
 
 
 class NodeTable:
@@ -129,7 +125,7 @@ class MerkleLogProjection(Projection):
         tree = self._tree
         if tree is None:
             raise RuntimeError("the Merkle projection was applied outside a batch")
-        index = tree.append(leaf_bytes(applied.notification.state))
+        index = tree.append(signed_part(applied.notification.state))
         self._leaves.append((index, applied.position))
         self._last_position = applied.position
         if applied.topic == CHECKPOINT_TOPIC:

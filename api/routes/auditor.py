@@ -41,7 +41,7 @@ def log(
                 originator_version=n.originator_version,
                 topic=n.topic,
                 signed_bytes=sealed.signed_bytes.decode("utf-8"),
-                signature=bytes(n.state).rpartition(b"\n")[2].decode("ascii"),
+                signature=sealed.seal.signature_text,
                 hash=sealed.seal.digest,
                 kid=sealed.seal.kid,
                 prev=sealed.seal.prev,

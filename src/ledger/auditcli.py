@@ -68,7 +68,7 @@ def cmd_checkpoint(args: argparse.Namespace) -> int:
         settings.store, key_store=settings.key_store(), operator_anchor=settings.operator_anchor
     )
     publisher = CheckpointPublisher(
-        ProjectionRunner(ledger), CheckpointPolicy(origin=settings.log_origin)
+        ProjectionRunner(ledger), CheckpointPolicy.from_settings(settings)
     )
     try:
         published = publisher.publish()
@@ -206,6 +206,8 @@ def _throttled(progress: Progress, every: float = 1.0) -> Progress:
 
 
 def _emit(args: argparse.Namespace, data: Any, text: str) -> None:
+    """Like ``cli._print``, for data that is JSON already (reports carry float seconds,
+    which the canonical lowering that ``_print`` applies refuses)."""
     if args.json:
         sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
     else:

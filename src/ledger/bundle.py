@@ -60,7 +60,6 @@ def event_lines(source: StoreSource) -> Iterator[bytes]:
             sealed = open_stored(
                 topic=topic, originator_id=originator_id, originator_version=version, state=state
             )
-            signature = bytes(state).rpartition(b"\n")[2].decode("ascii")
             # "type" first: readers find event lines by their prefix.
             yield (
                 orjson.dumps(
@@ -71,7 +70,7 @@ def event_lines(source: StoreSource) -> Iterator[bytes]:
                         "originator_version": version,
                         "topic": topic,
                         "signed": sealed.signed_bytes.decode("utf-8"),
-                        "signature": signature,
+                        "signature": sealed.seal.signature_text,
                         "kid": sealed.seal.kid,
                         "prev": sealed.seal.prev,
                         "hash": sealed.seal.digest,

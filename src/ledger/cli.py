@@ -103,7 +103,7 @@ def cmd_history(args: argparse.Namespace) -> int:
                 "kid": sealed.seal.kid,
                 "prev": sealed.seal.prev,
                 "hash": sealed.seal.digest,
-                "signature": stored.state.rpartition(b"\n")[2].decode(),
+                "signature": sealed.seal.signature_text,
                 "state": {k: v for k, v in sealed.state.items() if k not in ("timestamp",)},
                 "signed_bytes": loads(sealed.signed_bytes),
             }

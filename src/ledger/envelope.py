@@ -45,6 +45,11 @@ class Seal:
     digest: str
     signature: bytes
 
+    @property
+    def signature_text(self) -> str:
+        """The signature as the stored row carries it (base64url; only canonical text opens)."""
+        return b64url(self.signature)
+
 
 @dataclass(frozen=True)
 class SealedEvent:
@@ -103,6 +108,11 @@ def signed_bytes_for(
 def pack(signed_bytes: bytes, signature: bytes) -> bytes:
     """The bytes stored in the event row's state column."""
     return signed_bytes + _SEPARATOR + b64url(signature).encode("ascii")
+
+
+def signed_part(state: bytes) -> bytes:
+    """The signed bytes of a stored state (the Merkle leaf), without opening it."""
+    return bytes(state).rpartition(_SEPARATOR)[0]
 
 
 def open_stored(
