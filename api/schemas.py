@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 #: The largest log position or tree size either store can hold (a signed 64-bit integer).
 MAX_POSITION = 2**63 - 1
+#: A status list's number in its issuer's sequence, as routes take it from the path.
+ListNumber = Annotated[int, Path(ge=1, le=1_000_000)]
 
 
 class Strict(BaseModel):

@@ -12,11 +12,11 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import orjson
-from fastapi import APIRouter, Body, Header, Path, Query, status
+from fastapi import APIRouter, Body, Header, Query, status
 from ledger.api.caching import cacheable
 from ledger.api.deps import AdministratorDep, LearnerDep, ServicesDep
 from ledger.api.problems import PROBLEM_RESPONSES
-from ledger.api.schemas import CheckReportOut, LinkedInOut
+from ledger.api.schemas import CheckReportOut, LinkedInOut, ListNumber
 from starlette.responses import Response
 
 from ledger.actor import Actor
@@ -101,7 +101,7 @@ def check_credential(
 )
 def status_list_credential(
     issuer_id: UUID,
-    list_number: Annotated[int, Path(ge=1, le=1_000_000)],
+    list_number: ListNumber,
     purpose: Literal["revocation", "suspension"],
     services: ServicesDep,
     if_none_match: Annotated[str | None, Header()] = None,

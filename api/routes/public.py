@@ -10,6 +10,7 @@ from fastapi import APIRouter, Header, Path
 from ledger.api.caching import cacheable
 from ledger.api.deps import ServicesDep
 from ledger.api.problems import PROBLEM_RESPONSES
+from ledger.api.schemas import ListNumber
 from starlette.responses import Response
 
 from ledger.application import share_token_digest
@@ -43,7 +44,7 @@ def shared(
 )
 def status_list(
     issuer_id: UUID,
-    list_number: Annotated[int, Path(ge=1, le=1_000_000)],
+    list_number: ListNumber,
     purpose: Literal["revocation", "suspension"],
     services: ServicesDep,
     if_none_match: Annotated[str | None, Header()] = None,
