@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from ledger.api.problems import Unauthenticated
 
-from ledger.actor import ROLES, Actor
+from ledger.application.actor import ROLES, Actor
 from ledger.errors import ConfigurationError
 from ledger.settings import Settings
 

@@ -14,16 +14,16 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from ledger.api.auth import TokenVerifier
 from ledger.api.problems import Unauthenticated
-from ledger.projections.checkpointing import CheckpointPolicy, CheckpointPublisher
 from ledger.projections.queries import ReadModels
 from ledger.projections.runner import ProjectionRunner
 from starlette.concurrency import run_in_threadpool
 
-from ledger.actor import Actor, acting_as
-from ledger.application import Ledger
+from ledger.application.actor import Actor, acting_as
+from ledger.application.ledger import Ledger
+from ledger.application.publishing import Publisher, publisher_for
 from ledger.errors import Forbidden
-from ledger.publishing import Publisher, publisher_for
 from ledger.settings import Settings
+from ledger.transparency.checkpoint_publisher import CheckpointPolicy, CheckpointPublisher
 
 R = TypeVar("R")
 READ_WAIT_SECONDS = 5.0

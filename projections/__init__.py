@@ -1,1 +1,11 @@
-"""Read models built from the ledger's notification log."""
+"""The read side: projections built from the ledger's notification log, and their queries.
+
+Each projection module holds its tables, its event handlers and its queries; the runner
+feeds them with the library's tracking so that a projection records how far it has read
+in the same transaction as its own writes.
+
+May import: ``ledger.errors``, ``ledger.domain``, ``ledger.eventlog``,
+``ledger.transparency`` (the tree), ``ledger.standards`` (status list encoding),
+``ledger.audit`` (the verifier) and ``ledger.application`` (to read). Never HTTP or the
+CLI, and it writes no events.
+"""

@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 from ledger.projections.base import Applied, Cursor, Projection
 
-from ledger.canonical import to_json_value
+from ledger.eventlog.canonical_json import to_json_value
 
 
 def _json(value: Any) -> str:

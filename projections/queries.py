@@ -14,9 +14,9 @@ from uuid import UUID
 import orjson
 from ledger.projections.runner import ProjectionRunner
 
-from ledger.canonical import format_datetime
 from ledger.domain.base import utcnow
-from ledger.statuslist import Bitstring
+from ledger.eventlog.canonical_json import format_datetime
+from ledger.standards.bitstring_status_list import Bitstring
 
 AUDIT_KINDS = {
     "credential": "originator_id",

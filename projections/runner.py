@@ -29,20 +29,20 @@ from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError, Notification, OperationalError, Tracking
 from eventsourcing.sqlite import SQLiteTrackingRecorder
-from ledger.projections.audit import AuditTrailProjection
+from ledger.projections.audit_trails import AuditTrailProjection
 from ledger.projections.backpack import BackpackProjection
 from ledger.projections.base import POSTGRES, SQLITE, Applied, Cursor, Projection
 from ledger.projections.exemptions import ExemptionRegisterProjection
-from ledger.projections.merklelog import MerkleLogProjection
+from ledger.projections.merkle_log import MerkleLogProjection
 from ledger.projections.status import StatusListProjection
 
-from ledger.application import Ledger
+from ledger.application.ledger import Ledger
+from ledger.audit.log_sources import StoreSource
+from ledger.audit.log_verifier import Verifier
 from ledger.domain.base import seal_of
-from ledger.envelope import GENESIS, event_digest, open_row
 from ledger.errors import ChainBroken, TamperDetected
-from ledger.logsource import StoreSource
-from ledger.stores import lock_schema_changes
-from ledger.verify import Verifier
+from ledger.eventlog.envelope import GENESIS, event_digest, open_row
+from ledger.eventlog.persistence import lock_schema_changes
 
 logger = logging.getLogger(__name__)
 
@@ -231,7 +231,7 @@ class ProjectionRunner:
         """Drop the named projections' tables (all if none) and replay them from the log.
 
         With ``workers`` > 1 and a log of at least ``PREVERIFY_FROM`` events, the whole
-        log is first verified in that many processes (``ledger.verify``: signatures,
+        log is first verified in that many processes (``ledger.audit.log_verifier``: signatures,
         keys, authority, chains, checkpoints), before anything is dropped; the replay
         then applies only events whose signed bytes hash to what was verified, and
         checks the signatures of anything written since as usual.

@@ -13,7 +13,7 @@ from typing import ClassVar
 from ledger.projections.base import Applied, Cursor, Projection
 
 from ledger.domain.statusallocation import LIST_LENGTH
-from ledger.statuslist import Bitstring
+from ledger.standards.bitstring_status_list import Bitstring
 
 PURPOSES = ("revocation", "suspension")
 

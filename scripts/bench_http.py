@@ -48,9 +48,9 @@ import orjson
 import psycopg
 from ledger.api.auth import mint_dev_token
 
-from ledger.actor import CLI_OPERATOR, acting_as
-from ledger.application import Ledger
-from ledger.demo import MICRO_DATA_SCIENCE
+from ledger.application.actor import CLI_OPERATOR, acting_as
+from ledger.application.ledger import Ledger
+from ledger.cli.demo import MICRO_DATA_SCIENCE
 from ledger.settings import Settings
 
 POSTGRES = os.environ.get("LEDGER_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
@@ -230,7 +230,7 @@ def store(kind: str) -> Iterator[str]:
 @contextmanager
 def processes(env: dict[str, str], workdir: Path, workers: int) -> Iterator[int]:
     """``ledger serve`` (and ``ledger project`` unless projecting in process); logs to files."""
-    ledger_cli = [sys.executable, "-m", "ledger.cli"]
+    ledger_cli = [sys.executable, "-m", "ledger.cli.main"]
     subprocess.run([*ledger_cli, "init"], env=env, check=True, capture_output=True, timeout=60)
     settings = Settings.from_env(env)
     port = free_port()

@@ -55,13 +55,13 @@ from ledger.projections.base import Cursor
 from ledger.projections.runner import ProjectionRunner
 from ledger.projections.status import PURPOSES
 
-from ledger.actor import CLI_OPERATOR, acting_as
-from ledger.application import CredentialOrder, Ledger
-from ledger.demo import MICRO_DATA_SCIENCE
+from ledger.application.actor import CLI_OPERATOR, acting_as
+from ledger.application.ledger import CredentialOrder, Ledger
+from ledger.cli.demo import MICRO_DATA_SCIENCE
 from ledger.domain.statusallocation import LIST_LENGTH
-from ledger.envelope import decode_event, open_row
-from ledger.keys import MemoryKeyStore, decode_public_key
-from ledger.statuslist import Bitstring
+from ledger.eventlog.envelope import decode_event, open_row
+from ledger.eventlog.signing_keys import MemoryKeyStore, decode_public_key
+from ledger.standards.bitstring_status_list import Bitstring
 
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 COHORT = 10_000

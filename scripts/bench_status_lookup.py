@@ -20,7 +20,12 @@ import time
 import tracemalloc
 from collections.abc import Callable
 
-from ledger.statuslist import MIN_LIST_LENGTH, Bitstring, IndexAllocator, IssuerStatusIndex
+from ledger.standards.bitstring_status_list import (
+    MIN_LIST_LENGTH,
+    Bitstring,
+    IndexAllocator,
+    IssuerStatusIndex,
+)
 
 TARGET_LOOKUPS_PER_SECOND = 1_000_000
 

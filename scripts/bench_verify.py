@@ -27,16 +27,16 @@ import time
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from ledger.projections.checkpointing import CheckpointPolicy, CheckpointPublisher
 from ledger.projections.runner import ProjectionRunner
 
-from ledger.actor import CLI_OPERATOR, Actor, acting_as
-from ledger.application import CredentialOrder, Ledger
-from ledger.demo import MICRO_DATA_SCIENCE
-from ledger.envelope import open_stored
-from ledger.keys import MemoryKeyStore, decode_public_key
-from ledger.logsource import StoreSource
-from ledger.verify import Verifier
+from ledger.application.actor import CLI_OPERATOR, Actor, acting_as
+from ledger.application.ledger import CredentialOrder, Ledger
+from ledger.audit.log_sources import StoreSource
+from ledger.audit.log_verifier import Verifier
+from ledger.cli.demo import MICRO_DATA_SCIENCE
+from ledger.eventlog.envelope import open_stored
+from ledger.eventlog.signing_keys import MemoryKeyStore, decode_public_key
+from ledger.transparency.checkpoint_publisher import CheckpointPolicy, CheckpointPublisher
 
 
 def admin(issuer: object) -> Actor:

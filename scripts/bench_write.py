@@ -34,13 +34,13 @@ from uuid import UUID
 import psycopg
 from eventsourcing.application import Application
 
-from ledger.actor import CLI_OPERATOR, acting_as
-from ledger.application import CredentialOrder, Ledger
-from ledger.demo import MICRO_DATA_SCIENCE
+from ledger.application.actor import CLI_OPERATOR, acting_as
+from ledger.application.ledger import CredentialOrder, Ledger
+from ledger.cli.demo import MICRO_DATA_SCIENCE
 from ledger.domain.base import utcnow
 from ledger.domain.credential import Credential
-from ledger.keys import MemoryKeyStore
-from ledger.stores import parse_store_url
+from ledger.eventlog.persistence import parse_store_url
+from ledger.eventlog.signing_keys import MemoryKeyStore
 
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 

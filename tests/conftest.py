@@ -16,9 +16,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from ledger.actor import CLI_OPERATOR, acting_as
-from ledger.application import Ledger
-from ledger.keys import FileKeyStore
+from ledger.application.actor import CLI_OPERATOR, acting_as
+from ledger.application.ledger import Ledger
+from ledger.eventlog.signing_keys import FileKeyStore
 
 POSTGRES_URL = os.environ.get("LEDGER_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 REQUIRE_POSTGRES = os.environ.get("LEDGER_REQUIRE_POSTGRES") == "1"

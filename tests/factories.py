@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from ledger.actor import CLI_OPERATOR, Actor, acting_as
-from ledger.application import Ledger
-from ledger.demo import EDUBADGE_BOARD, MICRO_DATA_SCIENCE
+from ledger.application.actor import CLI_OPERATOR, Actor, acting_as
+from ledger.application.ledger import Ledger
+from ledger.cli.demo import EDUBADGE_BOARD, MICRO_DATA_SCIENCE
 
 ADMIN = "admin@uni.example"
 

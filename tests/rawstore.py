@@ -8,7 +8,7 @@ from uuid import UUID
 
 import psycopg
 
-from ledger.stores import StoreConfig
+from ledger.eventlog.persistence import StoreConfig
 
 
 class RawEvents:

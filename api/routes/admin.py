@@ -24,7 +24,7 @@ from ledger.api.schemas import (
     RevisionOut,
 )
 
-from ledger.application import CredentialOrder
+from ledger.application.ledger import CredentialOrder
 from ledger.errors import Forbidden, InvalidInput
 
 router = APIRouter(prefix="/v1", tags=["administrators"], responses=PROBLEM_RESPONSES)

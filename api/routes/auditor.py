@@ -11,10 +11,10 @@ from ledger.api.deps import AuditorDep, ServicesDep
 from ledger.api.problems import PROBLEM_RESPONSES
 from ledger.api.schemas import MAX_POSITION, LogEvent, LogPage, Page
 
-from ledger.canonical import to_json_value
-from ledger.envelope import open_row
+from ledger.audit.time_travel import credential_at
 from ledger.errors import InvalidInput, NotFound
-from ledger.timetravel import credential_at
+from ledger.eventlog.canonical_json import to_json_value
+from ledger.eventlog.envelope import open_row
 
 router = APIRouter(prefix="/v1/audit", tags=["auditors"], responses=PROBLEM_RESPONSES)
 

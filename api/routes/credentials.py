@@ -19,12 +19,12 @@ from ledger.api.problems import PROBLEM_RESPONSES
 from ledger.api.schemas import CheckReportOut, LinkedInOut, ListNumber
 from starlette.responses import Response
 
-from ledger.actor import Actor
-from ledger.checker import TOLERANCES, CheckPolicy, CredentialChecker
-from ledger.dataintegrity.loader import LEDGER_EXTENSIONS_V1_URL, context_bytes
+from ledger.application.actor import Actor
 from ledger.errors import NotFound
-from ledger.openbadges import linkedin_add_to_profile_url
-from ledger.statuscredential import CACHE_SECONDS
+from ledger.standards.credential_checker import TOLERANCES, CheckPolicy, CredentialChecker
+from ledger.standards.dataintegrity.loader import LEDGER_EXTENSIONS_V1_URL, context_bytes
+from ledger.standards.open_badges import linkedin_add_to_profile_url
+from ledger.standards.status_list_credential import CACHE_SECONDS
 
 router = APIRouter(tags=["standard credentials"], responses=PROBLEM_RESPONSES)
 

@@ -13,7 +13,7 @@ from ledger.api.problems import PROBLEM_RESPONSES
 from ledger.api.schemas import ListNumber
 from starlette.responses import Response
 
-from ledger.application import share_token_digest
+from ledger.application.ledger import share_token_digest
 from ledger.errors import NotFound
 
 router = APIRouter(prefix="/v1", tags=["public"], responses=PROBLEM_RESPONSES)

@@ -4,7 +4,7 @@ The latest checkpoint is public (it reveals only the log's size and root, and
 transparency-log witnesses fetch it as plain text). Checkpoint history and
 proofs are for auditors: the inclusion proof of any event in any tree size, and
 the consistency proof between any two sizes, all from the Merkle projection's
-committed tree, to be checked with ``ledger.merkle_verify``.
+committed tree, to be checked with ``ledger.transparency.proof_verifier``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from ledger.api.schemas import (
     ConsistencyProofOut,
     InclusionProofOut,
 )
-from ledger.projections.merklelog import MerkleLogView
+from ledger.projections.merkle_log import MerkleLogView
 from starlette.responses import Response
 
 from ledger.errors import InvalidInput, NotFound

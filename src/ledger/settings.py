@@ -15,8 +15,8 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger.errors import ConfigurationError, KeyUnavailable
-from ledger.keys import FileKeyStore, KeyStore, MemoryKeyStore, load_pem_keys
-from ledger.stores import DEFAULT_STORE, StoreConfig, parse_store_url
+from ledger.eventlog.persistence import DEFAULT_STORE, StoreConfig, parse_store_url
+from ledger.eventlog.signing_keys import FileKeyStore, KeyStore, MemoryKeyStore, load_pem_keys
 
 ENVIRONMENTS = ("development", "production")
 

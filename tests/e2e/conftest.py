@@ -18,8 +18,8 @@ import httpx
 import pytest
 from ledger.api.auth import mint_dev_token
 
-from ledger.actor import CLI_OPERATOR, acting_as
-from ledger.application import Ledger
+from ledger.application.actor import CLI_OPERATOR, acting_as
+from ledger.application.ledger import Ledger
 from ledger.settings import Settings
 from tests.conftest import postgres_store_url
 
@@ -80,7 +80,7 @@ def serving(env: dict[str, str], tmp_path: Path, *, workers: int = 1) -> Iterato
     Every process logs to a file in ``tmp_path``: a pipe nobody reads would fill and
     block it (``server.log`` holds the JSON access log).
     """
-    cli = [sys.executable, "-m", "ledger.cli"]
+    cli = [sys.executable, "-m", "ledger.cli.main"]
     subprocess.run([*cli, "init"], env=env, check=True, capture_output=True, timeout=60)
     port = free_port()
     commands = [[*cli, "serve", "--port", str(port), "--workers", str(workers)]]

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
-from ledger.demo import EDUBADGE_BOARD, MICRO_DATA_SCIENCE
+from ledger.cli.demo import EDUBADGE_BOARD, MICRO_DATA_SCIENCE
 from ledger.domain.learner import learner_id_for
-from ledger.statuslist import Bitstring
+from ledger.standards.bitstring_status_list import Bitstring
 from tests.e2e.conftest import Server
 
 PROBLEM = "application/problem+json"

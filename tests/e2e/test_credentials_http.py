@@ -45,7 +45,7 @@ def test_issue_export_verify_revoke_verify(server: Server, tmp_path: Path) -> No
     cli = [
         sys.executable,
         "-m",
-        "ledger.cli",
+        "ledger.cli.main",
         "--store",
         server.settings.store.url,
         "check",

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from ledger.actor import CLI_OPERATOR, acting_as
-from ledger.demo import build_demo
+from ledger.application.actor import CLI_OPERATOR, acting_as
+from ledger.cli.demo import build_demo
 from tests.e2e.conftest import Server
 
 SCHEMATHESIS = shutil.which("schemathesis") or str(Path(sys.executable).parent / "schemathesis")

@@ -6,13 +6,13 @@ import base64
 import hashlib
 
 import pytest
-from ledger.projections.checkpointing import CheckpointPolicy, CheckpointPublisher
 from ledger.projections.runner import ProjectionRunner
 
-from ledger.checkpoint import verify_checkpoint
 from ledger.domain.keyregistry import OPERATOR
-from ledger.keys import decode_public_key
-from ledger.merkle_verify import ProofError, verify_consistency, verify_inclusion
+from ledger.eventlog.signing_keys import decode_public_key
+from ledger.transparency.checkpoint_note import verify_checkpoint
+from ledger.transparency.checkpoint_publisher import CheckpointPolicy, CheckpointPublisher
+from ledger.transparency.proof_verifier import ProofError, verify_consistency, verify_inclusion
 from tests.e2e.conftest import Server
 from tests.e2e.test_api import assert_problem, issue, setup_issuer
 

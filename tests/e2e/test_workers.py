@@ -18,7 +18,7 @@ import orjson
 import pytest
 from ledger.projections.runner import ProjectionRunner
 
-from ledger.demo import MICRO_DATA_SCIENCE
+from ledger.cli.demo import MICRO_DATA_SCIENCE
 from tests.e2e.conftest import Cluster
 
 CLIENTS = 6

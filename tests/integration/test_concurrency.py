@@ -11,10 +11,10 @@ from uuid import UUID
 
 import pytest
 
-from ledger.actor import acting_as
-from ledger.application import CredentialOrder, Ledger
+from ledger.application.actor import acting_as
+from ledger.application.ledger import CredentialOrder, Ledger
 from ledger.errors import Conflict
-from ledger.keys import FileKeyStore
+from ledger.eventlog.signing_keys import FileKeyStore
 from tests.conftest import postgres_store_url
 from tests.factories import admin, new_achievement, new_issuer
 
@@ -62,7 +62,7 @@ def test_two_writers_on_one_credential_never_both_win(postgres_schema: str, tmp_
     store_url = postgres_store_url(postgres_schema)
     key_store = FileKeyStore(tmp_path / "keys")
     ledger = Ledger(store_url, key_store=key_store)
-    from ledger.actor import CLI_OPERATOR
+    from ledger.application.actor import CLI_OPERATOR
 
     with acting_as(CLI_OPERATOR):
         ledger.establish()
@@ -104,7 +104,7 @@ def test_two_writers_on_one_credential_never_both_win(postgres_schema: str, tmp_
 def test_parallel_issuers_get_distinct_status_entries(postgres_schema: str, tmp_path: Path) -> None:
     store_url = postgres_store_url(postgres_schema)
     ledger = Ledger(store_url, key_store=FileKeyStore(tmp_path / "keys"))
-    from ledger.actor import CLI_OPERATOR
+    from ledger.application.actor import CLI_OPERATOR
 
     with acting_as(CLI_OPERATOR):
         ledger.establish()

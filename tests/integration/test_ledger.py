@@ -7,8 +7,8 @@ from uuid import uuid4
 
 import pytest
 
-from ledger.actor import CLI_OPERATOR, acting_as
-from ledger.application import CredentialOrder, Ledger
+from ledger.application.actor import CLI_OPERATOR, acting_as
+from ledger.application.ledger import CredentialOrder, Ledger
 from ledger.domain.base import utcnow
 from ledger.domain.learner import learner_id_for
 from ledger.domain.policy import NATIONAL_EXPERIMENT_1EC

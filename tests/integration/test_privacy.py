@@ -12,13 +12,13 @@ import pytest
 from ledger.projections.queries import ReadModels
 from ledger.projections.runner import ProjectionRunner
 
-from ledger.actor import CLI_OPERATOR, acting_as
-from ledger.application import CredentialOrder, Ledger
-from ledger.cli import main
+from ledger.application.actor import CLI_OPERATOR, acting_as
+from ledger.application.ledger import CredentialOrder, Ledger
+from ledger.application.privacy import seal, unseal
+from ledger.cli.main import main
 from ledger.domain.base import utcnow
 from ledger.domain.learner import learner_id_for
 from ledger.errors import Forbidden, InvalidTransition
-from ledger.privacy import seal, unseal
 from tests.factories import admin, learner, new_achievement, new_issuer
 from tests.rawstore import RawEvents
 

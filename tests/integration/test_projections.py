@@ -15,12 +15,12 @@ import pytest
 from ledger.projections.queries import ReadModels
 from ledger.projections.runner import ProjectionRunner, all_projections
 
-from ledger.actor import CLI_OPERATOR, acting_as
-from ledger.application import CredentialOrder, Ledger
-from ledger.demo import build_demo
+from ledger.application.actor import CLI_OPERATOR, acting_as
+from ledger.application.ledger import CredentialOrder, Ledger
+from ledger.cli.demo import build_demo
 from ledger.domain.learner import learner_id_for
 from ledger.errors import SignatureInvalid
-from ledger.statuslist import Bitstring
+from ledger.standards.bitstring_status_list import Bitstring
 from tests.factories import admin, new_achievement, new_issuer
 from tests.rawstore import RawEvents
 
@@ -191,7 +191,7 @@ def test_a_tampered_event_stops_the_projections(ledger: Ledger, demo: dict[str, 
 
 
 def test_time_travel(ledger: Ledger) -> None:
-    from ledger.timetravel import backpack_at, credential_at, status_list_at
+    from ledger.audit.time_travel import backpack_at, credential_at, status_list_at
 
     issuer_id = new_issuer(ledger)
     achievement_id = new_achievement(ledger, issuer_id)
@@ -239,7 +239,7 @@ def test_killed_projection_process_loses_and_repeats_nothing(
     store_url: str, tmp_path: Path
 ) -> None:
     env = {**os.environ, "LEDGER_STORE": store_url, "LEDGER_KEY_DIR": str(tmp_path / "keys")}
-    ledger_cmd = [sys.executable, "-m", "ledger.cli"]
+    ledger_cmd = [sys.executable, "-m", "ledger.cli.main"]
     subprocess.run([*ledger_cmd, "init"], env=env, check=True, capture_output=True, timeout=60)
     from ledger.settings import Settings
 
@@ -303,7 +303,7 @@ def test_a_projection_process_follows_parallel_writers(
     store_url = postgres_store_url(postgres_schema)
     env = {**os.environ, "LEDGER_STORE": store_url, "LEDGER_KEY_DIR": str(tmp_path / "keys")}
     subprocess.run(
-        [sys.executable, "-m", "ledger.cli", "init"],
+        [sys.executable, "-m", "ledger.cli.main", "init"],
         env=env,
         check=True,
         capture_output=True,
@@ -317,15 +317,15 @@ def test_a_projection_process_follows_parallel_writers(
     achievement_id = new_achievement(ledger, issuer_id)
     projector_log = tmp_path / "projector.log"
     projector = subprocess.Popen(
-        [sys.executable, "-m", "ledger.cli", "project", "--interval", "0.02"],
+        [sys.executable, "-m", "ledger.cli.main", "project", "--interval", "0.02"],
         env=env,
         stderr=projector_log.open("wb"),
     )
     script = (
         "import sys\n"
         "from uuid import UUID\n"
-        "from ledger.actor import acting_as\n"
-        "from ledger.application import CredentialOrder, Ledger\n"
+        "from ledger.application.actor import acting_as\n"
+        "from ledger.application.ledger import CredentialOrder, Ledger\n"
         "from ledger.settings import Settings\n"
         "from tests.factories import admin\n"
         "s = Settings.from_env()\n"

@@ -13,13 +13,13 @@ from hypothesis import strategies as st
 from ledger.projections.queries import ReadModels
 from ledger.projections.runner import ProjectionRunner
 
-from ledger.actor import CLI_OPERATOR, acting_as
-from ledger.application import CredentialOrder, Ledger
-from ledger.checker import CheckPolicy, CredentialChecker
-from ledger.dataintegrity import verify
+from ledger.application.actor import CLI_OPERATOR, acting_as
+from ledger.application.ledger import CredentialOrder, Ledger
+from ledger.application.publishing import Publisher
 from ledger.domain.base import utcnow
 from ledger.errors import NotFound
-from ledger.publishing import Publisher
+from ledger.standards.credential_checker import CheckPolicy, CredentialChecker
+from ledger.standards.dataintegrity import verify
 from tests.factories import admin, learner, new_achievement, new_issuer, verifier
 
 PUBLIC = "https://ledger.test"

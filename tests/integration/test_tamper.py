@@ -15,11 +15,9 @@ import psycopg
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ledger.actor import CLI_OPERATOR, acting_as
-from ledger.application import CredentialOrder, Ledger
-from ledger.canonical import format_datetime
+from ledger.application.actor import CLI_OPERATOR, acting_as
+from ledger.application.ledger import CredentialOrder, Ledger
 from ledger.domain.base import utcnow
-from ledger.envelope import open_stored, pack, signed_bytes_for
 from ledger.errors import (
     ChainBroken,
     KeyNotValid,
@@ -29,7 +27,9 @@ from ledger.errors import (
     UnknownKey,
     WrongSigner,
 )
-from ledger.keys import key_id
+from ledger.eventlog.canonical_json import format_datetime
+from ledger.eventlog.envelope import open_stored, pack, signed_bytes_for
+from ledger.eventlog.signing_keys import key_id
 from tests.factories import admin, new_achievement, new_issuer
 from tests.rawstore import RawEvents
 

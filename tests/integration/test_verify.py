@@ -22,19 +22,19 @@ from uuid import UUID
 import orjson
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from ledger.projections.checkpointing import CheckpointPolicy, CheckpointPublisher
-from ledger.projections.merklelog import MerkleLogView
+from ledger.projections.merkle_log import MerkleLogView
 from ledger.projections.runner import ProjectionRunner
 
-from ledger.actor import CLI_OPERATOR, acting_as
-from ledger.application import CredentialOrder, Ledger
-from ledger.canonical import format_datetime, loads, parse_datetime
-from ledger.cli import main
+from ledger.application.actor import CLI_OPERATOR, acting_as
+from ledger.application.ledger import CredentialOrder, Ledger
+from ledger.audit.log_sources import BundleSource, StoreSource, load_chunk
+from ledger.audit.log_verifier import Verifier
+from ledger.cli.main import main
 from ledger.domain.base import utcnow
-from ledger.envelope import open_stored, pack, signed_bytes_for
-from ledger.keys import MemoryKeyStore, key_id
-from ledger.logsource import BundleSource, StoreSource, load_chunk
-from ledger.verify import Verifier
+from ledger.eventlog.canonical_json import format_datetime, loads, parse_datetime
+from ledger.eventlog.envelope import open_stored, pack, signed_bytes_for
+from ledger.eventlog.signing_keys import MemoryKeyStore, key_id
+from ledger.transparency.checkpoint_publisher import CheckpointPolicy, CheckpointPublisher
 from tests.factories import admin, new_achievement, new_issuer
 from tests.rawstore import RawEvents
 
@@ -362,7 +362,7 @@ def verify_bundle_elsewhere(path: Path, tmp_path: Path) -> subprocess.CompletedP
         [
             sys.executable,
             "-m",
-            "ledger.cli",
+            "ledger.cli.main",
             "verify",
             "--json",
             "--bundle",
@@ -515,8 +515,8 @@ def test_creation_authorities_are_the_records_signing_authorities(tmp_path: Path
     """Verification reads authority from creation events; it must agree with replay."""
     from eventsourcing.utils import resolve_topic
 
-    from ledger.demo import build_demo
-    from ledger.keys import FileKeyStore
+    from ledger.cli.demo import build_demo
+    from ledger.eventlog.signing_keys import FileKeyStore
 
     ledger = Ledger(f"sqlite:///{tmp_path / 'demo.db'}", key_store=FileKeyStore(tmp_path / "k"))
     with acting_as(CLI_OPERATOR):

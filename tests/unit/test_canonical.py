@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.canonical import (
+from ledger.eventlog.canonical_json import (
     CanonicalError,
     canonical_bytes,
     format_datetime,

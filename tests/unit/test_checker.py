@@ -10,12 +10,16 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ledger.checker import CheckPolicy, CredentialChecker
-from ledger.dataintegrity import did_key_from_public_key, did_key_verification_method, sign
-from ledger.did import DidResolver, did_web_base, did_web_document_url
-from ledger.keyring import KeyRing
-from ledger.remote import RemoteRefused, TrustedOrigins
-from ledger.statuslist import Bitstring
+from ledger.eventlog.keyring import KeyRing
+from ledger.standards.bitstring_status_list import Bitstring
+from ledger.standards.credential_checker import CheckPolicy, CredentialChecker
+from ledger.standards.dataintegrity import (
+    did_key_from_public_key,
+    did_key_verification_method,
+    sign,
+)
+from ledger.standards.did_documents import DidResolver, did_web_base, did_web_document_url
+from ledger.standards.remote_documents import RemoteRefused, TrustedOrigins
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 LIST_URL = "https://other.example/status/1"

@@ -1,4 +1,4 @@
-"""Tests for ledger.checkpoint: C2SP tlog-checkpoint bodies in Ed25519 signed notes."""
+"""Tests for ledger.transparency.checkpoint_note: C2SP tlog-checkpoint bodies in Ed25519 signed notes."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.checkpoint import (
+from ledger.transparency.checkpoint_note import (
     Checkpoint,
     CheckpointError,
     encode_verifier_key,
@@ -25,7 +25,7 @@ from ledger.checkpoint import (
     verify_checkpoint,
     verify_note,
 )
-from ledger.merkle import MerkleTree
+from ledger.transparency.merkle_tree import MerkleTree
 
 # Reference vector from the documentation of golang.org/x/mod/sumdb/note
 # (note.go, "Example"): a signer key, its verifier key, and the exact signed

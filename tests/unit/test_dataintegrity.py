@@ -1,4 +1,4 @@
-"""Tests for ledger.dataintegrity: W3C eddsa-rdfc-2022 vectors, tampering, OB 3.0, did:key."""
+"""Tests for ledger.standards.dataintegrity: W3C eddsa-rdfc-2022 vectors, tampering, OB 3.0, did:key."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pyld import jsonld
 
-from ledger.dataintegrity import (
+from ledger.standards.dataintegrity import (
     BUNDLED_CONTEXTS,
     CanonicalizationError,
     KeyResolutionError,
@@ -57,7 +57,7 @@ from ledger.dataintegrity import (
     sign,
     verify,
 )
-from ledger.dataintegrity.loader import context_bytes
+from ledger.standards.dataintegrity.loader import context_bytes
 
 SHARED_VECTORS = Path("/work/shared/vectors/vc-di-eddsa")
 REPO_VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "vc-di-eddsa"

@@ -12,15 +12,22 @@ from eventsourcing.persistence import StoredEvent
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger.canonical import format_datetime, loads
 from ledger.domain.base import LedgerAggregate, utcnow
 from ledger.domain.keyregistry import KEY_REGISTRY_ID
 from ledger.domain.learner import learner_id_for
-from ledger.envelope import GENESIS, Seal, SealedEvent, decode_event, pack, signed_bytes_for
 from ledger.errors import TamperDetected
-from ledger.keyring import KeyRing
-from ledger.keys import encode_public_key, key_id
-from ledger.mapper import SignedEventMapper
+from ledger.eventlog.canonical_json import format_datetime, loads
+from ledger.eventlog.envelope import (
+    GENESIS,
+    Seal,
+    SealedEvent,
+    decode_event,
+    pack,
+    signed_bytes_for,
+)
+from ledger.eventlog.keyring import KeyRing
+from ledger.eventlog.signing_keys import encode_public_key, key_id
+from ledger.eventlog.signing_mapper import SignedEventMapper
 
 OPERATOR_KEY = Ed25519PrivateKey.generate()
 OPERATOR_KID = key_id(OPERATOR_KEY.public_key())

@@ -1,4 +1,4 @@
-"""Tests for ledger.merkle (tree, proofs) and ledger.merkle_verify (verifier).
+"""Tests for ledger.transparency.merkle_tree (tree, proofs) and ledger.transparency.proof_verifier (verifier).
 
 Published vectors from transparency-dev/merkle anchor the implementation to
 an independent one; Hypothesis properties cover sizes the vectors do not.
@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.merkle import (
+from ledger.transparency.merkle_tree import (
     EMPTY_ROOT,
     InMemoryNodeStore,
     MerkleTree,
@@ -25,7 +25,7 @@ from ledger.merkle import (
     node_hash,
     root_hash,
 )
-from ledger.merkle_verify import (
+from ledger.transparency.proof_verifier import (
     ProofError,
     root_from_inclusion_proof,
     verify_consistency,

@@ -1,4 +1,4 @@
-"""Tests for ledger.statuslist against the W3C Bitstring Status List v1.0 text."""
+"""Tests for ledger.standards.bitstring_status_list against the W3C Bitstring Status List v1.0 text."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.statuslist import (
+from ledger.standards.bitstring_status_list import (
     LENIENT,
     MIN_LIST_LENGTH,
     STRICT,

@@ -1,4 +1,7 @@
-"""The domain model: one module per aggregate.
+"""The domain model: one module per aggregate, holding the rules and nothing else.
+
+May import: ``ledger.errors`` and the standard library and ``eventsourcing`` only; no
+envelope, keys, canonical bytes, cryptography, persistence or HTTP.
 
 ``load_all`` imports every aggregate module, which registers their stable event
 topics; a process that only reads stored events (a verification worker) calls it
@@ -11,7 +14,7 @@ import importlib
 
 AGGREGATE_MODULES = (
     "achievement",
-    "checkpoints",
+    "log_checkpoints",
     "credential",
     "exemption",
     "issuance",

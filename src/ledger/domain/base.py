@@ -20,8 +20,8 @@ from typing import Any, TypeVar
 
 from eventsourcing.domain import Aggregate, MetaAggregate
 
-from ledger.envelope import GENESIS, Seal
 from ledger.errors import ChainBroken, WrongSigner
+from ledger.eventlog.envelope import GENESIS, Seal
 
 T = TypeVar("T")
 

@@ -15,9 +15,9 @@ from uuid import UUID
 
 from eventsourcing.domain import event
 
-from ledger.canonical import from_json_value
 from ledger.domain.base import LedgerAggregate, utcnow
 from ledger.errors import CredentialRevoked, InvalidInput, InvalidTransition
+from ledger.eventlog.canonical_json import from_json_value
 
 Status = Literal["active", "suspended", "revoked", "expired"]
 

@@ -75,7 +75,7 @@ class Learner(LedgerAggregate):
     """A learner's own decisions: consents and share links; and their erasure.
 
     The eduID subject is personal data: the log holds it only sealed under the
-    learner's own data key (``ledger.privacy``), which erasure destroys. The log
+    learner's own data key (``ledger.application.privacy``), which erasure destroys. The log
     and every signature stay intact; the subject can no longer be read.
     """
 

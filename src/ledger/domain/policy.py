@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from ledger.canonical import from_json_value
 from ledger.errors import InvalidInput, StudyLoadTooLow
+from ledger.eventlog.canonical_json import from_json_value
 
 HOURS_PER_EC = 28
 

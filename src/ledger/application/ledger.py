@@ -1,0 +1,734 @@
+"""The Ledger application: every command loads, decides, saves signed events.
+
+A thin ``Application`` subclass, like the library's examples: each method loads
+aggregates, asks one of them to decide, and saves the new events in one atomic
+transaction, signed by the authority the command acts for (the issuer's key for
+what an issuer decides, the operator's key for everything else). Library errors
+never leave it: a missing aggregate becomes ``NotFound``, a lost optimistic
+concurrency race becomes ``Conflict`` (or a retry, where retrying is safe).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import secrets
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar, TypeVar, cast
+from uuid import UUID, uuid4
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import MutableOrImmutableAggregate
+from eventsourcing.persistence import EventStore, IntegrityError, Recording, StoredEvent
+from eventsourcing.utils import get_topic
+
+from ledger.application.actor import SYSTEM, Actor, current_actor
+from ledger.application.privacy import LearnerDataKeys, seal, unseal
+from ledger.domain.achievement import Achievement, AchievementSpec
+from ledger.domain.base import LedgerAggregate, utcnow
+from ledger.domain.credential import Credential
+from ledger.domain.exemption import ExemptionClaim
+from ledger.domain.issuance import IssuanceRequest, issuance_request_id
+from ledger.domain.issuer import Issuer
+from ledger.domain.keyregistry import KEY_REGISTRY_ID, OPERATOR, KeyRegistry
+from ledger.domain.learner import CLEAR_SUBJECT, Learner, learner_id_for
+from ledger.domain.log_checkpoints import LOG_CHECKPOINTS_ID, LogCheckpoints
+from ledger.domain.policy import StudyLoadPolicy
+from ledger.errors import (
+    ConfigurationError,
+    Conflict,
+    Forbidden,
+    IdempotencyKeyReused,
+    InvalidInput,
+    KeyUnavailable,
+    NotFound,
+)
+from ledger.eventlog.canonical_json import canonical_bytes
+from ledger.eventlog.keyring import KeyRing
+from ledger.eventlog.persistence import StoreConfig, parse_store_url
+from ledger.eventlog.signing_keys import KeyStore, encode_public_key, key_id
+from ledger.eventlog.signing_mapper import SealingContext, SignedEventMapper, sealing
+from ledger.eventlog.signing_store import SigningEventStore
+
+A = TypeVar("A", bound=LedgerAggregate)
+R = TypeVar("R")
+
+#: How often a command that lost an optimistic-concurrency race is re-run.
+CONFLICT_RETRIES = 10
+
+
+@dataclass(frozen=True)
+class CredentialOrder:
+    """One credential to issue: to whom, for how long, with which result."""
+
+    learner_subject: str
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    result: dict[str, str] | None = None
+    evidence: tuple[str, ...] = ()
+
+
+class Ledger(Application[UUID]):
+    """The credential ledger's write side."""
+
+    name = "Ledger"
+    env: ClassVar[dict[str, str]] = {
+        "MAPPER_TOPIC": get_topic(SignedEventMapper),
+        "AGGREGATE_CACHE_MAXSIZE": "500",
+    }
+
+    def __init__(
+        self,
+        store: StoreConfig | str,
+        *,
+        key_store: KeyStore,
+        operator_anchor: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self.store = parse_store_url(store) if isinstance(store, str) else store
+        self.key_store = key_store
+        if self.store.sqlite_path is not None:
+            self.store.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+        settings = dict(self.store.settings)
+        settings.update(env or {})
+        super().__init__(env=settings)
+        mapper = self.mapper
+        if not isinstance(mapper, SignedEventMapper):
+            raise ConfigurationError("MAPPER_TOPIC must name the signing mapper")
+        self.keyring = KeyRing(self._load_registry_events, operator_anchor=operator_anchor)
+        mapper.bind(self.keyring)
+        self.data_keys = LearnerDataKeys(
+            self.recorder.datastore,  # type: ignore[attr-defined]
+            kind=self.store.kind,
+        )
+        if self.factory.env_create_table():  # type: ignore[attr-defined]
+            self.data_keys.create_table()
+
+    def construct_event_store(self) -> EventStore[UUID]:
+        """The library's event store, with large batches signed on every core."""
+        return SigningEventStore(mapper=self.mapper, recorder=self.recorder)
+
+    def _load_registry_events(self, gt: int | None) -> Sequence[StoredEvent]:
+        return self.recorder.select_events(KEY_REGISTRY_ID, gt=gt)
+
+    # -- saving -------------------------------------------------------------------
+
+    def _save(
+        self, *aggregates: LedgerAggregate, authority: str = OPERATOR
+    ) -> list[Recording[UUID]]:
+        """Save pending events atomically, signed by ``authority``'s active key."""
+        kid, private_key = self._signing_key(authority)
+        actor = current_actor() or SYSTEM
+        context = SealingContext(
+            kid=kid,
+            private_key=private_key,
+            actor=actor.to_json(),
+            heads={aggregate.id: aggregate.chain_head for aggregate in aggregates},
+        )
+        try:
+            with sealing(context):
+                recordings = self.save(
+                    *cast(Sequence[MutableOrImmutableAggregate[UUID]], aggregates)
+                )
+        except IntegrityError as error:
+            raise Conflict("another writer changed the same record first; try again") from error
+        for aggregate in aggregates:
+            aggregate._advance_chain(context.heads[aggregate.id])
+        if any(isinstance(aggregate, KeyRegistry) for aggregate in aggregates):
+            self.keyring.refresh()
+        return recordings
+
+    def _signing_key(self, authority: str) -> tuple[str, Ed25519PrivateKey]:
+        entry = self.keyring.active_key(authority)
+        if entry is None:
+            self.keyring.refresh()
+            entry = self.keyring.active_key(authority)
+        if entry is None:
+            raise KeyUnavailable(f"{authority} has no active signing key; run `ledger init`")
+        return entry.kid, self.key_store.private_key(entry.kid)
+
+    def _retrying(self, command: Callable[[], R]) -> R:
+        """Run a command again when it lost a concurrency race (it reloads each time)."""
+        for attempt in range(1, CONFLICT_RETRIES):
+            try:
+                return command()
+            except IdempotencyKeyReused:
+                raise
+            except Conflict:
+                # Exponential backoff with full jitter, so that writers who collided do
+                # not collide again in step, even on a loaded machine where one
+                # load-sign-save cycle takes tens of milliseconds.
+                time.sleep(random.uniform(0, min(0.2, 0.005 * 2**attempt)))  # noqa: S311
+        return command()
+
+    # -- loading ------------------------------------------------------------------
+
+    def _get(self, cls: type[A], aggregate_id: UUID, *, what: str, version: int | None = None) -> A:
+        try:
+            aggregate: object = self.repository.get(aggregate_id, version=version)
+        except AggregateNotFoundError:
+            raise NotFound(f"{what} {aggregate_id} not found") from None
+        if not isinstance(aggregate, cls):
+            raise NotFound(f"{what} {aggregate_id} not found")
+        return aggregate
+
+    def issuer(self, issuer_id: UUID) -> Issuer:
+        """The issuer as it is now."""
+        return self._get(Issuer, issuer_id, what="issuer")
+
+    def achievement(self, achievement_id: UUID) -> Achievement:
+        """The achievement with all its revisions."""
+        return self._get(Achievement, achievement_id, what="achievement")
+
+    def credential(self, credential_id: UUID, *, version: int | None = None) -> Credential:
+        """The credential as it is now, or as it was at ``version``."""
+        return self._get(Credential, credential_id, what="credential", version=version)
+
+    def learner(self, learner_id: UUID) -> Learner:
+        """The learner's consents and share links."""
+        return self._get(Learner, learner_id, what="learner")
+
+    def exemption_claim(self, claim_id: UUID) -> ExemptionClaim:
+        """One exemption claim."""
+        return self._get(ExemptionClaim, claim_id, what="exemption claim")
+
+    def key_registry(self) -> KeyRegistry:
+        """Every registered public key with its validity."""
+        return self._get(KeyRegistry, KEY_REGISTRY_ID, what="key registry")
+
+    def history(self, aggregate_id: UUID) -> list[StoredEvent]:
+        """The stored (signed) events of one aggregate, each checked before it is returned."""
+        stored = self.recorder.select_events(aggregate_id)
+        if not stored:
+            raise NotFound(f"nothing recorded for {aggregate_id}")
+        aggregate: Any = None
+        for event in map(self.mapper.to_domain_event, stored):
+            aggregate = cast(Any, event).mutate(aggregate)
+        return list(stored)
+
+    # -- authorisation ------------------------------------------------------------
+
+    @staticmethod
+    def _actor() -> Actor:
+        return current_actor() or SYSTEM
+
+    def _require_operator(self) -> None:
+        if self._actor().role not in ("operator", "system"):
+            raise Forbidden("only the ledger operator may do this")
+
+    def _require_administrator(self, issuer: Issuer) -> None:
+        actor = self._actor()
+        if actor.role in ("operator", "system"):
+            return
+        if (
+            actor.role == "administrator"
+            and actor.issuer_id == issuer.id
+            and actor.subject in issuer.administrators
+        ):
+            return
+        raise Forbidden(f"{actor.subject} is not an administrator of issuer {issuer.id}")
+
+    def _require_learner(self, learner_id: UUID) -> None:
+        actor = self._actor()
+        if actor.role in ("operator", "system"):
+            return
+        if actor.role == "learner" and learner_id_for(actor.subject) == learner_id:
+            return
+        raise Forbidden("a learner may act on their own backpack only")
+
+    # -- keys and issuers ---------------------------------------------------------
+
+    def establish(self) -> str:
+        """Create the operator key and the key registry; returns the operator key id."""
+        self._require_operator()
+        if self.keyring.registry is None:
+            self.keyring.refresh()
+        if self.keyring.registry is not None:
+            raise Conflict("the ledger is already established")
+        private_key = Ed25519PrivateKey.generate()
+        kid = self.key_store.add(private_key)
+        registry = KeyRegistry(
+            operator_kid=kid,
+            operator_public_key=encode_public_key(private_key.public_key()),
+            valid_from=utcnow(),
+        )
+        actor = self._actor()
+        context = SealingContext(kid=kid, private_key=private_key, actor=actor.to_json())
+        with sealing(context):
+            try:
+                self.save(registry)
+            except IntegrityError as error:
+                raise Conflict("the ledger is already established") from error
+        self.keyring.refresh()
+        return kid
+
+    @property
+    def operator_kid(self) -> str:
+        """The operator's active key id."""
+        entry = self.keyring.active_key(OPERATOR)
+        if entry is None:
+            raise KeyUnavailable("the ledger has no operator key; run `ledger init`")
+        return entry.kid
+
+    def _new_key(self, registry: KeyRegistry, owner: str) -> str:
+        private_key = Ed25519PrivateKey.generate()
+        public = encode_public_key(private_key.public_key())
+        registry.register(kid=key_id(private_key.public_key()), owner=owner, public_key=public)
+        return self.key_store.add(private_key)
+
+    def register_issuer(
+        self,
+        *,
+        name: str,
+        country: str,
+        identifiers: dict[str, str] | None = None,
+        administrators: Sequence[str] = (),
+    ) -> UUID:
+        """Register an institution with its first signing key."""
+        self._require_operator()
+        issuer = Issuer(name=name, country=country, identifiers=dict(identifiers or {}))
+        for subject in administrators:
+            issuer.add_administrator(subject)
+
+        def command() -> None:
+            registry = self.key_registry()
+            self._new_key(registry, str(issuer.id))
+            self._save(issuer, registry)
+
+        self._retrying(command)
+        return issuer.id
+
+    def add_administrator(self, issuer_id: UUID, subject: str) -> None:
+        """Let ``subject`` administer an issuer."""
+        issuer = self.issuer(issuer_id)
+        self._require_administrator(issuer)
+        issuer.add_administrator(subject)
+        self._save(issuer, authority=str(issuer.id))
+
+    def remove_administrator(self, issuer_id: UUID, subject: str) -> None:
+        """Withdraw an administrator's rights."""
+        issuer = self.issuer(issuer_id)
+        self._require_administrator(issuer)
+        issuer.remove_administrator(subject)
+        self._save(issuer, authority=str(issuer.id))
+
+    def rotate_issuer_key(self, issuer_id: UUID) -> str:
+        """Give an issuer a new signing key and retire the old one; returns the new key id."""
+        issuer = self.issuer(issuer_id)
+        self._require_administrator(issuer)
+
+        def command() -> str:
+            registry = self.key_registry()
+            old = registry.active_key(str(issuer_id))
+            new_kid = self._new_key(registry, str(issuer_id))
+            if old is not None:
+                registry.retire(old.kid)
+            self._save(registry)
+            return new_kid
+
+        new_kid = self._retrying(command)
+        self.keyring.refresh()
+        return new_kid
+
+    def rotate_operator_key(self) -> str:
+        """Give the operator a new key and retire the old one."""
+        self._require_operator()
+        registry = self.key_registry()
+        old = registry.active_key(OPERATOR)
+        new_kid = self._new_key(registry, OPERATOR)
+        if old is not None:
+            registry.retire(old.kid)
+        self._save(registry)
+        self.keyring.refresh()
+        return new_kid
+
+    def mark_key_compromised(self, kid: str, *, since: datetime, reason: str) -> None:
+        """Invalidate what a key signed from ``since`` on (operator only)."""
+        self._require_operator()
+        registry = self.key_registry()
+        registry.mark_compromised(kid, since=since, reason=reason)
+        self._save(registry)
+        self.keyring.refresh()
+
+    def record_checkpoint(
+        self, *, tree_size: int, root_hash: str, checkpoint_time: datetime, note: str
+    ) -> None:
+        """Record a signed checkpoint of the log's Merkle tree (operator only).
+
+        The caller (``ledger.transparency.checkpoint_publisher``) computed the root from the
+        Merkle projection and signed the note with the operator key; the event
+        itself is signed with the operator key as well, like every operator event.
+        """
+        self._require_operator()
+
+        def command() -> None:
+            log = self.checkpoint_log() or LogCheckpoints()
+            log.publish(
+                tree_size=tree_size,
+                root_hash=root_hash,
+                checkpoint_time=checkpoint_time,
+                note=note,
+            )
+            self._save(log)
+
+        self._retrying(command)
+
+    def checkpoint_log(self) -> LogCheckpoints | None:
+        """The aggregate of published checkpoints (None before the first)."""
+        try:
+            return self._get(LogCheckpoints, LOG_CHECKPOINTS_ID, what="checkpoint log")
+        except NotFound:
+            return None
+
+    def adopt_policy(self, issuer_id: UUID, policy: StudyLoadPolicy) -> None:
+        """Adopt a study-load policy for an issuer."""
+        issuer = self.issuer(issuer_id)
+        self._require_administrator(issuer)
+        issuer.adopt_policy(policy)
+        self._save(issuer, authority=str(issuer.id))
+
+    # -- achievements -------------------------------------------------------------
+
+    def define_achievement(self, issuer_id: UUID, spec: dict[str, Any]) -> UUID:
+        """Register an achievement of an issuer."""
+        issuer = self.issuer(issuer_id)
+        self._require_administrator(issuer)
+        parsed = AchievementSpec.parse(spec)
+        achievement = Achievement.define(
+            issuer_id=issuer.id, spec=parsed, policy=issuer.policy_at(utcnow())
+        )
+        self._save(achievement, authority=str(issuer.id))
+        return achievement.id
+
+    def revise_achievement(self, achievement_id: UUID, spec: dict[str, Any], *, reason: str) -> int:
+        """Add a revision to an achievement; returns the revision number."""
+        achievement = self.achievement(achievement_id)
+        issuer = self.issuer(achievement.issuer_id)
+        self._require_administrator(issuer)
+        revision = achievement.revise(
+            AchievementSpec.parse(spec), reason=reason, policy=issuer.policy_at(utcnow())
+        )
+        self._save(achievement, authority=str(issuer.id))
+        return revision
+
+    # -- credentials --------------------------------------------------------------
+
+    def issue_credential(
+        self, issuer_id: UUID, achievement_id: UUID, order: CredentialOrder
+    ) -> UUID:
+        """Issue one credential."""
+        return self._retrying(lambda: self._issue(issuer_id, achievement_id, [order], None))[0]
+
+    def issue_cohort(
+        self,
+        issuer_id: UUID,
+        achievement_id: UUID,
+        orders: Sequence[CredentialOrder],
+        *,
+        request_id: str,
+    ) -> list[UUID]:
+        """Issue a whole cohort atomically; the same request id returns the same credentials."""
+        if not request_id.strip():
+            raise InvalidInput("request_id: required for bulk issuance")
+        if not orders:
+            raise InvalidInput("orders: a cohort needs at least one learner")
+        return self._retrying(lambda: self._issue(issuer_id, achievement_id, orders, request_id))
+
+    def _issue(
+        self,
+        issuer_id: UUID,
+        achievement_id: UUID,
+        orders: Sequence[CredentialOrder],
+        request_id: str | None,
+    ) -> list[UUID]:
+        issuer = self.issuer(issuer_id)
+        self._require_administrator(issuer)
+        digest = _orders_digest(achievement_id, orders)
+        if request_id is not None:
+            previous = self._previous_request(issuer_id, request_id)
+            if previous is not None:
+                if previous.body_digest != digest:
+                    raise IdempotencyKeyReused(
+                        f"request id {request_id!r} was used before with another body"
+                    )
+                return previous.credential_ids
+        achievement = self.achievement(achievement_id)
+        if achievement.issuer_id != issuer.id:
+            raise Forbidden("an issuer can only issue its own achievements")
+        now = utcnow()
+        policy = issuer.policy_at(now)
+        achievement.current.check_study_load(policy)
+        policy_reference = (
+            policy.reference if achievement.current.kind == "microcredential" else None
+        )
+        entries = issuer.reserve_status_entries(len(orders))
+        credentials = [
+            Credential(
+                issuer_id=issuer.id,
+                achievement_id=achievement.id,
+                achievement_revision=achievement.revision,
+                learner_id=learner_id_for(_subject(order.learner_subject)),
+                valid_from=order.valid_from or now,
+                valid_until=order.valid_until,
+                status_list=status_list,
+                status_index=status_index,
+                policy=policy_reference,
+                result=dict(order.result or {}),
+                evidence=list(order.evidence),
+            )
+            for order, (status_list, status_index) in zip(orders, entries, strict=True)
+        ]
+        ids = [credential.id for credential in credentials]
+        extra: list[LedgerAggregate] = []
+        if request_id is not None:
+            extra.append(
+                IssuanceRequest(
+                    issuer_id=issuer.id,
+                    request_id=request_id,
+                    body_digest=digest,
+                    credential_ids=ids,
+                )
+            )
+        self._save(issuer, *credentials, *extra, authority=str(issuer.id))
+        return ids
+
+    def _previous_request(self, issuer_id: UUID, request_id: str) -> IssuanceRequest | None:
+        try:
+            return self._get(
+                IssuanceRequest, issuance_request_id(issuer_id, request_id), what="request"
+            )
+        except NotFound:
+            return None
+
+    def _administered_credential(self, credential_id: UUID) -> tuple[Credential, Issuer]:
+        credential = self.credential(credential_id)
+        issuer = self.issuer(credential.issuer_id)
+        try:
+            self._require_administrator(issuer)
+        except Forbidden:
+            # Another issuer's credential: do not even confirm that it exists.
+            raise NotFound(f"credential {credential_id} not found") from None
+        return credential, issuer
+
+    def amend_credential(
+        self, credential_id: UUID, *, changes: dict[str, Any], reason: str
+    ) -> None:
+        """Correct a credential, keeping its history."""
+        credential, issuer = self._administered_credential(credential_id)
+        if "achievement_revision" in changes:
+            achievement = self.achievement(credential.achievement_id)
+            if changes["achievement_revision"] not in achievement.revisions:
+                raise InvalidInput("achievement_revision: no such revision")
+        credential.amend(changes=changes, reason=reason)
+        self._save(credential, authority=str(issuer.id))
+
+    def suspend_credential(self, credential_id: UUID, *, reason: str) -> None:
+        """Suspend a credential."""
+        credential, issuer = self._administered_credential(credential_id)
+        credential.suspend(reason=reason)
+        self._save(credential, authority=str(issuer.id))
+
+    def reinstate_credential(self, credential_id: UUID, *, reason: str) -> None:
+        """Lift a suspension."""
+        credential, issuer = self._administered_credential(credential_id)
+        credential.reinstate(reason=reason)
+        self._save(credential, authority=str(issuer.id))
+
+    def revoke_credential(self, credential_id: UUID, *, reason: str) -> None:
+        """Revoke a credential for good."""
+        credential, issuer = self._administered_credential(credential_id)
+        credential.revoke(reason=reason)
+        self._save(credential, authority=str(issuer.id))
+
+    def record_expiry(self, credential_id: UUID) -> None:
+        """Record that a credential's validity has ended."""
+        credential, issuer = self._administered_credential(credential_id)
+        credential.record_expiry()
+        self._save(credential, authority=str(issuer.id))
+
+    # -- learners -----------------------------------------------------------------
+
+    def _learner_or_new(self, subject: str) -> Learner:
+        subject = _subject(subject)
+        learner_id = learner_id_for(subject)
+        self._require_learner(learner_id)
+        try:
+            return self.learner(learner_id)
+        except NotFound:
+            key = self.data_keys.key_for_new(learner_id)
+            return Learner(learner_id=learner_id, sealed_subject=seal(key, learner_id, subject))
+
+    def learner_subject(self, learner_id: UUID) -> str | None:
+        """The learner's eduID subject, or None once their data was erased."""
+        self._require_learner(learner_id)
+        learner = self.learner(learner_id)
+        if learner.sealed_subject.startswith(CLEAR_SUBJECT):
+            return None if learner.erased else learner.sealed_subject[len(CLEAR_SUBJECT) :]
+        key = self.data_keys.key(learner_id)
+        return None if key is None else unseal(key, learner_id, learner.sealed_subject)
+
+    def erase_learner(self, learner_id: UUID, *, reason: str) -> None:
+        """Erase a learner's personal data (operator only): record it, then destroy the key.
+
+        The event comes first: if destroying the key fails, erasing again finishes
+        the job (the key of an erased learner is always destroyed).
+        """
+        self._require_operator()
+        learner = self.learner(learner_id)
+        if not learner.erased:
+            learner.erase(reason=reason)
+            self._save(learner)
+        self.data_keys.destroy(learner_id)
+
+    def _owned(self, learner_id: UUID, credential_ids: Sequence[UUID]) -> set[UUID]:
+        owned = set()
+        for credential_id in credential_ids:
+            try:
+                if self.credential(credential_id).learner_id == learner_id:
+                    owned.add(credential_id)
+            except NotFound:
+                continue
+        return owned
+
+    def grant_consent(
+        self,
+        learner_subject: str,
+        *,
+        grantee: str,
+        credential_ids: Sequence[UUID] = (),
+        all_credentials: bool = False,
+        purpose: str,
+        expires_at: datetime,
+    ) -> UUID:
+        """A learner lets an employer look up credentials; returns the consent id."""
+        learner = self._learner_or_new(learner_subject)
+        consent_id = uuid4()
+        learner.grant_consent(
+            consent_id=consent_id,
+            grantee=grantee,
+            credential_ids=list(credential_ids),
+            all_credentials=all_credentials,
+            purpose=purpose,
+            expires_at=expires_at,
+            owned=self._owned(learner.id, credential_ids),
+        )
+        self._save(learner)
+        return consent_id
+
+    def withdraw_consent(self, learner_subject: str, consent_id: UUID) -> None:
+        """A learner ends a consent."""
+        learner = self._learner_or_new(learner_subject)
+        learner.withdraw_consent(consent_id)
+        self._save(learner)
+
+    def create_share_link(
+        self,
+        learner_subject: str,
+        *,
+        credential_ids: Sequence[UUID],
+        expires_at: datetime | None = None,
+    ) -> tuple[UUID, str]:
+        """A learner shares credentials; returns the link id and its secret token (once)."""
+        learner = self._learner_or_new(learner_subject)
+        token = secrets.token_urlsafe(32)
+        link_id = uuid4()
+        learner.create_share_link(
+            link_id=link_id,
+            token_digest=share_token_digest(token),
+            credential_ids=list(credential_ids),
+            expires_at=expires_at,
+            owned=self._owned(learner.id, credential_ids),
+        )
+        self._save(learner)
+        return link_id, token
+
+    def revoke_share_link(self, learner_subject: str, link_id: UUID) -> None:
+        """A learner closes a share link."""
+        learner = self._learner_or_new(learner_subject)
+        learner.revoke_share_link(link_id)
+        self._save(learner)
+
+    def look_up(self, *, learner_id: UUID, credential_id: UUID, purpose: str) -> Credential:
+        """A verifier's register lookup under a live consent; the lookup is recorded."""
+        actor = self._actor()
+        if actor.role not in ("verifier", "operator"):
+            raise Forbidden("register lookups are for verifiers")
+        try:
+            learner = self.learner(learner_id)
+        except NotFound:
+            raise Forbidden("no live consent of this learner for you") from None
+        credential = self.credential(credential_id)
+        if credential.learner_id != learner_id:
+            raise Forbidden("no live consent of this learner for you")
+        learner.record_lookup(
+            grantee=actor.subject, credential_id=credential_id, purpose_seen=purpose
+        )
+        self._save(learner)
+        return credential
+
+    # -- exemptions ---------------------------------------------------------------
+
+    def submit_exemption_claim(
+        self,
+        learner_subject: str,
+        *,
+        institution_id: UUID,
+        programme: str,
+        credential_ids: Sequence[UUID],
+        motivation: str = "",
+    ) -> UUID:
+        """A learner claims an exemption with their credentials."""
+        learner_id = learner_id_for(_subject(learner_subject))
+        self._require_learner(learner_id)
+        self.issuer(institution_id)
+        backing: dict[UUID, tuple[UUID, str]] = {}
+        for credential_id in credential_ids:
+            credential = self.credential(credential_id)
+            backing[credential_id] = (credential.learner_id, credential.status())
+        claim = ExemptionClaim.submit(
+            learner_id=learner_id,
+            institution_id=institution_id,
+            programme=programme,
+            credentials=backing,
+            motivation=motivation,
+        )
+        self._save(claim)
+        return claim.id
+
+    def withdraw_exemption_claim(self, claim_id: UUID, *, reason: str = "") -> None:
+        """The learner withdraws a pending claim."""
+        claim = self.exemption_claim(claim_id)
+        self._require_learner(claim.learner_id)
+        claim.withdraw(reason=reason)
+        self._save(claim)
+
+    def decide_exemption_claim(self, claim_id: UUID, *, approve: bool, reason: str) -> None:
+        """The receiving institution approves or rejects a claim."""
+        claim = self.exemption_claim(claim_id)
+        institution = self.issuer(claim.institution_id)
+        self._require_administrator(institution)
+        if approve:
+            claim.approve(reason=reason)
+        else:
+            claim.reject(reason=reason)
+        self._save(claim, authority=str(institution.id))
+
+
+def share_token_digest(token: str) -> str:
+    """The digest under which a share link's token is recorded."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _subject(subject: str) -> str:
+    if not isinstance(subject, str) or not subject.strip():
+        raise InvalidInput("learner_subject: an eduID subject is required")
+    return subject.strip()
+
+
+def _orders_digest(achievement_id: UUID, orders: Sequence[CredentialOrder]) -> str:
+    body = {"achievement_id": achievement_id, "orders": [vars(order) for order in orders]}
+    return hashlib.sha256(canonical_bytes(body)).hexdigest()
