@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -27,6 +26,24 @@ from ledger.transparency.checkpoint_publisher import CheckpointPolicy, Checkpoin
 
 R = TypeVar("R")
 READ_WAIT_SECONDS = 5.0
+#: How long a write waits for a projector that did not move since a write last timed out.
+STALLED_WAIT_SECONDS = 0.5
+
+
+@dataclass
+class ProgressWatch:
+    """Tells a stuck read side: behind the log, and not moving for ``stuck_after`` seconds."""
+
+    stuck_after: float
+    position: int = -1
+    since: float = 0.0
+
+    def stuck(self, *, position: int, lag: int, now: float) -> bool:
+        """Whether the read side, seen now at ``position`` and ``lag``, is stuck."""
+        if lag == 0 or position != self.position:
+            self.position, self.since = position, now
+            return False
+        return now - self.since >= self.stuck_after
 
 
 @dataclass
@@ -41,6 +58,10 @@ class Services:
     publisher: Publisher
     checkpoints: CheckpointPublisher
     write_lock: threading.Lock = field(default_factory=threading.Lock)
+    progress: ProgressWatch = field(default_factory=lambda: ProgressWatch(30.0))
+    #: The slowest projection's position when a write last waited in vain for the
+    #: projector: while it has not moved since, writes do not wait again.
+    stalled_at: int | None = None
 
     @classmethod
     def start(cls, settings: Settings) -> Services:
@@ -58,7 +79,16 @@ class Services:
 
         publisher = publisher_for(settings, ledger, encoded_list)
         checkpoints = CheckpointPublisher(runner, CheckpointPolicy.from_settings(settings))
-        return cls(settings, ledger, runner, views, TokenVerifier(settings), publisher, checkpoints)
+        return cls(
+            settings,
+            ledger,
+            runner,
+            views,
+            TokenVerifier(settings),
+            publisher,
+            checkpoints,
+            progress=ProgressWatch(settings.ready_stuck_seconds),
+        )
 
     def write(self, actor: Actor, command: Callable[[], R]) -> R:
         """Run a command as ``actor``, then make its effect visible to the next read.
@@ -75,10 +105,28 @@ class Services:
                 # Embedded mode has no `ledger project` process to checkpoint the log.
                 self.checkpoints.maybe_publish()
         else:
-            # Written and signed either way; on a timeout the read side shows it later.
-            with contextlib.suppress(TimeoutError):
-                self.runner.wait(head, timeout=READ_WAIT_SECONDS)
+            self._wait_for_projector(head)
         return result
+
+    def _wait_for_projector(self, head: int) -> None:
+        """Wait (bounded) for the projection process to reach ``head``.
+
+        Written and signed either way; on a timeout the read side shows it later.
+        A projector that is down or stuck would make every write wait the whole
+        bound: after one wait in vain, writes wait again only once it has moved.
+        """
+        timeout = READ_WAIT_SECONDS
+        if self.stalled_at is not None:
+            if self.runner.slowest_position() == self.stalled_at:
+                timeout = STALLED_WAIT_SECONDS
+            else:
+                self.stalled_at = None
+        try:
+            self.runner.wait(head, timeout=timeout)
+        except TimeoutError:
+            self.stalled_at = self.runner.slowest_position()
+        else:
+            self.stalled_at = None
 
     @contextmanager
     def acting(self, actor: Actor) -> Iterator[None]:

@@ -2,17 +2,53 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import Path
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 #: The largest log position or tree size either store can hold (a signed 64-bit integer).
 MAX_POSITION = 2**63 - 1
 #: A status list's number in its issuer's sequence, as routes take it from the path.
 ListNumber = Annotated[int, Path(ge=1, le=1_000_000)]
+
+
+#: Characters no free text may hold: C0 controls but tab, line feed and carriage return,
+#: and DEL. NUL in particular cannot be stored in PostgreSQL text, and a signed event
+#: holding one would stop the read side; the others have no place in a credential.
+CONTROL_CHARACTERS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f"
+#: The same rule as a pattern, so that the OpenAPI document says it too.
+PRINTABLE = f"^[^{CONTROL_CHARACTERS}]*$"
+
+#: Free text, bounded, without control characters: every text field of every body uses
+#: one of these, so the rule and the bounds live here once.
+Name = Annotated[str, StringConstraints(max_length=200, pattern=PRINTABLE)]
+ShortText = Annotated[str, StringConstraints(max_length=500, pattern=PRINTABLE)]
+Text = Annotated[str, StringConstraints(max_length=2000, pattern=PRINTABLE)]
+LongText = Annotated[str, StringConstraints(max_length=10_000, pattern=PRINTABLE)]
+
+#: The instants a body or query may name: with a time zone, and far enough from the
+#: calendar's ends that arithmetic on them (a grace period, a conversion to UTC) cannot
+#: overflow.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+def _bounded_instant(value: datetime) -> datetime:
+    try:
+        instant = value.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise ValueError("the instant lies outside the calendar") from None
+    if not EARLIEST <= instant < LATEST:
+        raise ValueError(f"the instant must lie between {EARLIEST.date()} and {LATEST.date()}")
+    return instant
+
+
+#: A point in time: ISO 8601 with a time zone (a date alone or a local time is refused,
+#: since it would mean a different instant on every server), kept in UTC.
+Instant = Annotated[AwareDatetime, AfterValidator(_bounded_instant)]
 
 
 class Strict(BaseModel):
@@ -28,26 +64,26 @@ class Problem(BaseModel):
 
 class AchievementIn(Strict):
     kind: Literal["microcredential", "edubadge"]
-    title: str = Field(min_length=1, max_length=500)
-    description: str = Field(min_length=1, max_length=10_000)
-    criteria: str = ""
-    awarding_body: str = ""
-    country: str = ""
-    learning_outcomes: list[str] = Field(default_factory=list, max_length=100)
+    title: ShortText = Field(min_length=1)
+    description: LongText = Field(min_length=1)
+    criteria: LongText = ""
+    awarding_body: ShortText = ""
+    country: Name = ""
+    learning_outcomes: list[Text] = Field(default_factory=list, max_length=100)
     study_load_hours: int = Field(default=0, ge=0, le=100_000)
     ects: str = Field(default="0", pattern=r"^\d{1,4}(\.\d{1,2})?$")
     eqf_level: int | None = Field(default=None, ge=1, le=8)
-    nlqf_level: str | None = None
-    assessment_type: str = ""
-    participation_form: str = ""
-    quality_assurance: str = ""
-    language: str = ""
-    field_of_study: str = ""
+    nlqf_level: Name | None = None
+    assessment_type: ShortText = ""
+    participation_form: ShortText = ""
+    quality_assurance: Text = ""
+    language: Name = ""
+    field_of_study: ShortText = ""
 
 
 class RevisionIn(Strict):
     achievement: AchievementIn
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: Text = Field(min_length=1)
 
 
 class Created(BaseModel):
@@ -59,11 +95,11 @@ class RevisionOut(BaseModel):
 
 
 class CredentialIn(Strict):
-    learner_subject: str = Field(min_length=1, max_length=500)
-    valid_from: datetime | None = None
-    valid_until: datetime | None = None
-    result: dict[str, str] = Field(default_factory=dict)
-    evidence: list[str] = Field(default_factory=list, max_length=50)
+    learner_subject: ShortText = Field(min_length=1)
+    valid_from: Instant | None = None
+    valid_until: Instant | None = None
+    result: dict[Name, Text] = Field(default_factory=dict, max_length=50)
+    evidence: list[Text] = Field(default_factory=list, max_length=50)
 
 
 class CohortIn(Strict):
@@ -81,13 +117,13 @@ class CohortOut(BaseModel):
 
 
 class ReasonIn(Strict):
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: Text = Field(min_length=1)
 
 
 class AmendIn(Strict):
-    reason: str = Field(min_length=1, max_length=2000)
-    valid_until: datetime | None = None
-    result: dict[str, str] | None = None
+    reason: Text = Field(min_length=1)
+    valid_until: Instant | None = None
+    result: dict[Name, Text] | None = Field(default=None, max_length=50)
     achievement_revision: int | None = Field(default=None, ge=1)
 
 
@@ -97,20 +133,20 @@ class KeyOut(BaseModel):
 
 class DecisionIn(Strict):
     approve: bool
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: Text = Field(min_length=1)
 
 
 class ConsentIn(Strict):
-    grantee: str = Field(min_length=1, max_length=500)
+    grantee: ShortText = Field(min_length=1)
     credential_ids: list[UUID] = Field(default_factory=list, max_length=1000)
     all_credentials: bool = False
-    purpose: str = Field(min_length=1, max_length=2000)
-    expires_at: datetime
+    purpose: Text = Field(min_length=1)
+    expires_at: Instant
 
 
 class ShareLinkIn(Strict):
     credential_ids: list[UUID] = Field(min_length=1, max_length=1000)
-    expires_at: datetime | None = None
+    expires_at: Instant | None = None
 
 
 class ShareLinkOut(BaseModel):
@@ -121,19 +157,19 @@ class ShareLinkOut(BaseModel):
 
 class ClaimIn(Strict):
     institution_id: UUID
-    programme: str = Field(min_length=1, max_length=500)
+    programme: ShortText = Field(min_length=1)
     credential_ids: list[UUID] = Field(min_length=1, max_length=100)
-    motivation: str = Field(default="", max_length=10_000)
+    motivation: LongText = ""
 
 
 class WithdrawIn(Strict):
-    reason: str = Field(default="", max_length=2000)
+    reason: Text = ""
 
 
 class LookupIn(Strict):
     learner_id: UUID
     credential_id: UUID
-    purpose: str = Field(min_length=1, max_length=2000)
+    purpose: Text = Field(min_length=1)
 
 
 class StatusOut(BaseModel):

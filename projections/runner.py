@@ -84,6 +84,9 @@ class ProjectionRunner:
         self._lock = threading.Lock()
         self._on_schema: weakref.WeakSet[Any] = weakref.WeakSet()
         self._preverified: dict[int, str] | None = None
+        #: Why this runner stopped, if it did: a broken read side says so (``/readyz``)
+        #: instead of serving stale answers in silence.
+        self.failure: str | None = None
         if create_tables:
             self.create_tables()
 
@@ -137,13 +140,33 @@ class ProjectionRunner:
         """Every projection's position, by name."""
         return {p.name: self.position(p) for p in self.projections}
 
+    def slowest_position(self) -> int:
+        """The position of the projection furthest behind."""
+        return min(self.positions().values(), default=0)
+
     def lag(self) -> int:
         """How many notification ids the slowest projection is behind the log's head."""
         head = self.ledger.recorder.max_notification_id() or 0
         return max((head - position for position in self.positions().values()), default=0)
 
     def run_once(self) -> int:
-        """Apply one batch; returns the number of notifications read (0: caught up)."""
+        """Apply one batch; returns the number of notifications read (0: caught up).
+
+        Anything but a lost connection (tampering, an event a projection cannot
+        apply) is recorded as this runner's ``failure`` before it propagates.
+        """
+        try:
+            read = self._run_once()
+        except OperationalError:
+            raise
+        except Exception as error:
+            self.failure = f"{type(error).__name__}: {error}"
+            logger.error("the read side stopped: %s", self.failure)
+            raise
+        self.failure = None
+        return read
+
+    def _run_once(self) -> int:
         with self._lock:
             positions = {p.name: self.position(p) for p in self.projections}
             start = min(positions.values(), default=0)

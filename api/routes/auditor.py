@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from ledger.api.deps import AuditorDep, ServicesDep
 from ledger.api.problems import PROBLEM_RESPONSES
-from ledger.api.schemas import MAX_POSITION, LogEvent, LogPage, Page
+from ledger.api.schemas import MAX_POSITION, PRINTABLE, Instant, LogEvent, LogPage, Page
 
 from ledger.audit.time_travel import credential_at
 from ledger.errors import InvalidInput, NotFound
@@ -52,8 +51,8 @@ def log(
 
 @router.get("/trails/{kind}/{key}")
 def trail(
-    kind: str,
-    key: str,
+    kind: Annotated[str, Path(max_length=20, pattern="^[a-z]+$")],
+    key: Annotated[str, Path(min_length=1, max_length=500, pattern=PRINTABLE)],
     actor: AuditorDep,
     services: ServicesDep,
     after: Annotated[int, Query(ge=0, le=MAX_POSITION)] = 0,
@@ -72,7 +71,7 @@ def credential_state(
     credential_id: UUID,
     actor: AuditorDep,
     services: ServicesDep,
-    at: datetime | None = None,
+    at: Annotated[Instant | None, Query(description="an instant with a time zone")] = None,
     position: Annotated[int | None, Query(ge=0, le=MAX_POSITION)] = None,
 ) -> dict[str, Any]:
     """The credential as it was at an instant or a log position, recomputed from the log."""

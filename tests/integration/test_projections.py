@@ -238,7 +238,12 @@ def test_every_projection_has_a_distinct_name() -> None:
 def test_killed_projection_process_loses_and_repeats_nothing(
     store_url: str, tmp_path: Path
 ) -> None:
-    env = {**os.environ, "LEDGER_STORE": store_url, "LEDGER_KEY_DIR": str(tmp_path / "keys")}
+    env = {
+        **os.environ,
+        "LEDGER_ENV": "development",
+        "LEDGER_STORE": store_url,
+        "LEDGER_KEY_DIR": str(tmp_path / "keys"),
+    }
     ledger_cmd = [sys.executable, "-m", "ledger.cli.main"]
     subprocess.run([*ledger_cmd, "init"], env=env, check=True, capture_output=True, timeout=60)
     from ledger.settings import Settings
@@ -301,7 +306,12 @@ def test_a_projection_process_follows_parallel_writers(
     from tests.conftest import postgres_store_url
 
     store_url = postgres_store_url(postgres_schema)
-    env = {**os.environ, "LEDGER_STORE": store_url, "LEDGER_KEY_DIR": str(tmp_path / "keys")}
+    env = {
+        **os.environ,
+        "LEDGER_ENV": "development",
+        "LEDGER_STORE": store_url,
+        "LEDGER_KEY_DIR": str(tmp_path / "keys"),
+    }
     subprocess.run(
         [sys.executable, "-m", "ledger.cli.main", "init"],
         env=env,
