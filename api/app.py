@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
+import queue
+from logging.handlers import QueueHandler, QueueListener
 from typing import Any
 
 from fastapi import FastAPI
@@ -71,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ),
         public_prefixes=PUBLIC_PREFIXES,
     )
+    _log_off_the_request_path()
     _log_mode(settings)
     return app
 
@@ -100,3 +104,20 @@ def _log_mode(settings: Settings) -> None:
         settings.environment_source,
         "; development tokens are accepted" if settings.development else "",
     )
+
+
+def _log_off_the_request_path() -> None:
+    """Hand the ledger's log records to a queue; a thread writes them to the handlers.
+
+    A request then only formats its access line and puts it on the queue: it never
+    waits for the stream (a slow terminal or a full pipe) under the handler's lock.
+    """
+    ledger_log = logging.getLogger("ledger")
+    handlers = [h for h in ledger_log.handlers if not isinstance(h, QueueHandler)]
+    if not handlers or len(handlers) != len(ledger_log.handlers):
+        return  # nothing to move, or already moved
+    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    listener = QueueListener(records, *handlers, respect_handler_level=True)
+    listener.start()
+    atexit.register(listener.stop)
+    ledger_log.handlers = [QueueHandler(records)]
