@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from ledger.api.check_limits import CheckerBusy
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -16,6 +17,7 @@ PROBLEM_BASE = "urn:ledger:problem:"
 MEDIA_TYPE = "application/problem+json"
 
 STATUS_BY_ERROR: tuple[tuple[type[errors.LedgerError], int], ...] = (
+    (CheckerBusy, 429),
     (errors.IdempotencyKeyReused, 422),
     (errors.NotFound, 404),
     (errors.Forbidden, 403),

@@ -14,6 +14,7 @@ from uuid import UUID
 import orjson
 from fastapi import APIRouter, Body, Header, Query, status
 from ledger.api.caching import cacheable
+from ledger.api.check_limits import CheckGate, check_size
 from ledger.api.deps import AdministratorDep, LearnerDep, ServicesDep
 from ledger.api.problems import PROBLEM_RESPONSES
 from ledger.api.schemas import CheckReportOut, LinkedInOut, ListNumber
@@ -31,6 +32,8 @@ router = APIRouter(tags=["standard credentials"], responses=PROBLEM_RESPONSES)
 VC_MEDIA_TYPE = "application/vc"
 JSON_DOCUMENT = {200: {"content": {"application/json": {"schema": {"type": "object"}}}}}
 Tolerance = Literal[TOLERANCES]  # type: ignore[valid-type]
+#: Checks of presented credentials: one at a time in this worker, each within a budget.
+CHECKS = CheckGate()
 
 
 def _export(services: Any, actor: Actor, credential_id: UUID) -> dict[str, Any]:
@@ -87,12 +90,13 @@ def check_credential(
 
     Answers 200 with a report whether or not the credential verifies; ``tolerate``
     names deviations of others' status lists to accept (each is reported)."""
+    check_size(credential)
     checker = CredentialChecker(
         resolver=services.publisher.resolver,
         status_lists=services.publisher.fetch_status_list,
         policy=CheckPolicy.tolerating(tolerate or ()),
     )
-    return CheckReportOut(**checker.check(credential).to_json())
+    return CheckReportOut(**CHECKS.run(lambda: checker.check(credential)).to_json())
 
 
 @router.get(

@@ -268,3 +268,43 @@ def test_metric_labels_come_from_a_fixed_set(server: Server) -> None:
     assert not any("/no/such/path" in line for line in lines)
     assert any('method="OTHER"' in line for line in lines)
     assert any('route="unmatched"' in line for line in lines)
+
+
+def test_presented_credentials_and_free_text_are_bounded(server: Server) -> None:
+    w = world(server)
+    costly = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiableCredential"],
+        "credentialSubject": {"items": [{"n": n} for n in range(600)]},
+    }
+    body = refused(server.client.post("/v1/credentials/check", json=costly), 422)
+    assert body["type"] == "urn:ledger:problem:credential-too-costly"
+    from tests.e2e.test_api import achievement_body
+
+    long_criteria = achievement_body(criteria="c" * 20_000)
+    refused(
+        server.client.post(
+            f"/v1/issuers/{w['issuer_id']}/achievements", json=long_criteria, headers=w["admin"]
+        )
+    )
+    many_results = {f"r{n}": "x" for n in range(51)}
+    refused(
+        server.client.post(
+            f"/v1/issuers/{w['issuer_id']}/credentials",
+            json={
+                "achievement_id": w["achievement_id"],
+                "credential": {"learner_subject": "x", "result": many_results},
+            },
+            headers=w["admin"],
+        )
+    )
+    refused(
+        server.client.post(
+            f"/v1/issuers/{w['issuer_id']}/credentials",
+            json={
+                "achievement_id": w["achievement_id"],
+                "credential": {"learner_subject": "x", "evidence": ["e" * 2001]},
+            },
+            headers=w["admin"],
+        )
+    )
