@@ -31,9 +31,10 @@ from eventsourcing.persistence import IntegrityError, Notification, OperationalE
 from eventsourcing.sqlite import SQLiteTrackingRecorder
 from ledger.projections.audit_trails import AuditTrailProjection
 from ledger.projections.backpack import BackpackProjection
-from ledger.projections.base import POSTGRES, SQLITE, Applied, Cursor, Projection
+from ledger.projections.database import POSTGRES, SQLITE, Cursor
 from ledger.projections.exemptions import ExemptionRegisterProjection
 from ledger.projections.merkle_log import MerkleLogProjection
+from ledger.projections.projection import Applied, Projection
 from ledger.projections.status import StatusListProjection
 
 from ledger.application.ledger import Ledger
