@@ -294,7 +294,7 @@ class ProjectionRunner:
                 raise TamperDetected(
                     f"{sealed.describe()} at position {notification.id} changed after it was verified"
                 )
-            event = self.ledger.mapper.decode(sealed)
+            event = self.ledger.signing_mapper.decode(sealed)
         else:
             event = self.ledger.mapper.to_domain_event(notification)
         seal = seal_of(event)
