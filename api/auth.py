@@ -13,7 +13,7 @@ import re
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 import jwt
@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from ledger.api.problems import Unauthenticated
 
-from ledger.application.actor import ROLES, Actor
+from ledger.application.actor import ROLES, Actor, Role
 from ledger.errors import ConfigurationError
 from ledger.settings import Settings
 
@@ -177,7 +177,7 @@ class TokenVerifier:
             raise Unauthenticated("an administrator token must name its issuer")
         actor = Actor(
             subject=subject,
-            role=role,
+            role=cast(Role, role),  # one of ROLES, checked above
             authenticated_by=authenticated_by,
             issuer_id=issuer_id,
         )

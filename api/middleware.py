@@ -196,7 +196,7 @@ def _request_id(scope: Scope) -> str:
     for name, value in scope.get("headers", ()):
         if name == b"x-request-id":
             if REQUEST_ID.fullmatch(value):
-                return value.decode("ascii")
+                return str(value.decode("ascii"))
             break
     return uuid.uuid4().hex
 

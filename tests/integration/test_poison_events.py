@@ -10,8 +10,8 @@ from __future__ import annotations
 from uuid import UUID
 
 import pytest
-from ledger.projections.base import NUL_REPLACEMENT
-from ledger.projections.queries import ReadModels
+from ledger.projections.database import NUL_REPLACEMENT
+from ledger.projections.read_models import ReadModels
 from ledger.projections.runner import ProjectionRunner
 
 from ledger.application.actor import CLI_OPERATOR, acting_as

@@ -52,7 +52,7 @@ def test_a_check_past_its_budget_is_answered_and_the_queue_is_bounded() -> None:
         waiting = threading.Thread(target=lambda: _quietly(gate))
         waiting.start()
         deadline = threading.Event()
-        while gate._slots._value > 0 and not deadline.wait(0.01):  # type: ignore[attr-defined]
+        while gate._slots._value > 0 and not deadline.wait(0.01):
             pass
         with pytest.raises(CheckerBusy):
             gate.run(lambda: "never run")
