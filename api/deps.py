@@ -14,6 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from ledger.api.auth import TokenVerifier
 from ledger.api.problems import Unauthenticated
 from ledger.projections.read_models import ReadModels
+from ledger.projections.recorded_history import RecordedHistory
 from ledger.projections.runner import ProjectionRunner
 from starlette.concurrency import run_in_threadpool
 
@@ -69,6 +70,7 @@ class Services:
             settings.store, key_store=settings.key_store(), operator_anchor=settings.operator_anchor
         )
         runner = ProjectionRunner(ledger)
+        ledger.history_check = RecordedHistory(runner).check
         if settings.project_in_process:
             runner.catch_up()
         views = ReadModels(runner)

@@ -228,6 +228,10 @@ class LogEvent(BaseModel):
     hash: str
     kid: str
     prev: str
+    verified: bool = Field(
+        description="the signature, the key's validity and the chain link all check out"
+    )
+    problem: str | None = Field(default=None, description="why the event does not verify")
 
 
 class LogPage(BaseModel):

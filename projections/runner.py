@@ -33,13 +33,13 @@ from ledger.projections.audit_trails import AuditTrailProjection
 from ledger.projections.backpack import BackpackProjection
 from ledger.projections.database import POSTGRES, SQLITE, Cursor
 from ledger.projections.exemptions import ExemptionRegisterProjection
-from ledger.projections.merkle_log import MerkleLogProjection
+from ledger.projections.merkle_log import MerkleLogProjection, MerkleLogView
 from ledger.projections.projection import Applied, Projection
 from ledger.projections.status import StatusListProjection
 
 from ledger.application.ledger import Ledger
 from ledger.audit.log_sources import StoreSource
-from ledger.audit.log_verifier import Verifier
+from ledger.audit.log_verifier import CheckpointClaim, Verifier
 from ledger.domain.base import seal_of
 from ledger.errors import ChainBroken, TamperDetected
 from ledger.eventlog.envelope import GENESIS, event_digest, open_row
@@ -48,8 +48,6 @@ from ledger.eventlog.persistence import lock_schema_changes
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
-#: A rebuild verifies the log in parallel first from this many events on.
-PREVERIFY_FROM = 5000
 CHAIN_CACHE_SIZE = 1_000_000
 
 
@@ -254,18 +252,19 @@ class ProjectionRunner:
     def rebuild(self, names: Sequence[str] | None = None, *, workers: int = 1) -> None:
         """Drop the named projections' tables (all if none) and replay them from the log.
 
-        With ``workers`` > 1 and a log of at least ``PREVERIFY_FROM`` events, the whole
-        log is first verified in that many processes (``ledger.audit.log_verifier``: signatures,
-        keys, authority, chains, checkpoints), before anything is dropped; the replay
-        then applies only events whose signed bytes hash to what was verified, and
-        checks the signatures of anything written since as usual.
+        Whatever the log's size and the number of workers, the whole log is first
+        verified (``ledger.audit.log_verifier``, in ``workers`` processes: signatures,
+        keys, authority, chains, and every checkpoint, those in the log and those the
+        Merkle projection serves), before anything is dropped: a rebuild must never
+        forget what a cut or altered log no longer shows (a deleted revocation). The
+        replay then applies only events whose signed bytes hash to what was verified,
+        and checks the signatures of anything written since as usual.
         """
         chosen = [p for p in self.projections if names is None or p.name in names]
         unknown = set(names or ()) - {p.name for p in self.projections}
         if unknown:
             raise KeyError(f"unknown projection {sorted(unknown)[0]!r}")
-        head = self.ledger.recorder.max_notification_id() or 0
-        verified = self._verify_log(workers) if workers > 1 and head >= PREVERIFY_FROM else None
+        verified = self._verify_log(workers)
         with self._lock, self.transaction(commit=True) as (raw, cursor):
             if self.dialect is POSTGRES:
                 lock_schema_changes(raw)
@@ -284,9 +283,16 @@ class ProjectionRunner:
 
     def _verify_log(self, workers: int) -> dict[int, str]:
         """Verify the whole log in parallel; the digests of its events by position."""
+        claims, served_roots = self._served_checkpoints()
         source = StoreSource(self.ledger.store)
         try:
-            verifier = Verifier(source, workers=workers, keep_digests=True)
+            verifier = Verifier(
+                source,
+                workers=workers,
+                keep_digests=True,
+                checkpoints=claims,
+                served_roots=served_roots,
+            )
             report = verifier.run()
         finally:
             source.close()
@@ -297,6 +303,28 @@ class ProjectionRunner:
                 f"{first.kind}: {first.message}"
             )
         return verifier.digests or {}
+
+    def _served_checkpoints(self) -> tuple[list[CheckpointClaim], dict[int, str]]:
+        """The checkpoints the Merkle projection holds, and the roots its tree serves.
+
+        A cut log can lose the checkpoint events that covered the cut; the projection
+        built before the cut still remembers them.
+        """
+        merkle = next((p for p in self.projections if isinstance(p, MerkleLogProjection)), None)
+        if merkle is None or self.position(merkle) == 0:
+            return [], {}
+        with self.transaction(commit=False) as (_, cursor):
+            view = MerkleLogView(cursor)
+            served = [c.to_json() for c in view.checkpoints(limit=1_000_000)]
+            sizes = {c["tree_size"] for c in served if c["tree_size"] <= view.size}
+            roots = {size: view.tree.root(size).hex() for size in sizes}
+            if view.size:
+                roots[view.size] = view.tree.root().hex()
+        claims = [
+            CheckpointClaim(note=c["note"], source=f"served checkpoint of {c['tree_size']} events")
+            for c in served
+        ]
+        return claims, roots
 
     def _tracking_table(self) -> str:
         name = getattr(self.tracking, "tracking_table_name", "tracking")

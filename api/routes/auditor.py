@@ -11,9 +11,10 @@ from ledger.api.problems import PROBLEM_RESPONSES
 from ledger.api.schemas import MAX_POSITION, PRINTABLE, Instant, LogEvent, LogPage, Page
 
 from ledger.audit.time_travel import credential_at
-from ledger.errors import InvalidInput, NotFound
+from ledger.domain.base import seal_of
+from ledger.errors import InvalidInput, LedgerError, NotFound
 from ledger.eventlog.canonical_json import to_json_value
-from ledger.eventlog.envelope import open_row
+from ledger.eventlog.envelope import GENESIS, event_digest, open_row
 
 router = APIRouter(prefix="/v1/audit", tags=["auditors"], responses=PROBLEM_RESPONSES)
 
@@ -31,8 +32,10 @@ def log(
         start=after, limit=limit, inclusive_of_start=False
     )
     events = []
+    heads: dict[UUID, tuple[int, str]] = {}
     for n in notifications:
         sealed = open_row(n)
+        problem = _problem_of(services, n, heads)
         events.append(
             LogEvent(
                 position=n.id,
@@ -44,9 +47,47 @@ def log(
                 hash=sealed.seal.digest,
                 kid=sealed.seal.kid,
                 prev=sealed.seal.prev,
+                verified=problem is None,
+                problem=problem,
             )
         )
     return LogPage(events=events, next_after=events[-1].position if len(events) == limit else None)
+
+
+def _problem_of(services: Any, notification: Any, heads: dict[UUID, tuple[int, str]]) -> str | None:
+    """Why an event fails its signature, key or chain link (None: it verifies).
+
+    The log route serves every row, tampered or not, so that an auditor sees what
+    is stored; but it never presents a row as valid that is not.
+    """
+    try:
+        event = services.ledger.mapper.to_domain_event(notification)
+    except LedgerError as error:
+        return f"{error.kind}: {error}"
+    seal = seal_of(event)
+    if seal is None:
+        return "chain-broken: the event carries no seal"
+    record = UUID(str(notification.originator_id))
+    version = notification.originator_version
+    expected = _previous_digest(services, record, version, heads)
+    heads[record] = (version, seal.digest)
+    if seal.prev != expected:
+        return f"chain-broken: v{version} does not link to v{version - 1} of its record"
+    return None
+
+
+def _previous_digest(
+    services: Any, record: UUID, version: int, heads: dict[UUID, tuple[int, str]]
+) -> str | None:
+    if version == 1:
+        return GENESIS
+    cached = heads.get(record)
+    if cached is not None and cached[0] == version - 1:
+        return cached[1]
+    previous = services.ledger.recorder.select_events(record, lte=version - 1, desc=True, limit=1)
+    if not previous or previous[0].originator_version != version - 1:
+        return None  # missing: no digest can match
+    return event_digest(open_row(previous[0]).signed_bytes)
 
 
 @router.get("/trails/{kind}/{key}")

@@ -68,11 +68,6 @@ class Settings:
         if environment not in ENVIRONMENTS:
             raise ConfigurationError(f"LEDGER_ENV must be one of {', '.join(ENVIRONMENTS)}")
         passphrase = values.get("LEDGER_KEY_PASSPHRASE")
-        if environment == "production" and not passphrase and not values.get("LEDGER_SIGNING_KEYS"):
-            raise ConfigurationError(
-                "production refuses unencrypted key files: set LEDGER_KEY_PASSPHRASE "
-                "or give the keys in LEDGER_SIGNING_KEYS"
-            )
         key_dir = values.get("LEDGER_KEY_DIR")
         in_process = values.get("LEDGER_PROJECT_IN_PROCESS", "auto")
         if in_process not in ("auto", "yes", "no"):
@@ -111,7 +106,17 @@ class Settings:
         return self.environment == "development"
 
     def key_store(self) -> KeyStore:
-        """The key store these settings name."""
+        """The key store these settings name (production refuses unencrypted key files).
+
+        Checked here rather than when the settings are read: commands that need no
+        private key (``ledger verify``, ``ledger check``) run anywhere.
+        """
+        if self.environment == "production" and not self.key_passphrase:
+            if not self.signing_keys_pem:
+                raise ConfigurationError(
+                    "production refuses unencrypted key files: set LEDGER_KEY_PASSPHRASE "
+                    "or give the keys in LEDGER_SIGNING_KEYS"
+                )
         if self.signing_keys_pem:
             return _LayeredKeyStore(
                 load_pem_keys(self.signing_keys_pem, passphrase=self.key_passphrase),

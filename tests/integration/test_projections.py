@@ -115,12 +115,9 @@ def test_projections_show_the_demo_world(ledger: Ledger, demo: dict[str, Any]) -
 def test_a_parallel_rebuild_verifies_first_and_gives_identical_bytes(
     ledger: Ledger, demo: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ledger.projections import runner as runner_module
-
     from ledger.errors import TamperDetected
     from tests.rawstore import RawEvents
 
-    monkeypatch.setattr(runner_module, "PREVERIFY_FROM", 0)
     runner = ProjectionRunner(ledger, batch_size=7)
     runner.catch_up()
     before = table_digests(runner)

@@ -317,7 +317,11 @@ def test_a_kept_checkpoint_catches_what_the_store_no_longer_shows(
     raw.projection_execute(
         "DELETE FROM merkle_nodes WHERE ((idx + 1) << level) > ?", (world.first_checkpoint,)
     )
-    assert verify(world.ledger)[0] == 0  # without the auditor's copy, the shorter log is consistent
+    # Without the auditor's copy the shorter log is consistent in itself; the read side,
+    # which the attacker left alone, still remembers credentials the log lost.
+    code, report = verify(world.ledger)
+    assert report["first_problem"] is None
+    assert code == 1 and report["read_side_disagreements"]
     code, report = verify(world.ledger, "--checkpoint", str(note))
     assert code == 1
     assert "removed from its tail" in report["first_problem"]["message"]
@@ -475,6 +479,7 @@ def test_ledger_project_publishes_checkpoints_by_policy(
     world: World, monkeypatch: pytest.MonkeyPatch, key_store: Any
 ) -> None:
     monkeypatch.setenv("LEDGER_CHECKPOINT_EVERY", "3")
+    monkeypatch.setenv("LEDGER_ENV", "development")  # unset, PostgreSQL means production
     monkeypatch.setenv("LEDGER_KEY_DIR", str(key_store.directory))
     before = world.ledger.checkpoint_log()
     assert before is not None and before.count == 2

@@ -109,6 +109,9 @@ class Ledger(Application[UUID]):
         )
         if self.factory.env_create_table():  # type: ignore[attr-defined]
             self.data_keys.create_table()
+        #: Holds a record about to be written on against the history the read side
+        #: verified (``record id, loaded version, chain head``); raises if it was cut.
+        self.history_check: Callable[[UUID, int, str], None] | None = None
 
     def construct_event_store(self) -> EventStore[UUID]:
         """The library's event store, with large batches signed on every core."""
@@ -123,6 +126,11 @@ class Ledger(Application[UUID]):
         self, *aggregates: LedgerAggregate, authority: str = OPERATOR
     ) -> list[Recording[UUID]]:
         """Save pending events atomically, signed by ``authority``'s active key."""
+        if self.history_check is not None:
+            for aggregate in aggregates:
+                loaded = aggregate.version - len(aggregate.pending_events)
+                if loaded > 0:
+                    self.history_check(aggregate.id, loaded, aggregate.chain_head)
         kid, private_key = self._signing_key(authority)
         actor = current_actor() or SYSTEM
         context = SealingContext(
