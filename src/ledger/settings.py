@@ -111,12 +111,11 @@ class Settings:
         Checked here rather than when the settings are read: commands that need no
         private key (``ledger verify``, ``ledger check``) run anywhere.
         """
-        if self.environment == "production" and not self.key_passphrase:
-            if not self.signing_keys_pem:
-                raise ConfigurationError(
-                    "production refuses unencrypted key files: set LEDGER_KEY_PASSPHRASE "
-                    "or give the keys in LEDGER_SIGNING_KEYS"
-                )
+        if self.environment == "production" and not (self.key_passphrase or self.signing_keys_pem):
+            raise ConfigurationError(
+                "production refuses unencrypted key files: set LEDGER_KEY_PASSPHRASE "
+                "or give the keys in LEDGER_SIGNING_KEYS"
+            )
         if self.signing_keys_pem:
             return _LayeredKeyStore(
                 load_pem_keys(self.signing_keys_pem, passphrase=self.key_passphrase),
