@@ -98,8 +98,15 @@ class Services:
         Embedded mode catches the projections up in this process; otherwise it waits
         (bounded) for the separate projection process to reach the new head.
         """
-        with acting_as(actor):
-            result = command()
+        try:
+            with acting_as(actor):
+                return command()
+        finally:
+            # Also after a refusal: some refusals are recorded (a lookup for another
+            # purpose than the consent's), and the learner must see them.
+            self._make_visible()
+
+    def _make_visible(self) -> None:
         head = self.ledger.recorder.max_notification_id() or 0
         if self.settings.project_in_process:
             with self.write_lock:
@@ -108,7 +115,6 @@ class Services:
                 self.checkpoints.maybe_publish()
         else:
             self._wait_for_projector(head)
-        return result
 
     def _wait_for_projector(self, head: int) -> None:
         """Wait (bounded) for the projection process to reach ``head``.

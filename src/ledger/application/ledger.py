@@ -674,10 +674,12 @@ class Ledger(Application[UUID]):
         credential = self.credential(credential_id)
         if credential.learner_id != learner_id:
             raise Forbidden("no live consent of this learner for you")
-        learner.record_lookup(
+        allowed = learner.record_lookup(
             grantee=actor.subject, credential_id=credential_id, purpose_seen=purpose
         )
         self._save(learner)
+        if not allowed:
+            raise Forbidden("the learner's consent is for another purpose; the attempt is recorded")
         return credential
 
     # -- exemptions ---------------------------------------------------------------

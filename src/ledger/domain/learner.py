@@ -44,6 +44,11 @@ class Consent:
         """Whether the consent's scope includes a credential."""
         return self.all_credentials or credential_id in self.credential_ids
 
+    def allows_purpose(self, purpose: str) -> bool:
+        """Whether a lookup stated for ``purpose`` is the purpose the learner consented to
+        (the same words; case and surrounding space aside)."""
+        return " ".join(purpose.split()).casefold() == " ".join(self.purpose.split()).casefold()
+
 
 @dataclass(frozen=True)
 class ShareLink:
@@ -210,20 +215,39 @@ class Learner(LedgerAggregate):
                 return consent
         raise Forbidden(f"no live consent of this learner for {grantee}")
 
-    def record_lookup(self, *, grantee: str, credential_id: UUID, purpose_seen: str) -> Consent:
-        """Record a register lookup made under a live consent (refused without one)."""
+    def record_lookup(self, *, grantee: str, credential_id: UUID, purpose_seen: str) -> bool:
+        """Record a register lookup made under a live consent (refused without one).
+
+        A lookup for another purpose than the consent's is recorded as refused, so the
+        learner sees the attempt, and answers False: the caller saves the record and
+        then refuses the lookup.
+        """
         consent = self.live_consent(grantee=grantee, credential_id=credential_id, at=utcnow())
+        if not consent.allows_purpose(purpose_seen):
+            self._lookup_refused(
+                consent_id=consent.consent_id,
+                grantee=grantee,
+                credential_id=credential_id,
+                purpose=purpose_seen,
+            )
+            return False
         self._looked_up(
             consent_id=consent.consent_id,
             grantee=grantee,
             credential_id=credential_id,
             purpose=purpose_seen,
         )
-        return consent
+        return True
 
     @event("LookedUp")
     def _looked_up(self, consent_id: UUID, grantee: str, credential_id: UUID, purpose: str) -> None:
         self.lookups += 1
+
+    @event("LookupRefused")
+    def _lookup_refused(
+        self, consent_id: UUID, grantee: str, credential_id: UUID, purpose: str
+    ) -> None:
+        """A lookup stated for another purpose than the consent's; nothing was shown."""
 
     def create_share_link(
         self,
