@@ -21,7 +21,7 @@ from typing import Any, ClassVar, TypeVar, cast
 from uuid import UUID, uuid4
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, Repository
 from eventsourcing.domain import MutableOrImmutableAggregate
 from eventsourcing.persistence import EventStore, IntegrityError, Recording, StoredEvent
 from eventsourcing.utils import get_topic
@@ -48,6 +48,7 @@ from ledger.errors import (
     NotFound,
 )
 from ledger.eventlog.canonical_json import canonical_bytes
+from ledger.eventlog.chain import ChainedRepository, project_chained
 from ledger.eventlog.keyring import KeyRing
 from ledger.eventlog.persistence import StoreConfig, parse_store_url
 from ledger.eventlog.signing_keys import KeyStore, encode_public_key, key_id
@@ -110,6 +111,19 @@ class Ledger(Application[UUID]):
         if self.factory.env_create_table():  # type: ignore[attr-defined]
             self.data_keys.create_table()
 
+    def construct_repository(self) -> Repository[UUID]:
+        """The library's repository, holding every stored event to its chain and signer."""
+        plain = super().construct_repository()
+        chained = ChainedRepository(
+            event_store=plain.event_store,
+            snapshot_store=plain.snapshot_store,
+            fastforward=plain.fastforward,
+            fastforward_skipping=plain.fastforward_skipping,
+            deepcopy_from_cache=plain.deepcopy_from_cache,
+        )
+        chained.cache = plain.cache
+        return chained
+
     def construct_event_store(self) -> EventStore[UUID]:
         """The library's event store, with large batches signed on every core."""
         return SigningEventStore(mapper=self.mapper, recorder=self.recorder)
@@ -129,7 +143,7 @@ class Ledger(Application[UUID]):
             kid=kid,
             private_key=private_key,
             actor=actor.to_json(),
-            heads={aggregate.id: aggregate.chain_head for aggregate in aggregates},
+            heads={a.id: a.chain_head for a in aggregates if a.chain_head is not None},
         )
         try:
             with sealing(context):
@@ -139,7 +153,7 @@ class Ledger(Application[UUID]):
         except IntegrityError as error:
             raise Conflict("another writer changed the same record first; try again") from error
         for aggregate in aggregates:
-            aggregate._advance_chain(context.heads[aggregate.id])
+            aggregate.record_chain_head(context.heads[aggregate.id])
         if any(isinstance(aggregate, KeyRegistry) for aggregate in aggregates):
             self.keyring.refresh()
         return recordings
@@ -207,9 +221,7 @@ class Ledger(Application[UUID]):
         stored = self.recorder.select_events(aggregate_id)
         if not stored:
             raise NotFound(f"nothing recorded for {aggregate_id}")
-        aggregate: Any = None
-        for event in map(self.mapper.to_domain_event, stored):
-            aggregate = cast(Any, event).mutate(aggregate)
+        project_chained(None, map(self.mapper.to_domain_event, stored))
         return list(stored)
 
     # -- authorisation ------------------------------------------------------------

@@ -229,3 +229,9 @@ def decode_event(sealed: SealedEvent) -> Any:
     domain_event = object.__new__(cls)
     object.__setattr__(domain_event, "__dict__", values)
     return domain_event
+
+
+def seal_of(event: object) -> Seal | None:
+    """The seal attached to an event read from the store (None for a new event)."""
+    seal = event.__dict__.get("_seal")
+    return seal if isinstance(seal, Seal) else None
