@@ -14,9 +14,8 @@ from uuid import UUID
 from ledger.projections.database import Cursor, Queries
 from ledger.projections.projection import Applied, Projection, handles
 
-from ledger.domain.statusallocation import LIST_LENGTH
+from ledger.domain.statusallocation import LIST_LENGTH, STATUS_PURPOSES
 from ledger.standards.bitstring_status_list import Bitstring
-from ledger.standards.open_badges import STATUS_PURPOSES
 
 
 class StatusListProjection(Projection):

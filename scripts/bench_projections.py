@@ -58,10 +58,10 @@ from ledger.application.actor import CLI_OPERATOR, acting_as
 from ledger.application.ledger import CredentialOrder, Ledger
 from ledger.cli.demo import MICRO_DATA_SCIENCE
 from ledger.domain.statusallocation import LIST_LENGTH
+from ledger.domain.statusallocation import STATUS_PURPOSES as PURPOSES
 from ledger.eventlog.envelope import decode_event, open_row
 from ledger.eventlog.signing_keys import MemoryKeyStore, decode_public_key
 from ledger.standards.bitstring_status_list import Bitstring
-from ledger.standards.open_badges import STATUS_PURPOSES as PURPOSES
 
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 COHORT = 10_000

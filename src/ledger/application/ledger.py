@@ -26,6 +26,7 @@ from eventsourcing.domain import MutableOrImmutableAggregate
 from eventsourcing.persistence import EventStore, IntegrityError, Recording, StoredEvent
 from eventsourcing.utils import get_topic
 
+from ledger.application import authorization
 from ledger.application.actor import SYSTEM, Actor, current_actor
 from ledger.application.privacy import LearnerDataKeys, seal, unseal
 from ledger.domain.achievement import Achievement, AchievementSpec
@@ -226,33 +227,24 @@ class Ledger(Application[UUID]):
 
     # -- authorisation ------------------------------------------------------------
 
+    # Every decision is ledger.application.authorization's; these apply it to the actor.
+
     @staticmethod
     def _actor() -> Actor:
-        return current_actor() or SYSTEM
+        return authorization.acting()
 
     def _require_operator(self) -> None:
-        if self._actor().role not in ("operator", "system"):
-            raise Forbidden("only the ledger operator may do this")
+        authorization.require_operator(self._actor())
 
-    def _require_administrator(self, issuer: Issuer) -> None:
-        actor = self._actor()
-        if actor.role in ("operator", "system"):
-            return
-        if (
-            actor.role == "administrator"
-            and actor.issuer_id == issuer.id
-            and actor.subject in issuer.administrators
-        ):
-            return
-        raise Forbidden(f"{actor.subject} is not an administrator of issuer {issuer.id}")
+    def _require_administrator(self, issuer: Issuer, *, hidden: str | None = None) -> None:
+        authorization.require_administrator(self._actor(), issuer, hidden=hidden)
 
-    def _require_learner(self, learner_id: UUID) -> None:
-        actor = self._actor()
-        if actor.role in ("operator", "system"):
-            return
-        if actor.role == "learner" and learner_id_for(actor.subject) == learner_id:
-            return
-        raise Forbidden("a learner may act on their own backpack only")
+    def _require_learner(self, learner_id: UUID, *, hidden: str | None = None) -> None:
+        authorization.require_learner(self._actor(), learner_id, hidden=hidden)
+
+    def administered_issuer(self, issuer_id: UUID) -> Issuer:
+        """The issuer named by a request, for an administrator of it (reads and writes)."""
+        return authorization.require_own_issuer(self._actor(), issuer_id, self.issuer)
 
     # -- keys and issuers ---------------------------------------------------------
 
@@ -422,7 +414,7 @@ class Ledger(Application[UUID]):
         """Add a revision to an achievement; returns the revision number."""
         achievement = self.achievement(achievement_id)
         issuer = self.issuer(achievement.issuer_id)
-        self._require_administrator(issuer)
+        self._require_administrator(issuer, hidden=f"achievement {achievement_id}")
         revision = achievement.revise(
             AchievementSpec.parse(spec), reason=reason, policy=issuer.policy_at(utcnow())
         )
@@ -472,7 +464,8 @@ class Ledger(Application[UUID]):
                 return previous.credential_ids
         achievement = self.achievement(achievement_id)
         if achievement.issuer_id != issuer.id:
-            raise Forbidden("an issuer can only issue its own achievements")
+            # Another issuer's achievement: do not confirm that it exists.
+            raise NotFound(f"achievement {achievement_id} not found")
         now = utcnow()
         policy = issuer.policy_at(now)
         achievement.current.check_study_load(policy)
@@ -521,11 +514,8 @@ class Ledger(Application[UUID]):
     def _administered_credential(self, credential_id: UUID) -> tuple[Credential, Issuer]:
         credential = self.credential(credential_id)
         issuer = self.issuer(credential.issuer_id)
-        try:
-            self._require_administrator(issuer)
-        except Forbidden:
-            # Another issuer's credential: do not even confirm that it exists.
-            raise NotFound(f"credential {credential_id} not found") from None
+        # Another issuer's credential: do not even confirm that it exists.
+        self._require_administrator(issuer, hidden=f"credential {credential_id}")
         return credential, issuer
 
     def amend_credential(
@@ -669,7 +659,7 @@ class Ledger(Application[UUID]):
     def look_up(self, *, learner_id: UUID, credential_id: UUID, purpose: str) -> Credential:
         """A verifier's register lookup under a live consent; the lookup is recorded."""
         actor = self._actor()
-        if actor.role not in ("verifier", "operator"):
+        if actor.role != "verifier" and not authorization.is_privileged(actor):
             raise Forbidden("register lookups are for verifiers")
         try:
             learner = self.learner(learner_id)
@@ -716,7 +706,7 @@ class Ledger(Application[UUID]):
     def withdraw_exemption_claim(self, claim_id: UUID, *, reason: str = "") -> None:
         """The learner withdraws a pending claim."""
         claim = self.exemption_claim(claim_id)
-        self._require_learner(claim.learner_id)
+        self._require_learner(claim.learner_id, hidden=f"exemption claim {claim_id}")
         claim.withdraw(reason=reason)
         self._save(claim)
 
@@ -724,7 +714,7 @@ class Ledger(Application[UUID]):
         """The receiving institution approves or rejects a claim."""
         claim = self.exemption_claim(claim_id)
         institution = self.issuer(claim.institution_id)
-        self._require_administrator(institution)
+        self._require_administrator(institution, hidden=f"exemption claim {claim_id}")
         if approve:
             claim.approve(reason=reason)
         else:
