@@ -7,7 +7,9 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import Path
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ledger.domain.credential import KEEP, Amendment
 
 #: The largest log position or tree size either store can hold (a signed 64-bit integer).
 MAX_POSITION = 2**63 - 1
@@ -85,10 +87,34 @@ class ReasonIn(Strict):
 
 
 class AmendIn(Strict):
+    """Only the fields sent are corrected; each by the rules of issuance (``CredentialIn``).
+    ``valid_until: null`` removes the end date; ``result``, ``achievement_revision`` and
+    ``evidence`` cannot be null (unsent, they are kept)."""
+
     reason: str = Field(min_length=1, max_length=2000)
     valid_until: datetime | None = None
     result: dict[str, str] | None = None
     achievement_revision: int | None = Field(default=None, ge=1)
+    evidence: list[str] | None = Field(default=None, max_length=50)
+
+    @field_validator("result", "achievement_revision", "evidence", mode="before")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("may not be null (leave it out to keep it)")
+        return value
+
+    def amendment(self) -> Amendment:
+        """The typed amendment of the fields sent (the one place HTTP meets the command)."""
+        sent = self.model_fields_set
+        return Amendment(
+            valid_until=self.valid_until if "valid_until" in sent else KEEP,
+            result=self.result if "result" in sent else None,
+            achievement_revision=self.achievement_revision
+            if "achievement_revision" in sent
+            else None,
+            evidence=tuple(self.evidence) if self.evidence is not None else None,
+        )
 
 
 class KeyOut(BaseModel):
