@@ -16,7 +16,7 @@ from ledger.projections.runner import ProjectionRunner
 
 from ledger.domain.base import utcnow
 from ledger.eventlog.canonical_json import format_datetime
-from ledger.standards.bitstring_status_list import Bitstring
+from ledger.standards.bitstring_status_list import Bitstring, interleave
 
 AUDIT_KINDS = {
     "credential": "originator_id",
@@ -318,7 +318,13 @@ class ReadModels:
     def status_list(
         self, issuer_id: UUID, list_number: int, purpose: str
     ) -> tuple[str, int] | None:
-        """A published list: its encoded bitstring and the position of its last change."""
+        """A published list: its encoded bitstring and the position of its last change.
+
+        The ``message`` list (two bits per credential: revoked, suspended) is
+        computed from the revocation and suspension lists, never stored.
+        """
+        if purpose == "message":
+            return self._message_list(issuer_id, list_number)
         rows = self._query(
             "SELECT bits, changed_at FROM status_lists WHERE issuer_id = ? AND list_number = ? AND purpose = ?",
             (str(issuer_id), list_number, purpose),
@@ -326,6 +332,18 @@ class ReadModels:
         if not rows:
             return None
         return Bitstring.from_bytes(bytes(rows[0][0])).encode(), int(rows[0][1])
+
+    def _message_list(self, issuer_id: UUID, list_number: int) -> tuple[str, int] | None:
+        rows = self._query(
+            "SELECT purpose, bits, changed_at FROM status_lists WHERE issuer_id = ? AND list_number = ? "
+            "AND purpose IN ('revocation', 'suspension')",
+            (str(issuer_id), list_number),
+        )
+        lists = {str(r[0]): (Bitstring.from_bytes(bytes(r[1])), int(r[2])) for r in rows}
+        if set(lists) != {"revocation", "suspension"}:
+            return None
+        (revoked, at_r), (suspended, at_s) = lists["revocation"], lists["suspension"]
+        return interleave(revoked, suspended).encode(), max(at_r, at_s)
 
     def status_lists_of(self, issuer_id: UUID) -> list[tuple[int, str, int]]:
         """(list number, purpose, last change) of every list of an issuer."""

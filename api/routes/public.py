@@ -45,7 +45,7 @@ def shared(
 def status_list(
     issuer_id: UUID,
     list_number: ListNumber,
-    purpose: Literal["revocation", "suspension"],
+    purpose: Literal["revocation", "suspension", "message"],
     services: ServicesDep,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
