@@ -56,6 +56,7 @@ STATUS_MESSAGES = (
 #: Every list purpose the ledger publishes.
 LIST_PURPOSES = (*STATUS_PURPOSES, MESSAGE_PURPOSE)
 
+
 def status_value(*, revoked: bool, suspended: bool) -> int:
     """The two-bit value of the message list (see ``STATUS_MESSAGES``)."""
     return (2 if revoked else 0) | (1 if suspended else 0)
