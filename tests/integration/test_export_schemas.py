@@ -14,7 +14,7 @@ from uuid import UUID
 
 import pytest
 from jsonschema import Draft201909Validator
-from ledger.projections.queries import ReadModels
+from ledger.projections.read_models import ReadModels
 from ledger.projections.runner import ProjectionRunner
 
 from ledger.application.actor import CLI_OPERATOR, acting_as

@@ -42,7 +42,7 @@ def test_old_achievement_events_read_in_surf_terms() -> None:
     for topic, state in states:
         assert state["class_version"] == 1
         cls = resolve_topic(topic)
-        assert cls is Achievement.Registered
+        assert cls is Achievement.Registered  # type: ignore[attr-defined]
         assert cls.class_version == 2
         upcast = {k: v for k, v in state.items() if k != "class_version"}
         cls.upcast_v1_v2(upcast)

@@ -33,6 +33,7 @@ from uuid import UUID, uuid5
 
 from ledger.domain.achievement import AchievementSpec
 from ledger.domain.credential import Credential
+from ledger.domain.statusallocation import PublishedPurpose
 from ledger.standards.dataintegrity.loader import (
     CREDENTIALS_V2_URL,
     OPEN_BADGES_V3_URL,
@@ -41,10 +42,9 @@ from ledger.standards.dataintegrity.loader import (
 
 EQF_URL = "https://europa.eu/europass/en/description-eight-eqf-levels"
 NLQF_URL = "https://www.nlqf.nl/nlqf-niveaus"
-#: The one-bit lists every issuer has had from the start (exports before v2 name both).
-STATUS_PURPOSES = ("revocation", "suspension")
-#: The entry of exports from v2 on: one two-bit ``message`` list per issuer list.
-MESSAGE_PURPOSE = "message"
+#: The entry of exports from v2 on: one two-bit ``message`` list per issuer list
+#: (the one-bit lists of ``STATUS_PURPOSES`` stay published for older exports).
+MESSAGE_PURPOSE: PublishedPurpose = "message"
 MESSAGE_STATUS_SIZE = 2
 #: value = revoked << 1 | suspended; a revoked credential stays revoked whatever else.
 STATUS_MESSAGES = (
@@ -53,8 +53,6 @@ STATUS_MESSAGES = (
     ("0x2", "revoked"),
     ("0x3", "revoked"),
 )
-#: Every list purpose the ledger publishes.
-LIST_PURPOSES = (*STATUS_PURPOSES, MESSAGE_PURPOSE)
 
 
 def status_value(*, revoked: bool, suspended: bool) -> int:
@@ -81,7 +79,7 @@ class IssuerProfile:
 class StatusPointer:
     """Where a credential's bit sits: a status list credential URL and an index."""
 
-    purpose: str
+    purpose: PublishedPurpose
     list_credential: str
     index: int
 
