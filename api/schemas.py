@@ -40,11 +40,34 @@ class AchievementIn(Strict):
     ects: str = Field(default="0", pattern=r"^\d{1,4}(\.\d{1,2})?$")
     eqf_level: int | None = Field(default=None, ge=1, le=8)
     nlqf_level: str | None = None
-    assessment_type: str = ""
-    participation_form: str = ""
+    assessment_type: Literal[
+        "", "testing", "application of a skill", "portfolio", "recognition of prior learning"
+    ] = ""
+    participation_form: Literal[
+        "",
+        "online",
+        "onsite or blended",
+        "volunteering",
+        "work experience",
+        "personalized learning activities",
+    ] = ""
     quality_assurance: str = ""
     language: str = ""
     field_of_study: str = ""
+    # SURF's edubadges conventions (issue 14): value lists as in SURF's JSON Schemas.
+    supervision_type: Literal[
+        "",
+        "unsupervised with no identity verification",
+        "supervised with no identity verification",
+        "supervised online",
+        "onsite with identity verification",
+    ] = ""
+    identity_checked: bool | None = None
+    image: str = Field(default="", max_length=65_536, description="https:// URL or data:image/ URI")
+    assessment_description: str = Field(default="", max_length=2000)
+    quality_assurance_code: str = Field(default="", max_length=200)
+    quality_assurance_url: str = Field(default="", max_length=2000)
+    quality_assurance_description: str = Field(default="", max_length=2000)
 
 
 class RevisionIn(Strict):
