@@ -26,7 +26,8 @@ Once (store-independent): tracemalloc memory of the in-memory status structure
 for 1,000,000 synthetic credentials (8 lists of 131,072 x 2 purposes), the
 bitstrings alone and with the credential -> entry map.
 
-Rounds alternate baseline and rebuild; the median round counts.
+Rounds alternate baseline and rebuild; the median round counts. ``measure()`` gives
+the figures to ``scripts/bench.py``.
 
     python scripts/bench_projections.py [--events N] [--rounds R] [--stores sqlite,postgres]
 """
@@ -34,7 +35,9 @@ Rounds alternate baseline and rebuild; the median round counts.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
+import io
 import os
 import platform
 import random
@@ -49,7 +52,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-import psycopg
+from benchkit import Figure, load_average, postgres_schema, postgres_url
 from ledger.projections.base import POSTGRES as PG_DIALECT
 from ledger.projections.base import Cursor
 from ledger.projections.runner import ProjectionRunner
@@ -306,7 +309,7 @@ def status_memory(credentials: int) -> tuple[int, int]:
 # -- one store ---------------------------------------------------------------------------
 
 
-def bench_store(kind: str, url: str, args: argparse.Namespace) -> None:
+def bench_store(kind: str, url: str, args: argparse.Namespace) -> dict[str, float]:
     rng = random.Random(1)
     ledger = Ledger(url, key_store=MemoryKeyStore())
     log = build_log(ledger, args.events, rng)
@@ -377,6 +380,67 @@ def bench_store(kind: str, url: str, args: argparse.Namespace) -> None:
         f"on disk ({disk}) {sizes['on_disk']:,} bytes"
     )
     ledger.close()
+    return {"plain": plain, "rebuild": rebuild, "lookups": lookups["revoked"], "events": events}
+
+
+def run_store(kind: str, args: argparse.Namespace) -> dict[str, float]:
+    """Build a log in a fresh store of ``kind`` and measure it."""
+    if kind == "sqlite":
+        with tempfile.TemporaryDirectory() as directory:
+            return bench_store("sqlite", f"sqlite:///{Path(directory) / 'ledger.db'}", args)
+    with postgres_schema() as schema:
+        return bench_store("postgres", postgres_url(schema), args)
+
+
+def measure(full: bool = False) -> list[Figure]:
+    """Rebuild/read ratios per store, status lookups, status memory per credential."""
+    args = argparse.Namespace(
+        events=100_000 if full else 12_000,
+        rounds=3 if full else 1,
+        lookups=1_000_000,
+        lookup_repeats=3,
+        verify_count=5_000,
+        memory_credentials=1_000_000 if full else 262_144,
+    )
+    figures = []
+    for kind in ("sqlite", "postgres"):
+        load = load_average()
+        with contextlib.redirect_stdout(io.StringIO()):
+            result = run_store(kind, args)
+        figures.append(
+            Figure(
+                f"rebuild {kind} ({result['events']:,.0f} events) / plain read+decode",
+                result["rebuild"],
+                result["plain"],
+                TARGET_RATIO,
+                "events/s",
+                load=load,
+            )
+        )
+        figures.append(
+            Figure(
+                f"in-process status lookups ({kind} projection), lookups/s",
+                result["lookups"],
+                None,
+                TARGET_LOOKUPS,
+                "lookups/s",
+                load=load,
+            )
+        )
+    load = load_average()
+    _, with_map = status_memory(args.memory_credentials)
+    figures.append(
+        Figure(
+            f"status view memory, bytes per credential ({args.memory_credentials:,})",
+            with_map / args.memory_credentials,
+            None,
+            64,
+            "bytes",
+            at_most=True,
+            load=load,
+        )
+    )
+    return figures
 
 
 def main() -> None:
@@ -396,18 +460,8 @@ def main() -> None:
         f"python {platform.python_version()}, {os.cpu_count()} cores, load average "
         f"{os.getloadavg()[0]:.2f} at start; --events {args.events:,}, --rounds {args.rounds}"
     )
-    if "sqlite" in stores:
-        with tempfile.TemporaryDirectory() as directory:
-            bench_store("sqlite", f"sqlite:///{Path(directory) / 'ledger.db'}", args)
-    if "postgres" in stores:
-        schema = f"bench_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(POSTGRES, autocommit=True) as conn:
-            conn.execute(f"CREATE SCHEMA {schema}")
-        try:
-            bench_store("postgres", f"{POSTGRES}?schema={schema}", args)
-        finally:
-            with psycopg.connect(POSTGRES, autocommit=True) as conn:
-                conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    for kind in stores:
+        run_store(kind, args)
 
     bits_only, with_map = status_memory(args.memory_credentials)
     lists = -(-args.memory_credentials // LIST_LENGTH)

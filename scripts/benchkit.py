@@ -78,6 +78,13 @@ def postgres_url(schema: str) -> str:
     return f"{POSTGRES}?schema={schema}"
 
 
+def _target(figure: Figure) -> str:
+    if figure.target is None:
+        return ""
+    shown = format(figure.target, ",.0f") if figure.target >= 100 else format(figure.target, "g")
+    return ("<=" if figure.at_most else "") + shown
+
+
 def print_figures(figures: list[Figure]) -> None:
     """One table: name, value, baseline, ratio, target, met."""
     header = f"{'figure':<58} {'value':>12} {'baseline':>12} {'ratio':>7} {'target':>8} {'met':>4} {'load':>5}"
@@ -90,7 +97,7 @@ def print_figures(figures: list[Figure]) -> None:
             f"{figure.name:<58} {figure.value:>12,.1f} "
             f"{'' if figure.baseline is None else format(figure.baseline, '>12,.1f'):>12} "
             f"{'' if ratio is None else format(ratio, '.2f'):>7} "
-            f"{'' if figure.target is None else ('<=' if figure.at_most else '') + format(figure.target, 'g'):>8} {met:>4} "
+            f"{_target(figure):>8} {met:>4} "
             f"{'' if figure.load is None else format(figure.load, '.1f'):>5}"
         )
         if figure.note:
