@@ -31,17 +31,18 @@ from eventsourcing.persistence import IntegrityError, Notification, OperationalE
 from eventsourcing.sqlite import SQLiteTrackingRecorder
 from ledger.projections.audit_trails import AuditTrailProjection
 from ledger.projections.backpack import BackpackProjection
-from ledger.projections.base import POSTGRES, SQLITE, Applied, Cursor, Projection
+from ledger.projections.database import POSTGRES, SQLITE, Cursor
 from ledger.projections.exemptions import ExemptionRegisterProjection
 from ledger.projections.merkle_log import MerkleLogProjection
+from ledger.projections.projection import Applied, Projection
 from ledger.projections.status import StatusListProjection
 
 from ledger.application.ledger import Ledger
 from ledger.audit.log_sources import StoreSource
 from ledger.audit.log_verifier import Verifier
-from ledger.domain.base import seal_of
 from ledger.errors import ChainBroken, TamperDetected
-from ledger.eventlog.envelope import GENESIS, event_digest, open_row
+from ledger.eventlog.chain import START, ChainHead, follow
+from ledger.eventlog.envelope import event_digest, open_row, seal_of
 from ledger.eventlog.persistence import lock_schema_changes
 
 logger = logging.getLogger(__name__)
@@ -80,7 +81,7 @@ class ProjectionRunner:
         self.tracking = ledger.factory.tracking_recorder()
         self.dialect = SQLITE if isinstance(self.tracking, SQLiteTrackingRecorder) else POSTGRES
         self._datastore: Any = self.tracking.datastore  # type: ignore[attr-defined]
-        self._heads: OrderedDict[UUID, tuple[int, str]] = OrderedDict()
+        self._heads: OrderedDict[UUID, ChainHead] = OrderedDict()
         self._lock = threading.Lock()
         self._on_schema: weakref.WeakSet[Any] = weakref.WeakSet()
         self._preverified: dict[int, str] | None = None
@@ -304,7 +305,7 @@ class ProjectionRunner:
                 raise TamperDetected(
                     f"{sealed.describe()} at position {notification.id} changed after it was verified"
                 )
-            event = self.ledger.mapper.decode(sealed)
+            event = self.ledger.signing_mapper.decode(sealed)
         else:
             event = self.ledger.mapper.to_domain_event(notification)
         seal = seal_of(event)
@@ -313,29 +314,30 @@ class ProjectionRunner:
         originator_id = notification.originator_id
         if not isinstance(originator_id, UUID):
             originator_id = UUID(str(originator_id))
-        expected = self._previous_digest(originator_id, notification.originator_version)
-        if seal.prev != expected:
-            raise ChainBroken(
-                f"event {originator_id} v{notification.originator_version} at position "
-                f"{notification.id} does not link to the previous event of its aggregate"
-            )
-        self._heads[originator_id] = (notification.originator_version, seal.digest)
+        version = notification.originator_version
+        self._heads[originator_id] = follow(
+            self._previous_head(originator_id, version),
+            version=version,
+            prev=seal.prev,
+            digest=seal.digest,
+            where=f"event {originator_id} v{version} at position {notification.id}",
+        )
         self._heads.move_to_end(originator_id)
         if len(self._heads) > CHAIN_CACHE_SIZE:
             self._heads.popitem(last=False)
         return Applied(event=event, notification=notification)
 
-    def _previous_digest(self, originator_id: UUID, version: int) -> str:
+    def _previous_head(self, originator_id: UUID, version: int) -> ChainHead:
+        """The head the event of ``version`` must follow: remembered, or read from the store."""
         if version == 1:
-            return GENESIS
+            return START
         cached = self._heads.get(originator_id)
-        if cached is not None and cached[0] == version - 1:
-            return cached[1]
+        if cached is not None and cached.version == version - 1:
+            return cached
         previous = self.ledger.recorder.select_events(
             originator_id, lte=version - 1, desc=True, limit=1
         )
-        if not previous or previous[0].originator_version != version - 1:
-            raise ChainBroken(f"event {originator_id} v{version - 1} is missing from the log")
-        stored = previous[0]
-        sealed = open_row(stored)
-        return event_digest(sealed.signed_bytes)
+        if not previous:
+            return START
+        sealed = open_row(previous[0])
+        return ChainHead(previous[0].originator_version, event_digest(sealed.signed_bytes))

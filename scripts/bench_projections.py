@@ -55,15 +55,15 @@ from typing import Any
 from uuid import UUID
 
 from benchkit import Figure, load_average, postgres_schema, postgres_url
-from ledger.projections.base import POSTGRES as PG_DIALECT
-from ledger.projections.base import Cursor
+from ledger.projections.database import POSTGRES as PG_DIALECT
+from ledger.projections.database import Cursor
 from ledger.projections.runner import ProjectionRunner
-from ledger.projections.status import PURPOSES
 
 from ledger.application.actor import CLI_OPERATOR, acting_as
 from ledger.application.ledger import CredentialOrder, Ledger
 from ledger.cli.demo import MICRO_DATA_SCIENCE
 from ledger.domain.statusallocation import LIST_LENGTH
+from ledger.domain.statusallocation import STATUS_PURPOSES as PURPOSES
 from ledger.eventlog.envelope import decode_event, open_row
 from ledger.eventlog.signing_keys import MemoryKeyStore, decode_public_key
 from ledger.standards.bitstring_status_list import Bitstring

@@ -20,6 +20,7 @@ from ledger.api.schemas import CheckReportOut, LinkedInOut, ListNumber
 from starlette.responses import Response
 
 from ledger.application.actor import Actor
+from ledger.domain.statusallocation import StatusPurpose
 from ledger.errors import NotFound
 from ledger.standards.credential_checker import TOLERANCES, CheckPolicy, CredentialChecker
 from ledger.standards.dataintegrity.loader import LEDGER_EXTENSIONS_V1_URL, context_bytes
@@ -29,7 +30,9 @@ from ledger.standards.status_list_credential import CACHE_SECONDS
 router = APIRouter(tags=["standard credentials"], responses=PROBLEM_RESPONSES)
 
 VC_MEDIA_TYPE = "application/vc"
-JSON_DOCUMENT = {200: {"content": {"application/json": {"schema": {"type": "object"}}}}}
+JSON_DOCUMENT: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/json": {"schema": {"type": "object"}}}}
+}
 Tolerance = Literal[TOLERANCES]  # type: ignore[valid-type]
 
 
@@ -102,7 +105,7 @@ def check_credential(
 def status_list_credential(
     issuer_id: UUID,
     list_number: ListNumber,
-    purpose: Literal["revocation", "suspension"],
+    purpose: StatusPurpose,
     services: ServicesDep,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:

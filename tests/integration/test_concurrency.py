@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import multiprocessing
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 import pytest
 
 from ledger.application.actor import acting_as
 from ledger.application.ledger import CredentialOrder, Ledger
+from ledger.domain.issuer import Issuer
 from ledger.errors import Conflict
 from ledger.eventlog.signing_keys import FileKeyStore
 from tests.conftest import postgres_store_url
@@ -22,8 +24,8 @@ pytestmark = pytest.mark.postgres
 
 
 def _suspend_after_barrier(
-    store_url: str, key_dir: str, issuer_id: str, credential_id: str, barrier, results
-) -> None:  # type: ignore[no-untyped-def]
+    store_url: str, key_dir: str, issuer_id: str, credential_id: str, barrier: Any, results: Any
+) -> None:
     ledger = Ledger(store_url, key_store=FileKeyStore(Path(key_dir)))
     with acting_as(admin(UUID(issuer_id))):
         credential = ledger.credential(UUID(credential_id))
@@ -38,8 +40,8 @@ def _suspend_after_barrier(
 
 
 def _issue_many(
-    store_url: str, key_dir: str, issuer_id: str, achievement_id: str, barrier, results
-) -> None:  # type: ignore[no-untyped-def]
+    store_url: str, key_dir: str, issuer_id: str, achievement_id: str, barrier: Any, results: Any
+) -> None:
     ledger = Ledger(store_url, key_store=FileKeyStore(Path(key_dir)))
     barrier.wait()
     ids = []
@@ -143,8 +145,14 @@ def test_parallel_issuers_get_distinct_status_entries(postgres_schema: str, tmp_
 
 
 def _issue_and_count_conflicts(
-    store_url: str, key_dir: str, issuer_id: str, achievement_id: str, name: str, barrier, results
-) -> None:  # type: ignore[no-untyped-def]
+    store_url: str,
+    key_dir: str,
+    issuer_id: str,
+    achievement_id: str,
+    name: str,
+    barrier: Any,
+    results: Any,
+) -> None:
     """Issue singles and small cohorts; report every id and every error a caller saw."""
     ledger = Ledger(store_url, key_store=FileKeyStore(Path(key_dir)))
     barrier.wait()
@@ -244,7 +252,7 @@ def test_a_block_reservation_that_loses_a_race_is_retried_unseen(
     load_issuer = first.issuer
     raced: list[bool] = []
 
-    def issuer_then_race(loaded_id: UUID):  # type: ignore[no-untyped-def]
+    def issuer_then_race(loaded_id: UUID) -> Issuer:
         issuer = load_issuer(loaded_id)
         if not raced:
             # The other process reserves between this one's load and save.
@@ -252,7 +260,7 @@ def test_a_block_reservation_that_loses_a_race_is_retried_unseen(
             second.status_entries.take(issuer_id, 1)
         return issuer
 
-    first.issuer = issuer_then_race  # type: ignore[method-assign]
+    first.issuer = issuer_then_race  # type: ignore[method-assign,assignment]
     with acting_as(admin(issuer_id)):
         mine = first.issue_credential(
             issuer_id, achievement_id, CredentialOrder(learner_subject="a")

@@ -21,11 +21,12 @@ from typing import Any, ClassVar, TypeVar, cast
 from uuid import UUID, uuid4
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, Repository
 from eventsourcing.domain import MutableOrImmutableAggregate
 from eventsourcing.persistence import EventStore, IntegrityError, Recording, StoredEvent
 from eventsourcing.utils import get_topic
 
+from ledger.application import authorization
 from ledger.application.actor import SYSTEM, Actor, current_actor
 from ledger.application.privacy import LearnerDataKeys, seal, unseal
 from ledger.application.status_entries import StatusEntryPool
@@ -49,6 +50,7 @@ from ledger.errors import (
     NotFound,
 )
 from ledger.eventlog.canonical_json import canonical_bytes
+from ledger.eventlog.chain import ChainedRepository, project_chained
 from ledger.eventlog.keyring import KeyRing
 from ledger.eventlog.persistence import StoreConfig, parse_store_url
 from ledger.eventlog.signing_keys import KeyStore, encode_public_key, key_id
@@ -106,6 +108,8 @@ class Ledger(Application[UUID]):
             raise ConfigurationError("MAPPER_TOPIC must name the signing mapper")
         self.keyring = KeyRing(self._load_registry_events, operator_anchor=operator_anchor)
         mapper.bind(self.keyring)
+        #: The mapper with its signing type (``self.mapper`` is typed as the library's).
+        self.signing_mapper: SignedEventMapper = mapper
         self.data_keys = LearnerDataKeys(
             self.recorder.datastore,  # type: ignore[attr-defined]
             kind=self.store.kind,
@@ -113,6 +117,19 @@ class Ledger(Application[UUID]):
         if self.factory.env_create_table():  # type: ignore[attr-defined]
             self.data_keys.create_table()
         self.status_entries = StatusEntryPool(self._reserve_status_block)
+
+    def construct_repository(self) -> Repository[UUID]:
+        """The library's repository, holding every stored event to its chain and signer."""
+        plain = super().construct_repository()
+        chained = ChainedRepository(
+            event_store=plain.event_store,
+            snapshot_store=plain.snapshot_store,
+            fastforward=plain.fastforward,
+            fastforward_skipping=plain.fastforward_skipping,
+            deepcopy_from_cache=plain.deepcopy_from_cache,
+        )
+        chained.cache = plain.cache
+        return chained
 
     def construct_event_store(self) -> EventStore[UUID]:
         """The library's event store, with large batches signed on every core."""
@@ -133,7 +150,7 @@ class Ledger(Application[UUID]):
             kid=kid,
             private_key=private_key,
             actor=actor.to_json(),
-            heads={aggregate.id: aggregate.chain_head for aggregate in aggregates},
+            heads={a.id: a.chain_head for a in aggregates if a.chain_head is not None},
         )
         try:
             with sealing(context):
@@ -143,7 +160,7 @@ class Ledger(Application[UUID]):
         except IntegrityError as error:
             raise Conflict("another writer changed the same record first; try again") from error
         for aggregate in aggregates:
-            aggregate._advance_chain(context.heads[aggregate.id])
+            aggregate.record_chain_head(context.heads[aggregate.id])
         if any(isinstance(aggregate, KeyRegistry) for aggregate in aggregates):
             self.keyring.refresh()
         return recordings
@@ -232,40 +249,29 @@ class Ledger(Application[UUID]):
         stored = self.recorder.select_events(aggregate_id)
         if not stored:
             raise NotFound(f"nothing recorded for {aggregate_id}")
-        aggregate: Any = None
-        for event in map(self.mapper.to_domain_event, stored):
-            aggregate = cast(Any, event).mutate(aggregate)
+        project_chained(None, map(self.mapper.to_domain_event, stored))
         return list(stored)
 
     # -- authorisation ------------------------------------------------------------
 
+    # Every decision is ledger.application.authorization's; these apply it to the actor.
+
     @staticmethod
     def _actor() -> Actor:
-        return current_actor() or SYSTEM
+        return authorization.acting()
 
     def _require_operator(self) -> None:
-        if self._actor().role not in ("operator", "system"):
-            raise Forbidden("only the ledger operator may do this")
+        authorization.require_operator(self._actor())
 
-    def _require_administrator(self, issuer: Issuer) -> None:
-        actor = self._actor()
-        if actor.role in ("operator", "system"):
-            return
-        if (
-            actor.role == "administrator"
-            and actor.issuer_id == issuer.id
-            and actor.subject in issuer.administrators
-        ):
-            return
-        raise Forbidden(f"{actor.subject} is not an administrator of issuer {issuer.id}")
+    def _require_administrator(self, issuer: Issuer, *, hidden: str | None = None) -> None:
+        authorization.require_administrator(self._actor(), issuer, hidden=hidden)
 
-    def _require_learner(self, learner_id: UUID) -> None:
-        actor = self._actor()
-        if actor.role in ("operator", "system"):
-            return
-        if actor.role == "learner" and learner_id_for(actor.subject) == learner_id:
-            return
-        raise Forbidden("a learner may act on their own backpack only")
+    def _require_learner(self, learner_id: UUID, *, hidden: str | None = None) -> None:
+        authorization.require_learner(self._actor(), learner_id, hidden=hidden)
+
+    def administered_issuer(self, issuer_id: UUID) -> Issuer:
+        """The issuer named by a request, for an administrator of it (reads and writes)."""
+        return authorization.require_own_issuer(self._actor(), issuer_id, self.issuer)
 
     # -- keys and issuers ---------------------------------------------------------
 
@@ -435,7 +441,7 @@ class Ledger(Application[UUID]):
         """Add a revision to an achievement; returns the revision number."""
         achievement = self.achievement(achievement_id)
         issuer = self.issuer(achievement.issuer_id)
-        self._require_administrator(issuer)
+        self._require_administrator(issuer, hidden=f"achievement {achievement_id}")
         revision = achievement.revise(
             AchievementSpec.parse(spec), reason=reason, policy=issuer.policy_at(utcnow())
         )
@@ -485,7 +491,8 @@ class Ledger(Application[UUID]):
                 return previous.credential_ids
         achievement = self.achievement(achievement_id)
         if achievement.issuer_id != issuer.id:
-            raise Forbidden("an issuer can only issue its own achievements")
+            # Another issuer's achievement: do not confirm that it exists.
+            raise NotFound(f"achievement {achievement_id} not found")
         now = utcnow()
         policy = issuer.policy_at(now)
         achievement.current.check_study_load(policy)
@@ -543,11 +550,8 @@ class Ledger(Application[UUID]):
     def _administered_credential(self, credential_id: UUID) -> tuple[Credential, Issuer]:
         credential = self.credential(credential_id)
         issuer = self.issuer(credential.issuer_id)
-        try:
-            self._require_administrator(issuer)
-        except Forbidden:
-            # Another issuer's credential: do not even confirm that it exists.
-            raise NotFound(f"credential {credential_id} not found") from None
+        # Another issuer's credential: do not even confirm that it exists.
+        self._require_administrator(issuer, hidden=f"credential {credential_id}")
         return credential, issuer
 
     def amend_credential(
@@ -691,7 +695,7 @@ class Ledger(Application[UUID]):
     def look_up(self, *, learner_id: UUID, credential_id: UUID, purpose: str) -> Credential:
         """A verifier's register lookup under a live consent; the lookup is recorded."""
         actor = self._actor()
-        if actor.role not in ("verifier", "operator"):
+        if actor.role != "verifier" and not authorization.is_privileged(actor):
             raise Forbidden("register lookups are for verifiers")
         try:
             learner = self.learner(learner_id)
@@ -738,7 +742,7 @@ class Ledger(Application[UUID]):
     def withdraw_exemption_claim(self, claim_id: UUID, *, reason: str = "") -> None:
         """The learner withdraws a pending claim."""
         claim = self.exemption_claim(claim_id)
-        self._require_learner(claim.learner_id)
+        self._require_learner(claim.learner_id, hidden=f"exemption claim {claim_id}")
         claim.withdraw(reason=reason)
         self._save(claim)
 
@@ -746,7 +750,7 @@ class Ledger(Application[UUID]):
         """The receiving institution approves or rejects a claim."""
         claim = self.exemption_claim(claim_id)
         institution = self.issuer(claim.institution_id)
-        self._require_administrator(institution)
+        self._require_administrator(institution, hidden=f"exemption claim {claim_id}")
         if approve:
             claim.approve(reason=reason)
         else:

@@ -17,12 +17,10 @@ from typing import Any
 from urllib.parse import urlsplit
 from uuid import UUID
 
-from ledger.application.actor import SYSTEM, current_actor
+from ledger.application import authorization
 from ledger.application.ledger import Ledger
 from ledger.domain.base import utcnow
-from ledger.domain.credential import Credential
-from ledger.domain.issuer import Issuer
-from ledger.domain.learner import learner_id_for
+from ledger.domain.statusallocation import STATUS_PURPOSES
 from ledger.errors import KeyUnavailable, NotFound
 from ledger.eventlog.canonical_json import parse_datetime
 from ledger.eventlog.envelope import open_row
@@ -30,7 +28,6 @@ from ledger.settings import Settings
 from ledger.standards.dataintegrity import sign
 from ledger.standards.did_documents import DidResolver, issuer_did, method_id
 from ledger.standards.open_badges import (
-    STATUS_PURPOSES,
     IssuerProfile,
     StatusPointer,
     identity_salt,
@@ -109,7 +106,7 @@ class Publisher:
             issuer = self.ledger.issuer(credential.issuer_id)
         except NotFound:
             raise NotFound(f"credential {credential_id} not found") from None
-        if not _may_export(credential, issuer):
+        if not authorization.may_read_credential(authorization.acting(), credential, issuer):
             raise NotFound(f"credential {credential_id} not found")
         issued_digest, awarded_at, version_at = self._version_facts(credential_id)
         spec = self.ledger.achievement(credential.achievement_id).revisions[
@@ -219,14 +216,3 @@ def publisher_for(settings: Settings, ledger: Ledger, encoded_list: EncodedListS
         encoded_list=encoded_list,
         fetch=origins.fetcher() if origins.origins else None,
     )
-
-
-def _may_export(credential: Credential, issuer: Issuer) -> bool:
-    actor = current_actor() or SYSTEM
-    if actor.role in ("operator", "system"):
-        return True
-    if actor.role == "administrator":
-        return actor.issuer_id == issuer.id and actor.subject in issuer.administrators
-    if actor.role == "learner":
-        return learner_id_for(actor.subject) == credential.learner_id
-    return False

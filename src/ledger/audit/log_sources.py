@@ -19,12 +19,12 @@ import orjson
 from eventsourcing.persistence import ApplicationRecorder, InfrastructureFactory, StoredEvent
 from eventsourcing.utils import Environment
 
+from ledger import base64url
 from ledger.domain.keyregistry import KEY_REGISTRY_ID
 from ledger.domain.log_checkpoints import LOG_CHECKPOINTS_ID
 from ledger.errors import MalformedEvent
 from ledger.eventlog.envelope import pack
 from ledger.eventlog.persistence import StoreConfig, parse_store_url
-from ledger.eventlog.signing_keys import from_b64url
 
 #: Notification ids (or bundle lines) per chunk handed to a worker.
 CHUNK = 2000
@@ -202,7 +202,7 @@ def event_row(line: bytes, number: int) -> Row:
     """One bundle event line as a log row (the stored state is rebuilt exactly)."""
     item = _parse_line(line, number)
     try:
-        state = pack(item["signed"].encode("utf-8"), from_b64url(item["signature"]))
+        state = pack(item["signed"].encode("utf-8"), base64url.decode(item["signature"]))
         return (
             int(item["position"]),
             UUID(item["originator_id"]),

@@ -64,7 +64,8 @@ from ledger.errors import (
     WrongSigner,
 )
 from ledger.eventlog.canonical_json import format_datetime, parse_datetime
-from ledger.eventlog.envelope import GENESIS, decode_event, open_row, open_stored
+from ledger.eventlog.chain import START, ChainHead, check_signer, follow
+from ledger.eventlog.envelope import decode_event, open_row, open_stored
 from ledger.eventlog.keyring import KeyRing, signature_problem
 from ledger.eventlog.signing_keys import decode_public_key, verify_signature
 from ledger.transparency.checkpoint_note import (
@@ -391,7 +392,7 @@ class Verifier:
         self.progress = progress
         self.report = Report(source=source.description, workers=self.workers)
         self.tree = MerkleTree(_LeafArrays())
-        self._heads: dict[str, tuple[int, str]] = {}
+        self._heads: dict[str, ChainHead] = {}
         self._authorities: dict[str, frozenset[str]] = {}
         self._interned: dict[frozenset[str], frozenset[str]] = {}
         self._last_position = 0
@@ -554,33 +555,29 @@ class Verifier:
             self._events_upto_trusted += 1
         aggregate = record.originator_id
         where = f"event {aggregate} v{record.version} ({record.topic})"
-        version, digest = self._heads.get(aggregate, (0, GENESIS))
-        if record.version != version + 1:
-            self._problem(
-                position,
-                ChainBroken(
-                    f"{where} follows v{version} of its record: an event is missing, "
-                    "inserted or out of order"
-                ),
+        head = ChainHead(record.version, record.digest)
+        try:
+            follow(
+                self._heads.get(aggregate, START),
+                version=record.version,
+                prev=record.prev,
+                digest=record.digest,
+                where=where,
             )
-        elif record.prev != digest:
-            self._problem(
-                position, ChainBroken(f"{where} does not link to the hash of the event before it")
-            )
-        self._heads[aggregate] = (record.version, record.digest)
+        except ChainBroken as broken:
+            self._problem(position, broken)
+        self._heads[aggregate] = head
         if record.authorities is not None and aggregate not in self._authorities:
             self._authorities[aggregate] = self._interned.setdefault(
                 record.authorities, record.authorities
             )
         owner = keys[record.kid].owner if record.kid in keys else None
         authorities = self._authorities.get(aggregate)
-        if owner is not None and authorities is not None and owner not in authorities:
-            self._problem(
-                position,
-                WrongSigner(
-                    f"{where} is signed by a key of {owner}, which has no authority over it"
-                ),
-            )
+        if owner is not None and authorities is not None:
+            try:
+                check_signer(owner, authorities, where=where)
+            except WrongSigner as wrong:
+                self._problem(position, wrong)
         if aggregate == _REGISTRY:
             self._registry_seen.append(record.digest)
         if self.digests is not None:

@@ -15,9 +15,8 @@ from uuid import UUID
 
 from eventsourcing.domain import event
 
-from ledger.domain.base import LedgerAggregate, utcnow
+from ledger.domain.base import LedgerAggregate, as_datetime, utcnow
 from ledger.errors import CredentialRevoked, InvalidInput, InvalidTransition
-from ledger.eventlog.canonical_json import from_json_value
 
 Status = Literal["active", "suspended", "revoked", "expired"]
 
@@ -110,7 +109,7 @@ class Credential(LedgerAggregate):
             setattr(
                 self,
                 name,
-                from_json_value(value, datetime | None) if name == "valid_until" else value,
+                as_datetime(value) if name == "valid_until" else value,
             )
         self.amendments += 1
         self.reasons.append(reason)

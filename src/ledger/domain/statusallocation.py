@@ -18,8 +18,14 @@ from __future__ import annotations
 import hashlib
 from array import array
 from functools import lru_cache
+from typing import Literal, get_args
 
+#: Entries per status list: the W3C minimum (herd privacy), the one length the ledger uses.
 LIST_LENGTH = 131_072
+
+#: What an issuer's status lists say: one list of each purpose per list number.
+StatusPurpose = Literal["revocation", "suspension"]
+STATUS_PURPOSES: tuple[StatusPurpose, ...] = get_args(StatusPurpose)
 
 
 @lru_cache(maxsize=8)

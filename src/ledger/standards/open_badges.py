@@ -26,6 +26,7 @@ from uuid import UUID, uuid5
 
 from ledger.domain.achievement import AchievementSpec
 from ledger.domain.credential import Credential
+from ledger.domain.statusallocation import StatusPurpose
 from ledger.standards.dataintegrity.loader import (
     CREDENTIALS_V2_URL,
     LEDGER_EXTENSIONS_V1_URL,
@@ -35,7 +36,6 @@ from ledger.standards.dataintegrity.loader import (
 CONTEXTS = [CREDENTIALS_V2_URL, OPEN_BADGES_V3_URL, LEDGER_EXTENSIONS_V1_URL]
 EQF_URL = "https://europa.eu/europass/en/description-eight-eqf-levels"
 NLQF_URL = "https://www.nlqf.nl/nlqf-niveaus"
-STATUS_PURPOSES = ("revocation", "suspension")
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class IssuerProfile:
 class StatusPointer:
     """Where a credential's bit sits: a status list credential URL and an index."""
 
-    purpose: str
+    purpose: StatusPurpose
     list_credential: str
     index: int
 
