@@ -228,21 +228,30 @@ class ProjectionRunner:
                 raise TimeoutError(f"projections did not reach position {position} in {timeout}s")
             time.sleep(0.01)
 
-    def rebuild(self, names: Sequence[str] | None = None, *, workers: int = 1) -> None:
+    def rebuild(
+        self, names: Sequence[str] | None = None, *, workers: int = 1, full: bool = False
+    ) -> None:
         """Drop the named projections' tables (all if none) and replay them from the log.
 
         With ``workers`` > 1 and a log of at least ``PREVERIFY_FROM`` events, the whole
         log is first verified in that many processes (``ledger.audit.log_verifier``: signatures,
         keys, authority, chains, checkpoints), before anything is dropped; the replay
         then applies only events whose signed bytes hash to what was verified, and
-        checks the signatures of anything written since as usual.
+        checks the signatures of anything written since as usual. Unless ``full``,
+        the events the newest checkpoint covers are held to its operator-signed
+        Merkle root instead of having their signatures checked one by one (the
+        verifier's ``trust_checkpoint``).
         """
         chosen = [p for p in self.projections if names is None or p.name in names]
         unknown = set(names or ()) - {p.name for p in self.projections}
         if unknown:
             raise KeyError(f"unknown projection {sorted(unknown)[0]!r}")
         head = self.ledger.recorder.max_notification_id() or 0
-        verified = self._verify_log(workers) if workers > 1 and head >= PREVERIFY_FROM else None
+        verified = (
+            self._verify_log(workers, trust_checkpoint=not full)
+            if workers > 1 and head >= PREVERIFY_FROM
+            else None
+        )
         with self._lock, self.transaction(commit=True) as (raw, cursor):
             if self.dialect is POSTGRES:
                 lock_schema_changes(raw)
@@ -259,11 +268,13 @@ class ProjectionRunner:
         runner._preverified = verified
         runner.catch_up()
 
-    def _verify_log(self, workers: int) -> dict[int, str]:
+    def _verify_log(self, workers: int, *, trust_checkpoint: bool = False) -> dict[int, str]:
         """Verify the whole log in parallel; the digests of its events by position."""
         source = StoreSource(self.ledger.store)
         try:
-            verifier = Verifier(source, workers=workers, keep_digests=True)
+            verifier = Verifier(
+                source, workers=workers, keep_digests=True, trust_checkpoint=trust_checkpoint
+            )
             report = verifier.run()
         finally:
             source.close()

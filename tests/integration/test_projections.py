@@ -141,7 +141,7 @@ def test_a_parallel_rebuild_verifies_first_and_gives_identical_bytes(
     verified = runner._verify_log(2)
     first = min(verified)
     verified[first] = "0" * 64
-    monkeypatch.setattr(ProjectionRunner, "_verify_log", lambda self, workers: verified)
+    monkeypatch.setattr(ProjectionRunner, "_verify_log", lambda self, workers, **_: verified)
     with pytest.raises(TamperDetected, match="changed after it was verified"):
         runner.rebuild(workers=2)
 

@@ -29,6 +29,7 @@ from eventsourcing.utils import get_topic
 from ledger.application import authorization
 from ledger.application.actor import SYSTEM, Actor, current_actor
 from ledger.application.privacy import LearnerDataKeys, seal, unseal
+from ledger.application.status_entries import StatusEntryPool
 from ledger.domain.achievement import Achievement, AchievementSpec
 from ledger.domain.base import LedgerAggregate, utcnow
 from ledger.domain.credential import Amendment, Credential, check_evidence, check_result
@@ -61,6 +62,10 @@ R = TypeVar("R")
 
 #: How often a command that lost an optimistic-concurrency race is re-run.
 CONFLICT_RETRIES = 10
+
+#: How long a block reservation of status entries keeps trying (it always makes
+#: progress for some writer, so only a pathological pile-up reaches this).
+RESERVATION_DEADLINE_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -111,6 +116,7 @@ class Ledger(Application[UUID]):
         )
         if self.factory.env_create_table():  # type: ignore[attr-defined]
             self.data_keys.create_table()
+        self.status_entries = StatusEntryPool(self._reserve_status_block)
 
     def construct_repository(self) -> Repository[UUID]:
         """The library's repository, holding every stored event to its chain and signer."""
@@ -181,6 +187,27 @@ class Ledger(Application[UUID]):
                 # load-sign-save cycle takes tens of milliseconds.
                 time.sleep(random.uniform(0, min(0.2, 0.005 * 2**attempt)))  # noqa: S311
         return command()
+
+    def _reserve_status_block(self, issuer_id: UUID, count: int) -> list[tuple[int, int]]:
+        """Reserve ``count`` status entries on the issuer in a transaction of their own.
+
+        Only block reservations write to the issuer on the issuance path; a lost race
+        is retried here (with jitter, until a generous deadline) and never reaches
+        the caller, since reserving again is always safe.
+        """
+        deadline = time.monotonic() + RESERVATION_DEADLINE_SECONDS
+        attempt = 0
+        while True:
+            issuer = self.issuer(issuer_id)
+            entries = issuer.reserve_status_entries(count)
+            try:
+                self._save(issuer, authority=str(issuer_id))
+                return entries
+            except Conflict:
+                attempt += 1
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(random.uniform(0, min(0.2, 0.002 * 2**attempt)))  # noqa: S311
 
     # -- loading ------------------------------------------------------------------
 
@@ -472,13 +499,18 @@ class Ledger(Application[UUID]):
         policy_reference = (
             policy.reference if achievement.current.kind == "microcredential" else None
         )
-        entries = issuer.reserve_status_entries(len(orders))
+        # Every order is checked before entries are taken: a reservation is a write,
+        # and bad input must change nothing.
+        learner_ids = [learner_id_for(_subject(order.learner_subject)) for order in orders]
+        for order in orders:
+            Credential.check_validity(order.valid_from or now, order.valid_until)
+        entries = self.status_entries.take(issuer.id, len(orders))
         credentials = [
             Credential(
                 issuer_id=issuer.id,
                 achievement_id=achievement.id,
                 achievement_revision=achievement.revision,
-                learner_id=learner_id_for(_subject(order.learner_subject)),
+                learner_id=learner_id,
                 valid_from=order.valid_from or now,
                 valid_until=order.valid_until,
                 status_list=status_list,
@@ -487,7 +519,9 @@ class Ledger(Application[UUID]):
                 result=check_result(order.result or {}),
                 evidence=list(check_evidence(order.evidence)),
             )
-            for order, (status_list, status_index) in zip(orders, entries, strict=True)
+            for order, learner_id, (status_list, status_index) in zip(
+                orders, learner_ids, entries, strict=True
+            )
         ]
         ids = [credential.id for credential in credentials]
         extra: list[LedgerAggregate] = []
@@ -500,7 +534,9 @@ class Ledger(Application[UUID]):
                     credential_ids=ids,
                 )
             )
-        self._save(issuer, *credentials, *extra, authority=str(issuer.id))
+        # Only new aggregates: nothing here can collide with another writer except a
+        # duplicate request id, which the retry answers from the first request.
+        self._save(*credentials, *extra, authority=str(issuer.id))
         return ids
 
     def _previous_request(self, issuer_id: UUID, request_id: str) -> IssuanceRequest | None:
