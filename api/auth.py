@@ -20,10 +20,10 @@ import jwt
 import orjson
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from ledger.api.problems import Unauthenticated
 
 from ledger.application.actor import ROLES, Actor, Role
-from ledger.errors import ConfigurationError
+from ledger.application.authorization import PRIVILEGED
+from ledger.errors import ConfigurationError, Unauthenticated
 from ledger.settings import Settings
 
 DEV_ISSUER = "ledger-dev"
@@ -161,7 +161,7 @@ class TokenVerifier:
         except jwt.PyJWTError as error:
             raise Unauthenticated(f"invalid token: {error}") from None
         role = claims.get(self.settings.role_claim)
-        if not isinstance(role, str) or role not in ROLES or role in ("operator", "system"):
+        if not isinstance(role, str) or role not in ROLES or role in PRIVILEGED:
             raise Unauthenticated("the token carries no usable role")
         subject = claims["sub"]
         if not isinstance(subject, str) or not subject or not PRINTABLE_SUBJECT.fullmatch(subject):

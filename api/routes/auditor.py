@@ -11,10 +11,9 @@ from ledger.api.problems import PROBLEM_RESPONSES
 from ledger.api.schemas import MAX_POSITION, PRINTABLE, Instant, LogEvent, LogPage, Page
 
 from ledger.audit.time_travel import credential_at
-from ledger.domain.base import seal_of
 from ledger.errors import InvalidInput, LedgerError, NotFound
 from ledger.eventlog.canonical_json import to_json_value
-from ledger.eventlog.envelope import GENESIS, event_digest, open_row
+from ledger.eventlog.envelope import GENESIS, event_digest, open_row, seal_of
 
 router = APIRouter(prefix="/v1/audit", tags=["auditors"], responses=PROBLEM_RESPONSES)
 

@@ -16,8 +16,8 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from ledger.api.auth import DEV_ISSUER, TokenVerifier
-from ledger.api.problems import Unauthenticated
 
+from ledger.errors import Unauthenticated
 from ledger.settings import Settings
 
 PROVIDER = "https://connect.test.surfconext.nl"
