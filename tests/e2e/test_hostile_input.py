@@ -215,7 +215,8 @@ def test_a_malformed_status_index_is_reported_not_a_crash(server: Server, index:
     exported = server.client.get(f"/v1/credentials/{w['credential_id']}/export", headers=w["admin"])
     assert exported.status_code == 200, exported.text
     document = exported.json()
-    for entry in document["credentialStatus"]:
+    status = document["credentialStatus"]
+    for entry in status if isinstance(status, list) else [status]:
         entry["statusListIndex"] = index
     response = server.client.post("/v1/credentials/check", json=document)
     assert response.status_code == 200, response.text
