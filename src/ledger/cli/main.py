@@ -68,6 +68,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from ledger.projections.runner import ProjectionRunner  # noqa: PLC0415 (read side, loaded on use)
 
     ledger = open_ledger(args.store)
+    _require_fresh(ledger)
     made = build_demo(ledger)
     # The embedded default projects in process: catch up before reporting.
     ProjectionRunner(ledger).catch_up()
@@ -230,6 +231,7 @@ def cmd_token(args: argparse.Namespace) -> int:
     from ledger.api.auth import mint_dev_token  # noqa: PLC0415
 
     settings = Settings.from_env(store_url=args.store)
+    _require_initialised(settings)
     token = mint_dev_token(
         settings,
         role=args.role,
@@ -239,6 +241,41 @@ def cmd_token(args: argparse.Namespace) -> int:
     )
     _print(args, {"token": token}, token)
     return 0
+
+
+def _require_fresh(ledger: Ledger) -> None:
+    """The demo fills a fresh ledger once: a second run would repeat every institution."""
+    first = ledger.recorder.select_notifications(start=None, limit=100)
+    records = [n for n in first if not n.topic.startswith("ledger/KeyRegistry")]
+    if records:
+        raise Conflict(
+            f"{ledger.store.url} already holds records (the demo ran before?): the demo "
+            "fills a fresh ledger only; use another --store, or remove this one to start over"
+        )
+
+
+def _store_exists(settings: Settings) -> bool:
+    """Whether the store holds a ledger (checked without creating anything)."""
+    path = settings.store.sqlite_path
+    if path is not None and not path.exists():
+        return False
+    reader = audit_commands._readonly_ledger(settings)
+    try:
+        reader.keyring.refresh()
+        return reader.keyring.registry is not None
+    except PersistenceError:
+        return False
+    finally:
+        reader.close()
+
+
+def _require_initialised(settings: Settings) -> None:
+    """Refuse, clearly, to act on a store that ``ledger init`` has not set up."""
+    if not _store_exists(settings):
+        raise LedgerError(
+            f"the store {settings.store.url} is not initialised: run `ledger init` first "
+            "(or point --store / LEDGER_STORE at the ledger you mean)"
+        )
 
 
 def _publisher(ledger: Ledger, store_url: str | None) -> Any:
@@ -277,10 +314,17 @@ def cmd_check(args: argparse.Namespace) -> int:
         raise ValueError(f"{args.file}: {error}") from None
     if not isinstance(document, dict):
         raise ValueError(f"{args.file}: not a JSON object")
-    publisher = _publisher(open_ledger(args.store), args.store)
+    settings = Settings.from_env(store_url=args.store)
+    if _store_exists(settings):
+        publisher = _publisher(open_ledger(args.store), args.store)
+        resolver, status_lists = publisher.resolver, publisher.fetch_status_list
+    else:
+        # An outsider's check: no ledger here, so none is created; only did:key and
+        # trusted origins can be resolved.
+        resolver, status_lists = _outsider_resolvers(settings)
     checker = CredentialChecker(
-        resolver=publisher.resolver,
-        status_lists=publisher.fetch_status_list,
+        resolver=resolver,
+        status_lists=status_lists,
         policy=CheckPolicy.tolerating(args.tolerate or ()),
     )
     report = checker.check(document).to_json()
@@ -289,6 +333,26 @@ def cmd_check(args: argparse.Namespace) -> int:
     lines.append(f"  policy: {report['policy']['name']} {report['policy']['tolerated']}")
     _print(args, report, "\n".join(lines))
     return 0 if report["verified"] else 3
+
+
+def _outsider_resolvers(settings: Settings) -> tuple[Any, Any]:
+    """A DID resolver and status list fetcher that need no store."""
+    from ledger.eventlog.keyring import KeyRing  # noqa: PLC0415
+    from ledger.standards.did_documents import DidResolver  # noqa: PLC0415
+    from ledger.standards.remote_documents import RemoteRefused, TrustedOrigins  # noqa: PLC0415
+
+    origins = TrustedOrigins(settings.trusted_origins)
+    fetch = origins.fetcher() if origins.origins else None
+
+    def status_lists(url: str) -> dict[str, Any]:
+        if fetch is None:
+            raise RemoteRefused(f"{url}: no ledger here and no remote fetching is configured")
+        return fetch(url)
+
+    resolver = DidResolver(
+        public_url=settings.public_url, keyring=KeyRing(lambda gt: []), fetch=fetch
+    )
+    return resolver, status_lists
 
 
 def _add_standard_commands(commands: Any, common: argparse.ArgumentParser) -> None:
