@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,7 +28,11 @@ from ledger.settings import Settings
 from ledger.transparency.checkpoint_publisher import CheckpointPolicy, CheckpointPublisher
 
 R = TypeVar("R")
+logger = logging.getLogger(__name__)
 READ_WAIT_SECONDS = 5.0
+#: How often the embedded read side looks for events written by other processes.
+FOLLOW_SECONDS = 0.25
+FOLLOW_RETRY_SECONDS = 5.0
 #: How long a write waits for a projector that did not move since a write last timed out.
 STALLED_WAIT_SECONDS = 0.5
 
@@ -81,7 +87,7 @@ class Services:
 
         publisher = publisher_for(settings, ledger, encoded_list)
         checkpoints = CheckpointPublisher(runner, CheckpointPolicy.from_settings(settings))
-        return cls(
+        services = cls(
             settings,
             ledger,
             runner,
@@ -91,6 +97,29 @@ class Services:
             checkpoints,
             progress=ProgressWatch(settings.ready_stuck_seconds),
         )
+        if settings.project_in_process:
+            threading.Thread(
+                target=services.follow_log, name="ledger-follower", daemon=True
+            ).start()
+        return services
+
+    def follow_log(self) -> None:
+        """Embedded mode: follow the log on its own, not only after this process's writes.
+
+        Another process (``ledger erase-learner``, ``ledger revoke`` through the CLI)
+        may write to the same store; without this, the server would show the old
+        state (open share links, live consents) until its next own write. A failure
+        is recorded by the runner (``/readyz`` says so) and retried after a pause.
+        """
+        while True:
+            try:
+                with self.write_lock:
+                    self.runner.catch_up()
+                    self.checkpoints.maybe_publish()
+            except Exception:
+                logger.exception("the in-process read side could not follow the log")
+                time.sleep(FOLLOW_RETRY_SECONDS)
+            time.sleep(FOLLOW_SECONDS)
 
     def write(self, actor: Actor, command: Callable[[], R]) -> R:
         """Run a command as ``actor``, then make its effect visible to the next read.

@@ -183,13 +183,25 @@ def cmd_erase_learner(args: argparse.Namespace) -> int:
         raise ValueError("give either a learner id or --subject")
     learner_id = learner_id_for(args.subject) if args.subject else UUID(args.learner_id)
     with acting_as(CLI_OPERATOR):
-        ledger.erase_learner(learner_id, reason=args.reason)
+        ledger.erase_learner(
+            learner_id, reason=args.reason, holds_credentials=_holds_credentials(ledger, learner_id)
+        )
     _print(
         args,
         {"learner_id": str(learner_id), "erased": True},
         f"erased the personal data of learner {learner_id}; the log and its signatures are intact",
     )
     return 0
+
+
+def _holds_credentials(ledger: Ledger, learner_id: UUID) -> bool:
+    """Whether any credential names the learner (a learner may have no record of their own)."""
+    from ledger.projections.read_models import ReadModels  # noqa: PLC0415 (read side, loaded on use)
+    from ledger.projections.runner import ProjectionRunner  # noqa: PLC0415
+
+    runner = ProjectionRunner(ledger)
+    runner.catch_up()
+    return bool(ReadModels(runner).credential_ids_of_learner(learner_id))
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

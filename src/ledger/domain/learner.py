@@ -101,6 +101,10 @@ class Learner(LedgerAggregate):
             state["learner_id"] = str(learner_id_for(subject))
             state["sealed_subject"] = CLEAR_SUBJECT + subject
 
+    #: A new learner's data key until the application stores it with the first event
+    #: (not part of the learner's state: never in an event).
+    unsaved_data_key: bytes | None = None
+
     @staticmethod
     def create_id(learner_id: UUID, **_: object) -> UUID:
         return learner_id
