@@ -89,7 +89,7 @@ def mount(app: FastAPI, settings: Settings) -> None:
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     swagger = Path(fastapi_offline.__file__).parent / "static"
-    app.mount("/static/swagger", StaticFiles(directory=swagger), name="swagger")
+    app.mount("/swagger-ui", StaticFiles(directory=swagger), name="swagger")
     app.add_api_route("/docs", _docs_page, include_in_schema=False)
     _install_error_pages(app)
     app.add_middleware(
@@ -102,7 +102,7 @@ def mount(app: FastAPI, settings: Settings) -> None:
 
 
 def _docs_page(request: Request) -> Response:
-    """Swagger UI from our own files (``/static/swagger``), started by our own script."""
+    """Swagger UI from our own files (``/swagger-ui``), started by our own script."""
     return render(request, "docs.html")
 
 
