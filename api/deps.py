@@ -14,7 +14,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from ledger.api.auth import TokenVerifier
 from ledger.api.problems import Unauthenticated
-from ledger.projections.queries import ReadModels
+from ledger.projections.read_models import ReadModels
 from ledger.projections.runner import ProjectionRunner
 from starlette.concurrency import run_in_threadpool
 

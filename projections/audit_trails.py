@@ -9,11 +9,21 @@ kept in ``audit_owners``.
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
-from ledger.projections.backpack import _time
-from ledger.projections.base import Applied, Cursor, Projection
+from ledger.projections.database import Cursor, Queries, time_text
+from ledger.projections.projection import EVERY_EVENT, Applied, Projection, handles
 
 from ledger.domain.base import seal_of
+
+#: The column each kind of audit trail is kept by.
+AUDIT_KINDS = {
+    "credential": "originator_id",
+    "record": "originator_id",
+    "issuer": "issuer_id",
+    "learner": "learner_id",
+    "actor": "actor_subject",
+}
 
 _OWNER_FIELDS = {
     "ledger/Credential/Issued": ("issuer_id", "learner_id"),
@@ -42,7 +52,8 @@ class AuditTrailProjection(Projection):
         "originator_id TEXT PRIMARY KEY, issuer_id TEXT, learner_id TEXT)",
     )
 
-    def apply(self, cursor: Cursor, applied: Applied) -> None:
+    @handles(EVERY_EVENT)
+    def _recorded(self, cursor: Cursor, applied: Applied) -> None:
         event: Any = applied.event
         seal = seal_of(event)
         if seal is None:
@@ -57,7 +68,7 @@ class AuditTrailProjection(Projection):
                 originator_id,
                 event.originator_version,
                 applied.topic,
-                _time(event.timestamp),
+                time_text(event.timestamp),
                 actor.get("sub", ""),
                 actor.get("role", ""),
                 actor.get("auth", ""),
@@ -96,3 +107,47 @@ class AuditTrailProjection(Projection):
             (originator_id,),
         )
         return (row[0], row[1]) if row else (None, None)
+
+
+class AuditQueries(Queries):
+    """Reads of the audit trails."""
+
+    def audit_trail(
+        self, kind: str, key: str, *, after: int = 0, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        """Events of a credential (record), issuer, learner or actor, in log order."""
+        column = AUDIT_KINDS.get(kind)
+        if column is None:
+            raise ValueError(
+                f"audit trails are kept per {', '.join(AUDIT_KINDS)}; not per {kind!r}"
+            )
+        # The column name comes from AUDIT_KINDS above, never from the caller.
+        statement = (
+            "SELECT position, originator_id, originator_version, topic, event_time, actor_subject, "  # noqa: S608
+            "actor_role, actor_auth, actor_issuer, kid, event_hash, reason FROM audit_events "
+            f"WHERE {column} = ? AND position > ? ORDER BY position LIMIT ?"
+        )
+        rows = self._query(statement, (key, after, limit))
+        keys = (
+            "position",
+            "originator_id",
+            "originator_version",
+            "topic",
+            "at",
+            "actor_subject",
+            "actor_role",
+            "actor_auth",
+            "actor_issuer",
+            "kid",
+            "event_hash",
+            "reason",
+        )
+        return [dict(zip(keys, r, strict=True)) for r in rows]
+
+    def credential_ids_of_learner(self, learner_id: UUID) -> list[UUID]:
+        """Every credential ever issued to a learner, in log order (for time travel)."""
+        rows = self._query(
+            "SELECT originator_id FROM audit_events WHERE learner_id = ? AND topic = ? ORDER BY position",
+            (str(learner_id), "ledger/Credential/Issued"),
+        )
+        return [UUID(r[0]) for r in rows]

@@ -3,27 +3,21 @@
 A credential's row carries the achievement revision as it was issued (not as it
 is now) and its full change history; listing a backpack is one query on the
 ``learner_id`` index. Expiry depends on the reader's clock, so rows keep
-``valid_until`` and readers compute "expired" at read time.
+``valid_until`` and readers compute "expired" at read time (``current_state``).
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 import orjson
-from ledger.projections.base import Applied, Cursor, Projection
+from ledger.projections.database import Cursor, Queries, json_text, time_text
+from ledger.projections.projection import Applied, Projection, handles
 
-from ledger.eventlog.canonical_json import to_json_value
-
-
-def _json(value: Any) -> str:
-    return orjson.dumps(to_json_value(value), option=orjson.OPT_SORT_KEYS).decode()
-
-
-def _time(value: Any) -> str | None:
-    lowered = to_json_value(value)
-    return lowered if isinstance(lowered, str) else None
-
+from ledger.domain.base import utcnow
+from ledger.eventlog.canonical_json import format_datetime
 
 STATE_BY_TOPIC = {
     "ledger/Credential/Suspended": "suspended",
@@ -79,26 +73,25 @@ class BackpackProjection(Projection):
         "learner_id TEXT PRIMARY KEY, erased_at TEXT NOT NULL, position BIGINT NOT NULL)",
     )
 
-    def apply(self, cursor: Cursor, applied: Applied) -> None:
-        topic = applied.topic
+    @handles("ledger/Issuer/Registered")
+    def _issuer_registered(self, cursor: Cursor, applied: Applied) -> None:
         event = applied.event
-        handler = getattr(self, "_" + topic.replace("ledger/", "").replace("/", "_"), None)
-        if handler is not None:
-            handler(cursor, event, applied)
-
-    def _Issuer_Registered(self, cursor: Cursor, event: Any, applied: Applied) -> None:  # noqa: N802
         cursor.execute(
             "INSERT INTO backpack_issuers VALUES (?, ?, ?)",
             (str(event.originator_id), event.name, event.country),
         )
 
-    def _Achievement_Registered(self, cursor: Cursor, event: Any, applied: Applied) -> None:  # noqa: N802
+    @handles("ledger/Achievement/Registered")
+    def _achievement_registered(self, cursor: Cursor, applied: Applied) -> None:
+        event = applied.event
         cursor.execute(
             "INSERT INTO backpack_achievements VALUES (?, 1, ?, ?)",
-            (str(event.originator_id), str(event.issuer_id), _json(event.spec)),
+            (str(event.originator_id), str(event.issuer_id), json_text(event.spec)),
         )
 
-    def _Achievement_Revised(self, cursor: Cursor, event: Any, applied: Applied) -> None:  # noqa: N802
+    @handles("ledger/Achievement/Revised")
+    def _achievement_revised(self, cursor: Cursor, applied: Applied) -> None:
+        event = applied.event
         row = cursor.one(
             "SELECT MAX(revision), MIN(issuer_id) FROM backpack_achievements WHERE achievement_id = ?",
             (str(event.originator_id),),
@@ -107,10 +100,12 @@ class BackpackProjection(Projection):
             raise LookupError(f"achievement {event.originator_id} was never registered")
         cursor.execute(
             "INSERT INTO backpack_achievements VALUES (?, ?, ?, ?)",
-            (str(event.originator_id), row[0] + 1, row[1], _json(event.spec)),
+            (str(event.originator_id), row[0] + 1, row[1], json_text(event.spec)),
         )
 
-    def _Credential_Issued(self, cursor: Cursor, event: Any, applied: Applied) -> None:  # noqa: N802
+    @handles("ledger/Credential/Issued")
+    def _credential_issued(self, cursor: Cursor, applied: Applied) -> None:
+        event = applied.event
         history = [self._step(event, applied, reason=None)]
         cursor.execute(
             "INSERT INTO backpack_credentials VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?, 0, ?, ?, ?)",
@@ -120,11 +115,11 @@ class BackpackProjection(Projection):
                 str(event.issuer_id),
                 str(event.achievement_id),
                 event.achievement_revision,
-                _time(event.timestamp),
-                _time(event.valid_from),
-                _time(event.valid_until),
-                _json(event.result),
-                _json(history),
+                time_text(event.timestamp),
+                time_text(event.valid_from),
+                time_text(event.valid_until),
+                json_text(event.result),
+                json_text(history),
                 applied.position,
             ),
         )
@@ -132,7 +127,7 @@ class BackpackProjection(Projection):
     @staticmethod
     def _step(event: Any, applied: Applied, *, reason: str | None) -> dict[str, Any]:
         return {
-            "at": _time(event.timestamp),
+            "at": time_text(event.timestamp),
             "event": applied.topic.rsplit("/", 1)[1],
             "position": applied.position,
             "reason": reason,
@@ -152,10 +147,12 @@ class BackpackProjection(Projection):
         cursor.execute(
             f"UPDATE backpack_credentials SET {assignments}{', ' if columns else ''}"  # noqa: S608
             "history = ?, last_position = ? WHERE credential_id = ?",
-            (*columns.values(), _json(history), applied.position, credential_id),
+            (*columns.values(), json_text(history), applied.position, credential_id),
         )
 
-    def _Credential_Amended(self, cursor: Cursor, event: Any, applied: Applied) -> None:  # noqa: N802
+    @handles("ledger/Credential/Amended")
+    def _credential_amended(self, cursor: Cursor, applied: Applied) -> None:
+        event = applied.event
         row = cursor.one(
             "SELECT amendments, result, valid_until, achievement_revision FROM backpack_credentials "
             "WHERE credential_id = ?",
@@ -169,57 +166,63 @@ class BackpackProjection(Projection):
             event,
             applied,
             amendments=row[0] + 1,
-            result=_json(changes["result"]) if "result" in changes else row[1],
-            valid_until=_time(changes["valid_until"]) if "valid_until" in changes else row[2],
+            result=json_text(changes["result"]) if "result" in changes else row[1],
+            valid_until=time_text(changes["valid_until"]) if "valid_until" in changes else row[2],
             achievement_revision=changes.get("achievement_revision", row[3]),
         )
 
-    def _state_change(self, cursor: Cursor, event: Any, applied: Applied) -> None:
-        self._change(cursor, event, applied, state=STATE_BY_TOPIC[applied.topic])
+    @handles(*STATE_BY_TOPIC)
+    def _state_change(self, cursor: Cursor, applied: Applied) -> None:
+        self._change(cursor, applied.event, applied, state=STATE_BY_TOPIC[applied.topic])
 
-    _Credential_Suspended = _state_change
-    _Credential_Reinstated = _state_change
-    _Credential_Revoked = _state_change
-    _Credential_Expired = _state_change
-
-    def _Learner_ConsentGranted(self, cursor: Cursor, event: Any, applied: Applied) -> None:  # noqa: N802
+    @handles("ledger/Learner/ConsentGranted")
+    def _consent_granted(self, cursor: Cursor, applied: Applied) -> None:
+        event = applied.event
         cursor.execute(
             "INSERT INTO backpack_consents VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
             (
                 str(event.consent_id),
                 str(event.originator_id),
                 event.grantee,
-                _json(event.credential_ids),
+                json_text(event.credential_ids),
                 int(event.all_credentials),
                 event.purpose,
-                _time(event.expires_at),
+                time_text(event.expires_at),
             ),
         )
 
-    def _Learner_ConsentWithdrawn(self, cursor: Cursor, event: Any, applied: Applied) -> None:  # noqa: N802
+    @handles("ledger/Learner/ConsentWithdrawn")
+    def _consent_withdrawn(self, cursor: Cursor, applied: Applied) -> None:
+        event = applied.event
         cursor.execute(
             "UPDATE backpack_consents SET withdrawn = 1 WHERE consent_id = ?",
             (str(event.consent_id),),
         )
 
-    def _Learner_ShareLinkCreated(self, cursor: Cursor, event: Any, applied: Applied) -> None:  # noqa: N802
+    @handles("ledger/Learner/ShareLinkCreated")
+    def _share_link_created(self, cursor: Cursor, applied: Applied) -> None:
+        event = applied.event
         cursor.execute(
             "INSERT INTO backpack_share_links VALUES (?, ?, ?, ?, ?, 0)",
             (
                 str(event.link_id),
                 str(event.originator_id),
                 event.token_digest,
-                _json(event.credential_ids),
-                _time(event.expires_at),
+                json_text(event.credential_ids),
+                time_text(event.expires_at),
             ),
         )
 
-    def _Learner_ShareLinkRevoked(self, cursor: Cursor, event: Any, applied: Applied) -> None:  # noqa: N802
+    @handles("ledger/Learner/ShareLinkRevoked")
+    def _share_link_revoked(self, cursor: Cursor, applied: Applied) -> None:
+        event = applied.event
         cursor.execute(
             "UPDATE backpack_share_links SET revoked = 1 WHERE link_id = ?", (str(event.link_id),)
         )
 
-    def _Learner_Erased(self, cursor: Cursor, event: Any, applied: Applied) -> None:  # noqa: N802
+    @handles("ledger/Learner/Erased")
+    def _learner_erased(self, cursor: Cursor, applied: Applied) -> None:
+        event = applied.event
         learner_id = str(event.originator_id)
         cursor.execute(
             "UPDATE backpack_consents SET withdrawn = 1 WHERE learner_id = ?", (learner_id,)
@@ -229,10 +232,12 @@ class BackpackProjection(Projection):
         )
         cursor.execute(
             "INSERT INTO backpack_erasures VALUES (?, ?, ?)",
-            (learner_id, _time(event.timestamp), applied.position),
+            (learner_id, time_text(event.timestamp), applied.position),
         )
 
-    def _Learner_LookedUp(self, cursor: Cursor, event: Any, applied: Applied) -> None:  # noqa: N802
+    @handles("ledger/Learner/LookedUp")
+    def _looked_up(self, cursor: Cursor, applied: Applied) -> None:
+        event = applied.event
         cursor.execute(
             "INSERT INTO backpack_lookups VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
@@ -242,6 +247,199 @@ class BackpackProjection(Projection):
                 event.grantee,
                 str(event.credential_id),
                 event.purpose,
-                _time(event.timestamp),
+                time_text(event.timestamp),
             ),
         )
+
+
+def current_state(state: str, valid_until: str | None, now: datetime | None = None) -> str:
+    """The state a reader sees: an active or suspended credential past its end is expired."""
+    expired = valid_until is not None and format_datetime(now or utcnow()) >= valid_until
+    return "expired" if state in ("active", "suspended") and expired else state
+
+
+def _state_condition(state: str, now: str) -> tuple[str, tuple[str, ...]]:
+    """The SQL condition (and its parameters) for credentials a reader sees in ``state``.
+
+    The inverse of ``current_state`` over the stored columns, so that a filtered page
+    is filtered by the database and holds ``limit`` rows whenever that many exist.
+    """
+    if state == "expired":
+        return (
+            "(state = 'expired' OR (state IN ('active', 'suspended') "
+            "AND valid_until IS NOT NULL AND valid_until <= ?))",
+            (now,),
+        )
+    if state in ("active", "suspended"):
+        return "(state = ? AND (valid_until IS NULL OR valid_until > ?))", (state, now)
+    return "state = ?", (state,)
+
+
+class BackpackQueries(Queries):
+    """Reads of backpacks: credentials, consents, share links, lookups, erasures."""
+
+    def erased_at(self, learner_id: UUID) -> str | None:
+        """When the learner's personal data was erased (None if it was not)."""
+        rows = self._query(
+            "SELECT erased_at FROM backpack_erasures WHERE learner_id = ?", (str(learner_id),)
+        )
+        return str(rows[0][0]) if rows else None
+
+    def backpack(self, learner_id: UUID) -> list[dict[str, Any]]:
+        """Every credential of a learner with its state, history and achievement as issued."""
+        rows = self._query(
+            "SELECT c.credential_id, c.issuer_id, i.name, c.achievement_id, c.achievement_revision, "
+            "a.spec, c.state, c.issued_at, c.valid_from, c.valid_until, c.amendments, c.result, c.history "
+            "FROM backpack_credentials c "
+            "JOIN backpack_achievements a ON a.achievement_id = c.achievement_id "
+            "AND a.revision = c.achievement_revision "
+            "JOIN backpack_issuers i ON i.issuer_id = c.issuer_id "
+            "WHERE c.learner_id = ? ORDER BY c.issued_at, c.credential_id",
+            (str(learner_id),),
+        )
+        return [self._credential(row) for row in rows]
+
+    @staticmethod
+    def _credential(row: tuple[Any, ...]) -> dict[str, Any]:
+        return {
+            "credential_id": row[0],
+            "issuer_id": row[1],
+            "issuer_name": row[2],
+            "achievement_id": row[3],
+            "achievement_revision": row[4],
+            "achievement": orjson.loads(row[5]),
+            "state": current_state(row[6], row[9]),
+            "issued_at": row[7],
+            "valid_from": row[8],
+            "valid_until": row[9],
+            "amendments": row[10],
+            "result": orjson.loads(row[11]),
+            "history": orjson.loads(row[12]),
+        }
+
+    def credential(self, credential_id: UUID) -> dict[str, Any] | None:
+        """One credential as a backpack shows it (None if unknown)."""
+        rows = self._query(
+            "SELECT c.credential_id, c.issuer_id, i.name, c.achievement_id, c.achievement_revision, "
+            "a.spec, c.state, c.issued_at, c.valid_from, c.valid_until, c.amendments, c.result, c.history, "
+            "c.learner_id FROM backpack_credentials c "
+            "JOIN backpack_achievements a ON a.achievement_id = c.achievement_id "
+            "AND a.revision = c.achievement_revision "
+            "JOIN backpack_issuers i ON i.issuer_id = c.issuer_id WHERE c.credential_id = ?",
+            (str(credential_id),),
+        )
+        if not rows:
+            return None
+        view = self._credential(rows[0])
+        view["learner_id"] = rows[0][13]
+        return view
+
+    def credential_status(self, credential_id: UUID) -> str | None:
+        """A credential's current state (None if unknown): one primary-key read, for
+        status checks, which need none of what ``credential`` joins and decodes."""
+        rows = self._query(
+            "SELECT state, valid_until FROM backpack_credentials WHERE credential_id = ?",
+            (str(credential_id),),
+        )
+        return current_state(rows[0][0], rows[0][1]) if rows else None
+
+    def consents(self, learner_id: UUID) -> list[dict[str, Any]]:
+        """A learner's consents, live or not."""
+        rows = self._query(
+            "SELECT consent_id, grantee, credential_ids, all_credentials, purpose, expires_at, withdrawn "
+            "FROM backpack_consents WHERE learner_id = ? ORDER BY consent_id",
+            (str(learner_id),),
+        )
+        now = format_datetime(utcnow())
+        return [
+            {
+                "consent_id": r[0],
+                "grantee": r[1],
+                "credential_ids": orjson.loads(r[2]),
+                "all_credentials": bool(r[3]),
+                "purpose": r[4],
+                "expires_at": r[5],
+                "live": not r[6] and r[5] > now,
+            }
+            for r in rows
+        ]
+
+    def share_links(self, learner_id: UUID) -> list[dict[str, Any]]:
+        """A learner's share links."""
+        rows = self._query(
+            "SELECT link_id, credential_ids, expires_at, revoked FROM backpack_share_links "
+            "WHERE learner_id = ? ORDER BY link_id",
+            (str(learner_id),),
+        )
+        return [
+            {
+                "link_id": r[0],
+                "credential_ids": orjson.loads(r[1]),
+                "expires_at": r[2],
+                "revoked": bool(r[3]),
+            }
+            for r in rows
+        ]
+
+    def share_link_by_digest(self, token_digest: str) -> dict[str, Any] | None:
+        """The share link a token opens, if it is still open."""
+        rows = self._query(
+            "SELECT link_id, learner_id, credential_ids, expires_at, revoked FROM backpack_share_links "
+            "WHERE token_digest = ?",
+            (token_digest,),
+        )
+        if not rows:
+            return None
+        link_id, learner_id, credential_ids, expires_at, revoked = rows[0]
+        open_now = not revoked and (expires_at is None or expires_at > format_datetime(utcnow()))
+        if not open_now:
+            return None
+        return {
+            "link_id": link_id,
+            "learner_id": learner_id,
+            "credential_ids": orjson.loads(credential_ids),
+        }
+
+    def lookups(self, learner_id: UUID) -> list[dict[str, Any]]:
+        """Every register lookup made under the learner's consents."""
+        rows = self._query(
+            "SELECT position, consent_id, grantee, credential_id, purpose, at FROM backpack_lookups "
+            "WHERE learner_id = ? ORDER BY position",
+            (str(learner_id),),
+        )
+        keys = ("position", "consent_id", "grantee", "credential_id", "purpose", "at")
+        return [dict(zip(keys, r, strict=True)) for r in rows]
+
+    def issued_by(
+        self,
+        issuer_id: UUID,
+        *,
+        state: str | None = None,
+        after: str | None = None,
+        limit: int = 100,
+        now: datetime | None = None,
+    ) -> list[dict[str, Any]]:
+        """An issuer's credentials, by credential id, a page after the cursor ``after``.
+
+        The state filter is part of the query (expiry included), so a page holds
+        ``limit`` credentials whenever that many in the state follow the cursor.
+        """
+        at = format_datetime(now or utcnow())
+        condition, params = ("1 = 1", ()) if state is None else _state_condition(state, at)
+        rows = self._query(
+            "SELECT credential_id, learner_id, achievement_id, state, issued_at, valid_until "  # noqa: S608
+            "FROM backpack_credentials WHERE issuer_id = ? "
+            f"AND (CAST(? AS TEXT) IS NULL OR credential_id > ?) AND {condition} "
+            "ORDER BY credential_id LIMIT ?",
+            (str(issuer_id), after, after, *params, limit),
+        )
+        return [
+            {
+                "credential_id": r[0],
+                "learner_id": r[1],
+                "achievement_id": r[2],
+                "state": current_state(r[3], r[5], now),
+                "issued_at": r[4],
+            }
+            for r in rows
+        ]

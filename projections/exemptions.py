@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
-from ledger.projections.backpack import _json, _time
-from ledger.projections.base import Applied, Cursor, Projection
+import orjson
+from ledger.projections.database import Cursor, Queries, json_text, time_text
+from ledger.projections.projection import Applied, Projection, handles
 
 DECISIONS = {
     "ledger/ExemptionClaim/Approved": "approved",
@@ -30,31 +32,74 @@ class ExemptionRegisterProjection(Projection):
         "CREATE INDEX IF NOT EXISTS exemption_claims_learner ON exemption_claims (learner_id)",
     )
 
-    def apply(self, cursor: Cursor, applied: Applied) -> None:
-        event: Any = applied.event
-        if applied.topic == "ledger/ExemptionClaim/Submitted":
-            cursor.execute(
-                "INSERT INTO exemption_claims VALUES (?, ?, ?, ?, ?, ?, 'pending', '', ?, NULL, ?)",
-                (
-                    str(event.originator_id),
-                    str(event.institution_id),
-                    event.programme,
-                    str(event.learner_id),
-                    _json(event.credential_ids),
-                    event.motivation,
-                    _time(event.timestamp),
-                    applied.position,
-                ),
-            )
-        elif applied.topic in DECISIONS:
-            cursor.execute(
-                "UPDATE exemption_claims SET state = ?, reason = ?, decided_at = ?, last_position = ? "
-                "WHERE claim_id = ?",
-                (
-                    DECISIONS[applied.topic],
-                    event.reason,
-                    _time(event.timestamp),
-                    applied.position,
-                    str(event.originator_id),
-                ),
-            )
+    @handles("ledger/ExemptionClaim/Submitted")
+    def _submitted(self, cursor: Cursor, applied: Applied) -> None:
+        event = applied.event
+        cursor.execute(
+            "INSERT INTO exemption_claims VALUES (?, ?, ?, ?, ?, ?, 'pending', '', ?, NULL, ?)",
+            (
+                str(event.originator_id),
+                str(event.institution_id),
+                event.programme,
+                str(event.learner_id),
+                json_text(event.credential_ids),
+                event.motivation,
+                time_text(event.timestamp),
+                applied.position,
+            ),
+        )
+
+    @handles(*DECISIONS)
+    def _decided(self, cursor: Cursor, applied: Applied) -> None:
+        event = applied.event
+        cursor.execute(
+            "UPDATE exemption_claims SET state = ?, reason = ?, decided_at = ?, last_position = ? "
+            "WHERE claim_id = ?",
+            (
+                DECISIONS[applied.topic],
+                event.reason,
+                time_text(event.timestamp),
+                applied.position,
+                str(event.originator_id),
+            ),
+        )
+
+
+class ExemptionQueries(Queries):
+    """Reads of the exemption register."""
+
+    def exemption_register(
+        self, institution_id: UUID, *, programme: str | None = None, state: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Claims addressed to an institution, optionally for one programme or state."""
+        rows = self._query(
+            "SELECT claim_id, programme, learner_id, credential_ids, motivation, state, reason, "
+            "submitted_at, decided_at FROM exemption_claims WHERE institution_id = ? "
+            "AND (CAST(? AS TEXT) IS NULL OR programme = ?) AND (CAST(? AS TEXT) IS NULL OR state = ?) ORDER BY submitted_at, claim_id",
+            (str(institution_id), programme, programme, state, state),
+        )
+        keys = (
+            "claim_id",
+            "programme",
+            "learner_id",
+            "credential_ids",
+            "motivation",
+            "state",
+            "reason",
+            "submitted_at",
+            "decided_at",
+        )
+        claims = [dict(zip(keys, r, strict=True)) for r in rows]
+        for claim in claims:
+            claim["credential_ids"] = orjson.loads(claim["credential_ids"])
+        return claims
+
+    def claims_of(self, learner_id: UUID) -> list[dict[str, Any]]:
+        """A learner's own exemption claims."""
+        rows = self._query(
+            "SELECT claim_id, institution_id, programme, state, reason, submitted_at FROM exemption_claims "
+            "WHERE learner_id = ? ORDER BY submitted_at, claim_id",
+            (str(learner_id),),
+        )
+        keys = ("claim_id", "institution_id", "programme", "state", "reason", "submitted_at")
+        return [dict(zip(keys, r, strict=True)) for r in rows]

@@ -21,7 +21,8 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from ledger.projections.base import Applied, Cursor, Projection
+from ledger.projections.database import Cursor
+from ledger.projections.projection import EVERY_EVENT, Applied, Projection, handles
 
 from ledger.errors import CheckpointMismatch
 from ledger.eventlog.envelope import signed_part
@@ -121,15 +122,16 @@ class MerkleLogProjection(Projection):
             self._tree = MerkleTree(self._nodes, size=size)
             self._last_position = last
 
-    def apply(self, cursor: Cursor, applied: Applied) -> None:
-        tree = self._tree
-        if tree is None:
+    def _current_tree(self) -> MerkleTree:
+        if self._tree is None:
             raise RuntimeError("the Merkle projection was applied outside a batch")
-        index = tree.append(signed_part(applied.notification.state))
+        return self._tree
+
+    @handles(EVERY_EVENT)
+    def _append_leaf(self, cursor: Cursor, applied: Applied) -> None:
+        index = self._current_tree().append(signed_part(applied.notification.state))
         self._leaves.append((index, applied.position))
         self._last_position = applied.position
-        if applied.topic == CHECKPOINT_TOPIC:
-            self._record_checkpoint(cursor, tree, applied)
 
     def finish(self, cursor: Cursor) -> None:
         cursor.executemany(
@@ -138,7 +140,10 @@ class MerkleLogProjection(Projection):
         self._leaves = []
         self._nodes.flush()
 
-    def _record_checkpoint(self, cursor: Cursor, tree: MerkleTree, applied: Applied) -> None:
+    @handles(CHECKPOINT_TOPIC)
+    def _record_checkpoint(self, cursor: Cursor, applied: Applied) -> None:
+        """Check a checkpoint against the tree (its own leaf already appended), record it."""
+        tree = self._current_tree()
         event = applied.event
         size = int(event.tree_size)
         where = f"checkpoint at position {applied.position}"

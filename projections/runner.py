@@ -31,9 +31,10 @@ from eventsourcing.persistence import IntegrityError, Notification, OperationalE
 from eventsourcing.sqlite import SQLiteTrackingRecorder
 from ledger.projections.audit_trails import AuditTrailProjection
 from ledger.projections.backpack import BackpackProjection
-from ledger.projections.base import POSTGRES, SQLITE, Applied, Cursor, Projection
+from ledger.projections.database import POSTGRES, SQLITE, Cursor
 from ledger.projections.exemptions import ExemptionRegisterProjection
 from ledger.projections.merkle_log import MerkleLogProjection
+from ledger.projections.projection import Applied, Projection
 from ledger.projections.status import StatusListProjection
 
 from ledger.application.ledger import Ledger
@@ -293,7 +294,7 @@ class ProjectionRunner:
                 raise TamperDetected(
                     f"{sealed.describe()} at position {notification.id} changed after it was verified"
                 )
-            event = self.ledger.mapper.decode(sealed)
+            event = self.ledger.signing_mapper.decode(sealed)
         else:
             event = self.ledger.mapper.to_domain_event(notification)
         seal = seal_of(event)

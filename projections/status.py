@@ -8,14 +8,15 @@ event, where the issuer's reservation put them.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from dataclasses import dataclass
+from uuid import UUID
 
-from ledger.projections.base import Applied, Cursor, Projection
+from ledger.projections.database import Cursor, Queries
+from ledger.projections.projection import Applied, Projection, handles
 
 from ledger.domain.statusallocation import LIST_LENGTH
 from ledger.standards.bitstring_status_list import Bitstring
-
-PURPOSES = ("revocation", "suspension")
+from ledger.standards.open_badges import STATUS_PURPOSES
 
 
 class StatusListProjection(Projection):
@@ -33,42 +34,41 @@ class StatusListProjection(Projection):
         "list_number INTEGER NOT NULL, status_index INTEGER NOT NULL)",
     )
 
-    _BIT_EVENTS: ClassVar[dict[str, tuple[str, bool]]] = {
-        "ledger/Credential/Suspended": ("suspension", True),
-        "ledger/Credential/Reinstated": ("suspension", False),
-        "ledger/Credential/Revoked": ("revocation", True),
-    }
-
-    def apply(self, cursor: Cursor, applied: Applied) -> None:
-        topic = applied.topic
+    @handles("ledger/Issuer/StatusListOpened")
+    def _list_opened(self, cursor: Cursor, applied: Applied) -> None:
         event = applied.event
-        if topic == "ledger/Issuer/StatusListOpened":
-            empty = Bitstring(LIST_LENGTH).to_bytes()
-            cursor.executemany(
-                "INSERT INTO status_lists VALUES (?, ?, ?, ?, ?)",
-                [
-                    (str(event.originator_id), event.list_number, purpose, empty, applied.position)
-                    for purpose in PURPOSES
-                ],
-            )
-        elif topic == "ledger/Credential/Issued":
-            cursor.execute(
-                "INSERT INTO status_entries VALUES (?, ?, ?, ?)",
-                (
-                    str(event.originator_id),
-                    str(event.issuer_id),
-                    event.status_list,
-                    event.status_index,
-                ),
-            )
-        elif topic in self._BIT_EVENTS:
-            purpose, value = self._BIT_EVENTS[topic]
-            self._set_bit(cursor, str(event.originator_id), purpose, value, applied.position)
+        empty = Bitstring(LIST_LENGTH).to_bytes()
+        cursor.executemany(
+            "INSERT INTO status_lists VALUES (?, ?, ?, ?, ?)",
+            [
+                (str(event.originator_id), event.list_number, purpose, empty, applied.position)
+                for purpose in STATUS_PURPOSES
+            ],
+        )
+
+    @handles("ledger/Credential/Issued")
+    def _issued(self, cursor: Cursor, applied: Applied) -> None:
+        event = applied.event
+        cursor.execute(
+            "INSERT INTO status_entries VALUES (?, ?, ?, ?)",
+            (str(event.originator_id), str(event.issuer_id), event.status_list, event.status_index),
+        )
+
+    @handles("ledger/Credential/Suspended")
+    def _suspended(self, cursor: Cursor, applied: Applied) -> None:
+        self._set_bit(cursor, applied, "suspension", True)
+
+    @handles("ledger/Credential/Reinstated")
+    def _reinstated(self, cursor: Cursor, applied: Applied) -> None:
+        self._set_bit(cursor, applied, "suspension", False)
+
+    @handles("ledger/Credential/Revoked")
+    def _revoked(self, cursor: Cursor, applied: Applied) -> None:
+        self._set_bit(cursor, applied, "revocation", True)
 
     @staticmethod
-    def _set_bit(
-        cursor: Cursor, credential_id: str, purpose: str, value: bool, position: int
-    ) -> None:
+    def _set_bit(cursor: Cursor, applied: Applied, purpose: str, value: bool) -> None:
+        credential_id = str(applied.event.originator_id)
         entry = cursor.one(
             "SELECT issuer_id, list_number, status_index FROM status_entries WHERE credential_id = ?",
             (credential_id,),
@@ -87,5 +87,51 @@ class StatusListProjection(Projection):
         cursor.execute(
             "UPDATE status_lists SET bits = ?, changed_at = ? "
             "WHERE issuer_id = ? AND list_number = ? AND purpose = ?",
-            (bits.to_bytes(), position, issuer_id, list_number, purpose),
+            (bits.to_bytes(), applied.position, issuer_id, list_number, purpose),
         )
+
+
+@dataclass(frozen=True)
+class StatusEntry:
+    """A credential's place in its issuer's status lists, and its bits there."""
+
+    issuer_id: str
+    list_number: int
+    index: int
+    revoked: bool
+    suspended: bool
+
+
+class StatusQueries(Queries):
+    """Reads of the status lists."""
+
+    def status(self, credential_id: UUID) -> StatusEntry | None:
+        """A credential's revocation and suspension bits (None if unknown)."""
+        rows = self._query(
+            "SELECT e.issuer_id, e.list_number, e.status_index, l.purpose, l.bits "
+            "FROM status_entries e JOIN status_lists l ON l.issuer_id = e.issuer_id "
+            "AND l.list_number = e.list_number WHERE e.credential_id = ?",
+            (str(credential_id),),
+        )
+        if not rows:
+            return None
+        bits = {r[3]: Bitstring.from_bytes(bytes(r[4])).get(r[2]) for r in rows}
+        return StatusEntry(
+            issuer_id=rows[0][0],
+            list_number=rows[0][1],
+            index=rows[0][2],
+            revoked=bits.get("revocation", False),
+            suspended=bits.get("suspension", False),
+        )
+
+    def status_list(
+        self, issuer_id: UUID, list_number: int, purpose: str
+    ) -> tuple[str, int] | None:
+        """A published list: its encoded bitstring and the position of its last change."""
+        rows = self._query(
+            "SELECT bits, changed_at FROM status_lists WHERE issuer_id = ? AND list_number = ? AND purpose = ?",
+            (str(issuer_id), list_number, purpose),
+        )
+        if not rows:
+            return None
+        return Bitstring.from_bytes(bytes(rows[0][0])).encode(), int(rows[0][1])

@@ -50,10 +50,9 @@ from typing import Any
 from uuid import UUID
 
 import psycopg
-from ledger.projections.base import POSTGRES as PG_DIALECT
-from ledger.projections.base import Cursor
+from ledger.projections.database import POSTGRES as PG_DIALECT
+from ledger.projections.database import Cursor
 from ledger.projections.runner import ProjectionRunner
-from ledger.projections.status import PURPOSES
 
 from ledger.application.actor import CLI_OPERATOR, acting_as
 from ledger.application.ledger import CredentialOrder, Ledger
@@ -62,6 +61,7 @@ from ledger.domain.statusallocation import LIST_LENGTH
 from ledger.eventlog.envelope import decode_event, open_row
 from ledger.eventlog.signing_keys import MemoryKeyStore, decode_public_key
 from ledger.standards.bitstring_status_list import Bitstring
+from ledger.standards.open_badges import STATUS_PURPOSES as PURPOSES
 
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 COHORT = 10_000

@@ -6,6 +6,7 @@ set -eu
 cd "$(dirname "$0")/.."
 sh scripts/setup.sh
 .venv/bin/ruff check src projections api tests scripts
-.venv/bin/ruff format --check src projections api || { echo "run: .venv/bin/ruff format src projections api"; exit 1; }
-.venv/bin/mypy src
+.venv/bin/ruff format --check src projections api tests scripts || { echo "run: .venv/bin/ruff format src projections api tests scripts"; exit 1; }
+# mypy --strict over src/, projections/, api/ and tests/ (the script maps the folders to their packages)
+.venv/bin/python scripts/typecheck.py
 exec .venv/bin/python -m pytest -n 2 --dist loadfile "$@"

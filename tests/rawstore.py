@@ -42,9 +42,9 @@ class RawEvents:
                 return rows
             finally:
                 conn.close()
-        with psycopg.connect(self.dsn, autocommit=True) as conn:
-            cursor = conn.execute(sql.replace("?", "%s"), params)
-            return cursor.fetchall() if cursor.description else []
+        with psycopg.connect(self.dsn, autocommit=True) as pg:
+            found = pg.execute(sql.replace("?", "%s"), params)
+            return found.fetchall() if found.description else []
 
     def disable_guard(self) -> None:
         """What an attacker with owner rights does first."""

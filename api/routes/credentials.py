@@ -31,7 +31,9 @@ from ledger.standards.status_list_credential import CACHE_SECONDS
 router = APIRouter(tags=["standard credentials"], responses=PROBLEM_RESPONSES)
 
 VC_MEDIA_TYPE = "application/vc"
-JSON_DOCUMENT = {200: {"content": {"application/json": {"schema": {"type": "object"}}}}}
+JSON_DOCUMENT: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/json": {"schema": {"type": "object"}}}}
+}
 Tolerance = Literal[TOLERANCES]  # type: ignore[valid-type]
 
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from ledger.api.deps import ServicesDep, VerifierDep
 from ledger.api.problems import PROBLEM_RESPONSES
 from ledger.api.schemas import LookupIn, LookupOut, StatusOut
-from ledger.projections.queries import current_state
+from ledger.projections.backpack import current_state
 
 from ledger.errors import NotFound
 

@@ -97,9 +97,10 @@ def serving(
         _wait_until_serving(url, started[0][0], tmp_path / "serve.log")
         yield url
     finally:
-        for process, log in started:
+        for process, output in started:
             process.terminate()
             process.wait(timeout=30)
+            output.close()
             log.close()
 
 

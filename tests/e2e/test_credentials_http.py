@@ -14,7 +14,7 @@ from tests.e2e.test_api import assert_problem, issue, setup_issuer
 
 
 def outcomes(report: dict[str, object]) -> dict[str, str]:
-    return {c["check"]: c["outcome"] for c in report["checks"]}  # type: ignore[attr-defined,index]
+    return {c["check"]: c["outcome"] for c in report["checks"]}  # type: ignore[attr-defined]
 
 
 def test_issue_export_verify_revoke_verify(server: Server, tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import multiprocessing
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -22,8 +23,8 @@ pytestmark = pytest.mark.postgres
 
 
 def _suspend_after_barrier(
-    store_url: str, key_dir: str, issuer_id: str, credential_id: str, barrier, results
-) -> None:  # type: ignore[no-untyped-def]
+    store_url: str, key_dir: str, issuer_id: str, credential_id: str, barrier: Any, results: Any
+) -> None:
     ledger = Ledger(store_url, key_store=FileKeyStore(Path(key_dir)))
     with acting_as(admin(UUID(issuer_id))):
         credential = ledger.credential(UUID(credential_id))
@@ -38,8 +39,8 @@ def _suspend_after_barrier(
 
 
 def _issue_many(
-    store_url: str, key_dir: str, issuer_id: str, achievement_id: str, barrier, results
-) -> None:  # type: ignore[no-untyped-def]
+    store_url: str, key_dir: str, issuer_id: str, achievement_id: str, barrier: Any, results: Any
+) -> None:
     ledger = Ledger(store_url, key_store=FileKeyStore(Path(key_dir)))
     barrier.wait()
     ids = []

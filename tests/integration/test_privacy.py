@@ -9,7 +9,7 @@ from uuid import UUID, uuid4
 
 import orjson
 import pytest
-from ledger.projections.queries import ReadModels
+from ledger.projections.read_models import ReadModels
 from ledger.projections.runner import ProjectionRunner
 
 from ledger.application.actor import CLI_OPERATOR, acting_as

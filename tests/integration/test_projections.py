@@ -8,11 +8,12 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from ledger.projections.queries import ReadModels
+from ledger.projections.read_models import ReadModels
 from ledger.projections.runner import ProjectionRunner, all_projections
 
 from ledger.application.actor import CLI_OPERATOR, acting_as
@@ -357,3 +358,40 @@ def test_a_projection_process_follows_parallel_writers(
     finally:
         projector.send_signal(signal.SIGTERM)
         projector.wait(timeout=30)
+
+
+def test_a_page_of_a_rare_state_is_full(ledger: Ledger) -> None:
+    """A state filter pages in the database: a page of the few revoked (or expired)
+    credentials among many holds ``limit`` of them, and the cursor reaches the rest."""
+    issuer_id = new_issuer(ledger)
+    achievement_id = new_achievement(ledger, issuer_id)
+    ends = datetime.now(UTC) + timedelta(days=30)
+    with acting_as(admin(issuer_id)):
+        issued = [
+            ledger.issue_credential(
+                issuer_id,
+                achievement_id,
+                CredentialOrder(learner_subject=f"p{n}", valid_until=ends if n < 2 else None),
+            )
+            for n in range(25)
+        ]
+        rare = sorted(issued, key=str)[-3:]
+        for credential_id in rare:
+            ledger.revoke_credential(credential_id, reason="fraud")
+    runner = ProjectionRunner(ledger)
+    runner.catch_up()
+    views = ReadModels(runner)
+
+    first = views.issued_by(issuer_id, state="revoked", limit=2)
+    assert [c["credential_id"] for c in first] == [str(c) for c in sorted(rare, key=str)[:2]]
+    rest = views.issued_by(issuer_id, state="revoked", after=first[-1]["credential_id"], limit=2)
+    assert [c["credential_id"] for c in rest] == [str(sorted(rare, key=str)[2])]
+
+    later = ends + timedelta(days=1)
+    expiring = {str(c) for c in issued[:2]} - {str(c) for c in rare}
+    expired = views.issued_by(issuer_id, state="expired", limit=25, now=later)
+    assert {c["credential_id"] for c in expired} == expiring
+    active_later = views.issued_by(issuer_id, state="active", limit=25, now=later)
+    assert len(active_later) == 25 - len(rare) - len(expiring)
+    assert not {c["credential_id"] for c in active_later} & expiring
+    assert len(views.issued_by(issuer_id, state="active", limit=25)) == 25 - len(rare)

@@ -30,7 +30,7 @@ from ledger.application.ledger import CredentialOrder, Ledger
 from ledger.audit.log_sources import BundleSource, StoreSource, load_chunk
 from ledger.audit.log_verifier import Verifier
 from ledger.cli.main import main
-from ledger.domain.base import utcnow
+from ledger.domain.base import LedgerAggregate, utcnow
 from ledger.eventlog.canonical_json import format_datetime, loads, parse_datetime
 from ledger.eventlog.envelope import open_stored, pack, signed_bytes_for
 from ledger.eventlog.signing_keys import MemoryKeyStore, key_id
@@ -529,7 +529,7 @@ def test_creation_authorities_are_the_records_signing_authorities(tmp_path: Path
             continue
         created = ledger.mapper.to_domain_event(notification)
         aggregate_class = resolve_topic(created.originator_topic)  # type: ignore[attr-defined]
-        aggregate = ledger.repository.get(notification.originator_id)
+        aggregate: LedgerAggregate = ledger.repository.get(UUID(str(notification.originator_id)))
         assert aggregate_class.creation_authorities(created) == aggregate.signing_authorities()
         seen.add(aggregate_class.__name__)
     assert {

@@ -7,6 +7,7 @@ import gzip
 import random
 import time
 import zlib
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -437,7 +438,7 @@ def test_allocator_never_returns_used_index_and_fills_small_list_then_reports_fu
         used: set[int] = set()
         bitmap = Bitstring(length, allow_small=True)
         for _ in range(length):
-            view = {"set": used, "predicate": used.__contains__, "bitmap": bitmap}[kind]
+            view: Any = {"set": used, "predicate": used.__contains__, "bitmap": bitmap}[kind]
             assert not alloc.is_full(view)
             i = alloc.allocate(view)
             assert 0 <= i < length

@@ -101,6 +101,8 @@ class Ledger(Application[UUID]):
             raise ConfigurationError("MAPPER_TOPIC must name the signing mapper")
         self.keyring = KeyRing(self._load_registry_events, operator_anchor=operator_anchor)
         mapper.bind(self.keyring)
+        #: The mapper with its signing type (``self.mapper`` is typed as the library's).
+        self.signing_mapper: SignedEventMapper = mapper
         self.data_keys = LearnerDataKeys(
             self.recorder.datastore,  # type: ignore[attr-defined]
             kind=self.store.kind,

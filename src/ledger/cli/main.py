@@ -244,7 +244,7 @@ def cmd_token(args: argparse.Namespace) -> int:
 def _publisher(ledger: Ledger, store_url: str | None) -> Any:
     """The publisher of standard documents, with the read side for status lists."""
     from ledger.application.publishing import publisher_for  # noqa: PLC0415
-    from ledger.projections.queries import ReadModels  # noqa: PLC0415 (read side, loaded on use)
+    from ledger.projections.read_models import ReadModels  # noqa: PLC0415 (read side, loaded on use)
     from ledger.projections.runner import ProjectionRunner  # noqa: PLC0415
 
     runner = ProjectionRunner(ledger)

@@ -1,21 +1,21 @@
-"""What every projection shares: a SQL dialect, a view recorder, the projection contract.
+"""The projections' database helpers: a SQL dialect, a bulk-insert cursor, column codecs.
 
 A projection's tables live in the same store as the events (SQLite file or
-PostgreSQL schema). Its view is one of the library's tracking recorders, so its
-writes and its position (a ``Tracking`` row named after the projection) are
-committed in one transaction: a crash loses nothing and counts nothing twice.
-The SQL is written once; ``Dialect`` adapts placeholders and the few types that
-differ between the two stores.
+PostgreSQL schema). The SQL is written once with ``?`` placeholders and
+``{blob}`` types; ``Dialect`` adapts them to the store. Queries reach the tables
+through a ``Reader`` (the runner is one), so a projection module's queries need
+nothing of the runner.
 """
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, Protocol
 
-from eventsourcing.persistence import Notification
+import orjson
+
+from ledger.eventlog.canonical_json import to_json_value
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,26 @@ class Dialect:
 SQLITE = Dialect(name="sqlite", placeholder="?", blob="BLOB")
 POSTGRES = Dialect(name="postgresql", placeholder="%s", blob="BYTEA")
 
+Row = tuple[Any, ...]
+
+
+class Reader(Protocol):
+    """Runs one read statement over the projection tables (the runner is one)."""
+
+    def query(self, statement: str, params: Sequence[Any] = ()) -> list[Row]:
+        """The rows of one read statement."""
+        ...
+
+
+class Queries:
+    """Base of a projection's queries: one reader, one statement at a time."""
+
+    def __init__(self, reader: Reader) -> None:
+        self.reader = reader
+
+    def _query(self, statement: str, params: Sequence[Any] = ()) -> list[Row]:
+        return self.reader.query(statement, params)
+
 
 class Cursor:
     """A store cursor that speaks one SQL dialect, and sends inserts in bulk.
@@ -50,7 +70,7 @@ class Cursor:
     def __init__(self, raw: Any, dialect: Dialect) -> None:
         self.raw = raw
         self.dialect = dialect
-        self._inserts: dict[str, list[tuple[Any, ...]]] = {}
+        self._inserts: dict[str, list[Row]] = {}
 
     def execute(self, statement: str, params: Sequence[Any] = ()) -> None:
         """Run one statement (an insert is held until the next flush)."""
@@ -71,7 +91,7 @@ class Cursor:
         for statement, rows in pending.items():
             self.raw.executemany(self.dialect.sql(statement), rows)
 
-    def rows(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    def rows(self, statement: str, params: Sequence[Any] = ()) -> list[Row]:
         """Run a query and return its rows as tuples (give result columns distinct names:
         PostgreSQL rows arrive as dicts keyed by column name)."""
         self.execute(statement, params)
@@ -80,51 +100,18 @@ class Cursor:
             for row in self.raw.fetchall()
         ]
 
-    def one(self, statement: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+    def one(self, statement: str, params: Sequence[Any] = ()) -> Row | None:
         """The first row of a query, or None."""
         found = self.rows(statement, params)
         return found[0] if found else None
 
 
-@dataclass(frozen=True)
-class Applied:
-    """One event handed to a projection: the verified domain event and its position."""
-
-    event: Any
-    notification: Notification
-
-    @property
-    def position(self) -> int:
-        """The event's notification id (its position in the log)."""
-        return self.notification.id
-
-    @property
-    def topic(self) -> str:
-        """The event's stable topic."""
-        return self.notification.topic
+def json_text(value: object) -> str:
+    """A domain value as the JSON text a projection column stores (sorted keys)."""
+    return orjson.dumps(to_json_value(value), option=orjson.OPT_SORT_KEYS).decode()
 
 
-class Projection(ABC):
-    """A read model: its tables, and how each event changes them.
-
-    ``apply`` runs inside the transaction that also records the projection's
-    position, so it must only write through the cursor it is given.
-    """
-
-    name: ClassVar[str]
-    tables: ClassVar[tuple[str, ...]]
-    ddl: ClassVar[tuple[str, ...]]
-
-    def begin(self, cursor: Cursor, position: int) -> None:  # noqa: B027 (optional hook)
-        """Called in a batch's transaction before its events, with the position it starts after."""
-
-    @abstractmethod
-    def apply(self, cursor: Cursor, applied: Applied) -> None:
-        """Change the projection's tables for one event."""
-
-    def finish(self, cursor: Cursor) -> None:  # noqa: B027 (optional hook)
-        """Called in a batch's transaction after its events, before the position is recorded."""
-
-    def topics(self) -> tuple[str, ...]:
-        """The topics this projection reads (empty: all)."""
-        return ()
+def time_text(value: object) -> str | None:
+    """A datetime as the canonical text a projection column stores (None if absent)."""
+    lowered = to_json_value(value)
+    return lowered if isinstance(lowered, str) else None
