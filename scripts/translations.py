@@ -26,7 +26,7 @@ OPTIONS = {"templates/**.html": {"extensions": "jinja2.ext.i18n", "trimmed": "tr
 
 def extracted() -> Catalog:
     template = Catalog(project="ledger", domain="messages")
-    for _, lineno, message, comments, context in extract_from_dir(
+    for _, _line, message, comments, context in extract_from_dir(
         str(PAGES), METHODS, options_map=OPTIONS
     ):
         template.add(message, None, [], auto_comments=comments, context=context)

@@ -10,6 +10,8 @@ is untouched beside them. Other page packages (the admin console) reuse
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -113,6 +115,10 @@ def _is_page(request: Request) -> bool:
     )
 
 
+async def _answer(result: Response | Awaitable[Response]) -> Response:
+    return await result if inspect.isawaitable(result) else result
+
+
 def _install_error_pages(app: FastAPI) -> None:
     """Browsers on a page get an error page in their language; API clients keep problem+json."""
     api_ledger_error = app.exception_handlers[LedgerError]
@@ -120,13 +126,13 @@ def _install_error_pages(app: FastAPI) -> None:
 
     async def ledger_error(request: Request, error: Exception) -> Any:
         if not _is_page(request):
-            return await api_ledger_error(request, error)
+            return await _answer(api_ledger_error(request, error))
         status = status_of(error) if isinstance(error, LedgerError) else 500
         return render(request, "error.html", status_code=status, status=status)
 
     async def validation_error(request: Request, error: Exception) -> Any:
         if not _is_page(request):
-            return await api_validation_error(request, error)
+            return await _answer(api_validation_error(request, error))
         return render(request, "error.html", status_code=422, status=422)
 
     async def sign_in_required(request: Request, error: Exception) -> Response:

@@ -268,17 +268,10 @@ def withdraw_consent(
 # -- exemption claims ---------------------------------------------------------------
 
 
-def _institutions(services: Any) -> list[tuple[str, str]]:
-    rows = services.views.runner.query(
-        "SELECT issuer_id, name FROM backpack_issuers ORDER BY name, issuer_id", ()
-    )
-    return [(str(r[0]), str(r[1])) for r in rows]
-
-
 def _claims_page(request: Request, actor: Actor, **extra: Any) -> Response:
     services = request.app.state.services
     learner_id = learner_id_for(actor.subject)
-    institutions = _institutions(services)
+    institutions = services.views.issuers()
     names = dict(institutions)
     claims = services.views.claims_of(learner_id)
     for claim in claims:

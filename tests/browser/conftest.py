@@ -14,6 +14,7 @@ These fixtures are meant for every page test (the admin console's too).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -37,7 +38,7 @@ from tests.e2e.conftest import Server, free_port, serving
 CHROMIUM = os.environ.get("LEDGER_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CLIENT_ID = "ledger-web"
-CLIENT_SECRET = "test-client-secret"  # noqa: S105 (the mock provider accepts any)
+CLIENT_SECRET = "test-client-secret"
 WAIT_MS = 30_000
 
 
@@ -198,10 +199,9 @@ def visitor(browser: Any, request: pytest.FixtureRequest) -> Iterator[Callable[.
         name = request.node.nodeid.replace("/", "_").replace(":", "_")
         for n, context in enumerate(contexts):
             for m, page in enumerate(context.pages):
-                try:
+                # Best effort: the test has failed already; its own error is what matters.
+                with contextlib.suppress(Exception):
                     page.screenshot(path=str(ARTIFACTS / f"{name}-{n}-{m}.png"), full_page=True)
-                except Exception:  # noqa: S110 (best effort: the test already failed)
-                    pass
     for context in contexts:
         context.close()
 

@@ -68,9 +68,9 @@ def test_share_link_gives_html_to_browsers_and_json_to_api_clients(web: Web) -> 
 
 def test_closed_and_unknown_links_show_a_clear_page_with_404(web: Web) -> None:
     credential_id, token, _ = _shared(web)
-    link_id = web.client.get(
-        "/v1/me/backpack", headers=web.token("learner", LEARNER)
-    ).json()["share_links"][0]["link_id"]
+    link_id = web.client.get("/v1/me/backpack", headers=web.token("learner", LEARNER)).json()[
+        "share_links"
+    ][0]["link_id"]
     closed = web.client.delete(
         f"/v1/me/share-links/{link_id}", headers=web.token("learner", LEARNER)
     )
@@ -104,7 +104,9 @@ def test_pages_carry_security_headers_and_no_inline_script(web: Web) -> None:
             assert 'src="/static/' in attributes or 'type="application/ld+json"' in attributes
             assert body == "" or "ld+json" in attributes
         # Nothing loads from another site (no CDN): every resource is one of ours.
-        for resource in re.findall(r'<(?:script|link|img)[^>]*(?:src|href)="([^"]+)"', response.text):
+        for resource in re.findall(
+            r'<(?:script|link|img)[^>]*(?:src|href)="([^"]+)"', response.text
+        ):
             assert resource.startswith("/"), resource
     api = web.client.get("/healthz")
     assert api.headers["x-content-type-options"] == "nosniff"
@@ -125,7 +127,9 @@ def test_forms_refuse_a_post_without_the_session_csrf_token(web: Web) -> None:
     client = _dev_session(web)
     backpack = client.get("/v1/me/backpack")  # the bearer API ignores the session
     assert backpack.status_code == 401
-    credential_id = re.search(r"/backpack/credentials/([0-9a-f-]{36})", client.get("/backpack").text)
+    credential_id = re.search(
+        r"/backpack/credentials/([0-9a-f-]{36})", client.get("/backpack").text
+    )
     assert credential_id is not None
     for data in ({}, {"csrf_token": "forged"}):
         response = client.post(
@@ -265,5 +269,3 @@ def test_development_sign_in_is_refused_in_production(
         refused = client.post("/signin/dev", data={"subject": "x", "role": "learner"})
         assert refused.status_code == 404
         assert client.get("/backpack").status_code == 303
-
-
