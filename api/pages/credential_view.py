@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 import orjson
@@ -20,6 +21,8 @@ import orjson
 from ledger.application.actor import SYSTEM, acting_as
 from ledger.standards.credential_checker import CheckPolicy, CredentialChecker
 
+K = TypeVar("K")
+V = TypeVar("V")
 VERDICT_SECONDS = 60.0
 VERDICT_ENTRIES = 2048
 #: The EU Council Recommendation's elements, in its order, as the achievement spec names them.
@@ -44,6 +47,7 @@ class Verdict:
 
     document: dict[str, Any]
     report: dict[str, Any]
+    json_ld: str
 
     @property
     def signature_valid(self) -> bool:
@@ -52,25 +56,40 @@ class Verdict:
         )
 
 
-class VerdictCache:
-    """Exports and reports by (credential, version, state), for at most a minute."""
+def version_key(credential: dict[str, Any]) -> tuple[str, int, str]:
+    """What a credential's export and verdict depend on: its version and its live state."""
+    return str(credential["credential_id"]), len(credential["history"]), credential["state"]
+
+
+class TimedCache(Generic[K, V]):
+    """At most ``VERDICT_ENTRIES`` values, each kept for ``VERDICT_SECONDS``."""
 
     def __init__(self) -> None:
-        self._entries: dict[tuple[str, int, str], tuple[Verdict, float]] = {}
+        self._entries: dict[K, tuple[V, float]] = {}
         self._lock = threading.Lock()
 
-    def verdict(self, services: Any, credential: dict[str, Any]) -> Verdict:
-        key = (str(credential["credential_id"]), len(credential["history"]), credential["state"])
+    def get(self, key: K, make: Callable[[], V]) -> V:
         now = time.monotonic()
         found = self._entries.get(key)
         if found is not None and found[1] > now:
             return found[0]
-        verdict = _check(services, UUID(str(credential["credential_id"])))
+        value = make()
         with self._lock:
             if len(self._entries) >= VERDICT_ENTRIES:
-                self._entries.pop(next(iter(self._entries)), None)
-            self._entries[key] = (verdict, now + VERDICT_SECONDS)
-        return verdict
+                self._entries.pop(next(iter(self._entries)), None)  # the oldest
+            self._entries[key] = (value, now + VERDICT_SECONDS)
+        return value
+
+
+class VerdictCache:
+    """Exports and reports by (credential, version, state), for at most a minute."""
+
+    def __init__(self) -> None:
+        self._cache: TimedCache[tuple[str, int, str], Verdict] = TimedCache()
+
+    def verdict(self, services: Any, credential: dict[str, Any]) -> Verdict:
+        credential_id = UUID(str(credential["credential_id"]))
+        return self._cache.get(version_key(credential), lambda: _check(services, credential_id))
 
 
 def _check(services: Any, credential_id: UUID) -> Verdict:
@@ -82,7 +101,9 @@ def _check(services: Any, credential_id: UUID) -> Verdict:
         status_lists=services.publisher.fetch_status_list,
         policy=CheckPolicy(),
     )
-    return Verdict(document=document, report=checker.check(document).to_json())
+    return Verdict(
+        document=document, report=checker.check(document).to_json(), json_ld=json_ld(document)
+    )
 
 
 def state_reason(credential: dict[str, Any]) -> str | None:

@@ -8,20 +8,30 @@ with a page that says so, and nothing about whether it ever existed.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 from uuid import UUID
 
 import orjson
 import segno
 from fastapi import APIRouter, Path, Request
-from ledger.api.pages.credential_view import VerdictCache, elements, json_ld, state_reason
-from ledger.api.pages.rendering import render
+from ledger.api.pages.credential_view import (
+    TimedCache,
+    Verdict,
+    VerdictCache,
+    elements,
+    state_reason,
+    version_key,
+)
+from ledger.api.pages.rendering import environment, language_of, render
+from markupsafe import Markup
 from starlette.responses import Response
 
 from ledger.application.ledger import share_token_digest
 
 router = APIRouter(include_in_schema=False)
 verdicts = VerdictCache()
+articles_cache: TimedCache[tuple[Any, ...], Markup] = TimedCache()
 Token = Annotated[str, Path(min_length=20, max_length=100)]
 
 
@@ -51,31 +61,50 @@ def shared_page(request: Request, token: str) -> Response:
     credentials = _shared_credentials(services, token)
     if credentials is None:
         return render(request, "link_closed.html", status_code=404)
-    shown = []
-    for credential in credentials:
+    language = language_of(request)
+    shown, articles = [], []
+    for index, credential in enumerate(credentials, start=1):
         credential.pop("learner_id", None)
         verdict = verdicts.verdict(services, credential)
-        shown.append(
-            {
-                **credential,
-                "reason": state_reason(credential),
-                "elements": elements(credential["achievement"]),
-                "report": verdict.report,
-                "verified": verdict.report["verified"] and credential["state"] == "active",
-                "signature_valid": verdict.signature_valid,
-                "json_ld": json_ld(verdict.document),
-            }
+        shown.append({**credential, "json_ld": verdict.json_ld})
+        key = (token, *version_key(credential), language, index)
+        articles.append(
+            articles_cache.get(key, partial(_article, language, credential, verdict, token, index))
         )
     response = render(
         request,
         "credential.html",
         credentials=shown,
+        articles=articles,
         token=token,
         page_url=share_url(services, token),
     )
     response.headers["Cache-Control"] = "no-store"  # the state is live
     response.headers["X-Robots-Tag"] = "noindex"
     return response
+
+
+def _article(
+    language: str, credential: dict[str, Any], verdict: Verdict, token: str, index: int
+) -> Markup:
+    """One credential's part of the page: the same for every visitor until its state,
+    its version or a minute changes, so it is rendered once and kept."""
+    html = (
+        environment(language)
+        .get_template("credential_article.html")
+        .render(
+            cred={
+                **credential,
+                "reason": state_reason(credential),
+                "elements": elements(credential["achievement"]),
+                "report": verdict.report,
+                "verified": verdict.report["verified"] and credential["state"] == "active",
+            },
+            token=token,
+            index=index,
+        )
+    )
+    return Markup(html)  # noqa: S704 (rendered by our autoescaping template)
 
 
 @router.get("/shared/{token}/{credential_id}/download")
