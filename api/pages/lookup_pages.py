@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Form, Path, Request
+from ledger.api.pages.credential_view import elements
 from ledger.api.pages.rendering import render
 from ledger.api.pages.session import check_csrf
 from ledger.api.pages.signin import person_in
@@ -100,5 +101,6 @@ def look_up(
             continue  # no longer in the consent's scope, or gone
         view = services.views.credential(credential_id)
         if view is not None:
-            results.append(view)
+            view.pop("learner_id", None)
+            results.append({**view, "elements": elements(view["achievement"])})
     return render(request, "lookup.html", consent=consent, code=code, results=results)

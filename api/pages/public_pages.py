@@ -8,6 +8,7 @@ with a page that says so, and nothing about whether it ever existed.
 
 from __future__ import annotations
 
+import io
 from functools import partial
 from typing import Annotated, Any
 from uuid import UUID
@@ -136,8 +137,11 @@ def qr_code(request: Request, token: Token) -> Response:
     services = request.app.state.services
     if _shared_credentials(services, token) is None:
         return Response(status_code=404)
-    svg = segno.make(share_url(services, token), error="m").svg_inline(scale=4, border=2)
-    return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
+    svg = io.BytesIO()
+    segno.make(share_url(services, token), error="m").save(svg, kind="svg", scale=4, border=2)
+    return Response(
+        svg.getvalue(), media_type="image/svg+xml", headers={"Cache-Control": "no-store"}
+    )
 
 
 @router.get("/")

@@ -118,8 +118,11 @@ def _role_and_scope(settings: Settings, claims: dict[str, Any]) -> tuple[str, st
 
 
 @router.get("/signin")
-def signin_page(request: Request, next: str | None = None) -> Response:
-    """Where a person signs in: with the provider, or (development) the shortcut."""
+def signin_page(
+    request: Request, next: str | None = None, subject: str = "", role: str = "learner"
+) -> Response:
+    """Where a person signs in: with the provider, or (development) the shortcut, which
+    ``?subject=&role=`` fill in (the demo prints such links for its learners)."""
     services = request.app.state.services
     return render(
         request,
@@ -128,6 +131,8 @@ def signin_page(request: Request, next: str | None = None) -> Response:
         provider=request.app.state.oauth is not None,
         development=services.settings.development,
         roles=PERSON_ROLES,
+        subject=subject[:200],
+        chosen_role=role,
         error=None,
     )
 
@@ -184,6 +189,8 @@ def _signin_failed(request: Request, message: str) -> Response:
         provider=request.app.state.oauth is not None,
         development=services.settings.development,
         roles=PERSON_ROLES,
+        subject="",
+        chosen_role="learner",
         error=message,
     )
 
