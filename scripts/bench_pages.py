@@ -196,7 +196,9 @@ def main() -> int:
             page_rates.append(rate(url, path, BROWSER, args.requests, args.clients))
         json_rate, page_rate = statistics.median(json_rates), statistics.median(page_rates)
         ratio = page_rate / json_rate
-        print(f"store: {args.store}, {args.requests} requests x {args.rounds} rounds, {args.clients} clients")
+        print(
+            f"store: {args.store}, {args.requests} requests x {args.rounds} rounds, {args.clients} clients"
+        )
         print(f"JSON  GET /v1/shared/{{token}}  {json_rate:8.0f} req/s (median)")
         print(f"page  GET /v1/shared/{{token}}  {page_rate:8.0f} req/s (median)")
         print(f"page/JSON ratio: {ratio:.2f} (target >= {TARGET_RATIO})")

@@ -63,24 +63,25 @@ def main() -> int:
                 [*cli, "demo", "--json"], env=env, check=True, capture_output=True
             ).stdout
         )
-        log = Path(folder, "serve.log").open("wb")
-        server = subprocess.Popen([*cli, "serve", "--port", str(port)], env=env, stdout=log, stderr=log)
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(Path(folder, "serve.log").read_text())
-                time.sleep(0.2)
-            take(base, made, out, args.width)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
-            log.close()
+        with Path(folder, "serve.log").open("wb") as log:
+            server = subprocess.Popen(
+                [*cli, "serve", "--port", str(port)], env=env, stdout=log, stderr=log
+            )
+            try:
+                deadline = time.monotonic() + 60
+                while True:
+                    try:
+                        if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                            break
+                    except httpx.TransportError:
+                        pass
+                    if server.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError(Path(folder, "serve.log").read_text())
+                    time.sleep(0.2)
+                take(base, made, out, args.width)
+            finally:
+                server.terminate()
+                server.wait(timeout=30)
     return 0
 
 

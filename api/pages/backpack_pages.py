@@ -230,6 +230,7 @@ def grant_consent(
     services = request.app.state.services
     given = {"grantee": grantee, "purpose": purpose, "expires": expires}
     errors = {f: "required" for f, v in given.items() if not v.strip()}
+    errors.update({f: "invalid" for f, v in given.items() if "\x00" in v})
     if scope != "all" and not credentials:
         errors["credentials"] = "choose"
     if not errors:
@@ -309,6 +310,7 @@ def submit_claim(
     services = request.app.state.services
     given = {"institution": institution, "programme": programme, "motivation": motivation}
     errors = {f: "required" for f in ("institution", "programme") if not given[f].strip()}
+    errors.update({f: "invalid" for f, v in given.items() if "\x00" in v})
     if not credentials:
         errors["credentials"] = "choose"
     if not errors:

@@ -118,7 +118,9 @@ def state_reason(credential: dict[str, Any]) -> str | None:
 
 def elements(spec: dict[str, Any]) -> list[tuple[str, Any]]:
     """The EU micro-credential elements present in an achievement, in their order."""
-    return [(name, spec[name]) for name in EU_ELEMENTS if spec.get(name) not in (None, "", [], 0, "0")]
+    return [
+        (name, spec[name]) for name in EU_ELEMENTS if spec.get(name) not in (None, "", [], 0, "0")
+    ]
 
 
 def json_ld(document: dict[str, Any]) -> str:
