@@ -22,6 +22,7 @@ from ledger.api.routes import (
     ops,
     public,
     transparency,
+    vc_api,
     verifier,
 )
 from ledger.api.schemas import Problem
@@ -47,7 +48,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.services = Services.start(settings)
     problems.install(app)
-    for module in (admin, learner, verifier, auditor, public, credentials, transparency, ops):
+    for module in (
+        admin,
+        learner,
+        verifier,
+        auditor,
+        public,
+        credentials,
+        transparency,
+        vc_api,
+        ops,
+    ):
         app.include_router(module.router)
     _add_problem_schema(app)
 

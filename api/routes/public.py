@@ -14,7 +14,7 @@ from ledger.api.schemas import ListNumber
 from starlette.responses import Response
 
 from ledger.application.ledger import share_token_digest
-from ledger.domain.statusallocation import StatusPurpose
+from ledger.domain.statusallocation import PublishedPurpose
 from ledger.errors import NotFound
 
 router = APIRouter(prefix="/v1", tags=["public"], responses=PROBLEM_RESPONSES)
@@ -46,7 +46,7 @@ def shared(
 def status_list(
     issuer_id: UUID,
     list_number: ListNumber,
-    purpose: StatusPurpose,
+    purpose: PublishedPurpose,
     services: ServicesDep,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:

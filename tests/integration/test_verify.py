@@ -31,6 +31,7 @@ from ledger.audit.log_sources import BundleSource, StoreSource, load_chunk
 from ledger.audit.log_verifier import Verifier
 from ledger.cli.main import main
 from ledger.domain.base import LedgerAggregate, utcnow
+from ledger.domain.credential import Amendment
 from ledger.eventlog.canonical_json import format_datetime, loads, parse_datetime
 from ledger.eventlog.envelope import open_stored, pack, signed_bytes_for
 from ledger.eventlog.signing_keys import MemoryKeyStore, key_id
@@ -77,9 +78,7 @@ def world(ledger: Ledger) -> World:
     achievement = new_achievement(ledger, issuer)
     credentials = issue(ledger, issuer, achievement, 6, "a")
     with acting_as(admin(issuer)):
-        ledger.amend_credential(
-            credentials[0], changes={"result": {"grade": "9"}}, reason="regraded"
-        )
+        ledger.amend_credential(credentials[0], Amendment(result={"grade": "9"}), reason="regraded")
     first = publish(ledger)
     credentials += issue(ledger, issuer, achievement, 6, "b")
     with acting_as(admin(issuer)):

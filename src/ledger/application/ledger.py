@@ -37,7 +37,7 @@ from ledger.application.privacy import LearnerDataKeys, seal, unseal
 from ledger.application.status_entries import StatusEntryPool
 from ledger.domain.achievement import Achievement, AchievementSpec
 from ledger.domain.base import LedgerAggregate, utcnow
-from ledger.domain.credential import Credential
+from ledger.domain.credential import Amendment, Credential, check_evidence, check_result
 from ledger.domain.exemption import ExemptionClaim
 from ledger.domain.issuance import IssuanceRequest, issuance_request_id
 from ledger.domain.issuer import Issuer
@@ -545,8 +545,8 @@ class Ledger(Application[UUID]):
                 status_list=status_list,
                 status_index=status_index,
                 policy=policy_reference,
-                result=dict(order.result or {}),
-                evidence=list(order.evidence),
+                result=check_result(order.result or {}),
+                evidence=list(check_evidence(order.evidence)),
             )
             for order, learner_id, (status_list, status_index) in zip(
                 orders, learner_ids, entries, strict=True
@@ -583,16 +583,14 @@ class Ledger(Application[UUID]):
         self._require_administrator(issuer, hidden=f"credential {credential_id}")
         return credential, issuer
 
-    def amend_credential(
-        self, credential_id: UUID, *, changes: dict[str, Any], reason: str
-    ) -> None:
+    def amend_credential(self, credential_id: UUID, amendment: Amendment, *, reason: str) -> None:
         """Correct a credential, keeping its history."""
         credential, issuer = self._administered_credential(credential_id)
-        if "achievement_revision" in changes:
+        if amendment.achievement_revision is not None:
             achievement = self.achievement(credential.achievement_id)
-            if changes["achievement_revision"] not in achievement.revisions:
+            if amendment.achievement_revision not in achievement.revisions:
                 raise InvalidInput("achievement_revision: no such revision")
-        credential.amend(changes=changes, reason=reason)
+        credential.amend(amendment, reason=reason)
         self._save(credential, authority=str(issuer.id))
 
     def suspend_credential(self, credential_id: UUID, *, reason: str) -> None:

@@ -26,6 +26,10 @@ LIST_LENGTH = 131_072
 #: What an issuer's status lists say: one list of each purpose per list number.
 StatusPurpose = Literal["revocation", "suspension"]
 STATUS_PURPOSES: tuple[StatusPurpose, ...] = get_args(StatusPurpose)
+#: What is published per list number: the two stored one-bit lists, and the two-bit
+#: ``message`` list computed from them (revoked << 1 | suspended) that exports name.
+PublishedPurpose = Literal["revocation", "suspension", "message"]
+LIST_PURPOSES: tuple[PublishedPurpose, ...] = get_args(PublishedPurpose)
 
 
 @lru_cache(maxsize=8)
