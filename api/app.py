@@ -18,6 +18,7 @@ from ledger.api.routes import (
     admin,
     auditor,
     credentials,
+    institutions,
     learner,
     ops,
     public,
@@ -47,7 +48,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.services = Services.start(settings)
     problems.install(app)
-    for module in (admin, learner, verifier, auditor, public, credentials, transparency, ops):
+    for module in (
+        admin,
+        institutions,
+        learner,
+        verifier,
+        auditor,
+        public,
+        credentials,
+        transparency,
+        ops,
+    ):
         app.include_router(module.router)
     _add_problem_schema(app)
 
