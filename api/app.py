@@ -23,6 +23,7 @@ from ledger.api.routes import (
     ops,
     public,
     transparency,
+    vc_api,
     verifier,
 )
 from ledger.api.schemas import Problem
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         public,
         credentials,
         transparency,
+        vc_api,
         ops,
     ):
         app.include_router(module.router)

@@ -19,10 +19,10 @@ import jwt
 import orjson
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from ledger.api.problems import Unauthenticated
 
 from ledger.application.actor import ROLES, Actor
-from ledger.errors import ConfigurationError
+from ledger.application.authorization import PRIVILEGED
+from ledger.errors import ConfigurationError, Unauthenticated
 from ledger.settings import Settings
 
 DEV_ISSUER = "ledger-dev"
@@ -151,7 +151,7 @@ class TokenVerifier:
         except jwt.PyJWTError as error:
             raise Unauthenticated(f"invalid token: {error}") from None
         role = claims.get(self.settings.role_claim)
-        if role not in ROLES or role == "system":
+        if role not in ROLES or (role in PRIVILEGED and role != "operator"):
             raise Unauthenticated("the token carries no usable role")
         if role == "operator" and not self._may_operate(str(claims["sub"]), authenticated_by):
             raise Unauthenticated("the token's subject is not one of this ledger's operators")

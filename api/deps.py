@@ -13,15 +13,15 @@ from uuid import UUID
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from ledger.api.auth import TokenVerifier
-from ledger.api.problems import Unauthenticated
 from ledger.projections.read_models import ReadModels
 from ledger.projections.runner import ProjectionRunner
 from starlette.concurrency import run_in_threadpool
 
+from ledger.application import authorization
 from ledger.application.actor import Actor, acting_as
 from ledger.application.ledger import Ledger
 from ledger.application.publishing import Publisher, publisher_for
-from ledger.errors import Forbidden
+from ledger.errors import Unauthenticated
 from ledger.settings import Settings
 from ledger.transparency.checkpoint_publisher import CheckpointPolicy, CheckpointPublisher
 
@@ -118,9 +118,7 @@ async def get_actor(
 
 def _role(*roles: str) -> Callable[[Actor], Awaitable[Actor]]:
     async def check(actor: Annotated[Actor, Depends(get_actor)]) -> Actor:
-        if actor.role not in roles:
-            raise Forbidden(f"this route is for {' or '.join(roles)}s")
-        return actor
+        return authorization.require_role(actor, *roles)
 
     return check
 

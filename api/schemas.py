@@ -7,7 +7,9 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import Path
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+from ledger.domain.credential import KEEP, Amendment
 
 #: The largest log position or tree size either store can hold (a signed 64-bit integer).
 MAX_POSITION = 2**63 - 1
@@ -38,11 +40,34 @@ class AchievementIn(Strict):
     ects: str = Field(default="0", pattern=r"^\d{1,4}(\.\d{1,2})?$")
     eqf_level: int | None = Field(default=None, ge=1, le=8)
     nlqf_level: str | None = None
-    assessment_type: str = ""
-    participation_form: str = ""
+    assessment_type: Literal[
+        "", "testing", "application of a skill", "portfolio", "recognition of prior learning"
+    ] = ""
+    participation_form: Literal[
+        "",
+        "online",
+        "onsite or blended",
+        "volunteering",
+        "work experience",
+        "personalized learning activities",
+    ] = ""
     quality_assurance: str = ""
     language: str = ""
     field_of_study: str = ""
+    # SURF's edubadges conventions (issue 14): value lists as in SURF's JSON Schemas.
+    supervision_type: Literal[
+        "",
+        "unsupervised with no identity verification",
+        "supervised with no identity verification",
+        "supervised online",
+        "onsite with identity verification",
+    ] = ""
+    identity_checked: bool | None = None
+    image: str = Field(default="", max_length=65_536, description="https:// URL or data:image/ URI")
+    assessment_description: str = Field(default="", max_length=2000)
+    quality_assurance_code: str = Field(default="", max_length=200)
+    quality_assurance_url: str = Field(default="", max_length=2000)
+    quality_assurance_description: str = Field(default="", max_length=2000)
 
 
 class RevisionIn(Strict):
@@ -85,10 +110,34 @@ class ReasonIn(Strict):
 
 
 class AmendIn(Strict):
+    """Only the fields sent are corrected; each by the rules of issuance (``CredentialIn``).
+    ``valid_until: null`` removes the end date; ``result``, ``achievement_revision`` and
+    ``evidence`` cannot be null (unsent, they are kept)."""
+
     reason: str = Field(min_length=1, max_length=2000)
     valid_until: datetime | None = None
     result: dict[str, str] | None = None
     achievement_revision: int | None = Field(default=None, ge=1)
+    evidence: list[str] | None = Field(default=None, max_length=50)
+
+    @field_validator("result", "achievement_revision", "evidence", mode="before")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("may not be null (leave it out to keep it)")
+        return value
+
+    def amendment(self) -> Amendment:
+        """The typed amendment of the fields sent (the one place HTTP meets the command)."""
+        sent = self.model_fields_set
+        return Amendment(
+            valid_until=self.valid_until if "valid_until" in sent else KEEP,
+            result=self.result if "result" in sent else None,
+            achievement_revision=self.achievement_revision
+            if "achievement_revision" in sent
+            else None,
+            evidence=tuple(self.evidence) if self.evidence is not None else None,
+        )
 
 
 class KeyOut(BaseModel):

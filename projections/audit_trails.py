@@ -14,7 +14,7 @@ from uuid import UUID
 from ledger.projections.database import Cursor, Queries, time_text
 from ledger.projections.projection import EVERY_EVENT, Applied, Projection, handles
 
-from ledger.domain.base import seal_of
+from ledger.eventlog.envelope import seal_of
 
 #: The column each kind of audit trail is kept by.
 AUDIT_KINDS = {

@@ -41,9 +41,9 @@ from ledger.projections.status import StatusListProjection
 from ledger.application.ledger import Ledger
 from ledger.audit.log_sources import StoreSource
 from ledger.audit.log_verifier import Verifier
-from ledger.domain.base import seal_of
 from ledger.errors import ChainBroken, TamperDetected
-from ledger.eventlog.envelope import GENESIS, event_digest, open_row
+from ledger.eventlog.chain import START, ChainHead, follow
+from ledger.eventlog.envelope import event_digest, open_row, seal_of
 from ledger.eventlog.persistence import lock_schema_changes
 
 logger = logging.getLogger(__name__)
@@ -83,7 +83,7 @@ class ProjectionRunner:
         self.tracking = ledger.factory.tracking_recorder()
         self.dialect = SQLITE if isinstance(self.tracking, SQLiteTrackingRecorder) else POSTGRES
         self._datastore: Any = self.tracking.datastore  # type: ignore[attr-defined]
-        self._heads: OrderedDict[UUID, tuple[int, str]] = OrderedDict()
+        self._heads: OrderedDict[UUID, ChainHead] = OrderedDict()
         self._lock = threading.Lock()
         self._on_schema: weakref.WeakSet[Any] = weakref.WeakSet()
         self._preverified: dict[int, str] | None = None
@@ -230,21 +230,30 @@ class ProjectionRunner:
                 raise TimeoutError(f"projections did not reach position {position} in {timeout}s")
             time.sleep(0.01)
 
-    def rebuild(self, names: Sequence[str] | None = None, *, workers: int = 1) -> None:
+    def rebuild(
+        self, names: Sequence[str] | None = None, *, workers: int = 1, full: bool = False
+    ) -> None:
         """Drop the named projections' tables (all if none) and replay them from the log.
 
         With ``workers`` > 1 and a log of at least ``PREVERIFY_FROM`` events, the whole
         log is first verified in that many processes (``ledger.audit.log_verifier``: signatures,
         keys, authority, chains, checkpoints), before anything is dropped; the replay
         then applies only events whose signed bytes hash to what was verified, and
-        checks the signatures of anything written since as usual.
+        checks the signatures of anything written since as usual. Unless ``full``,
+        the events the newest checkpoint covers are held to its operator-signed
+        Merkle root instead of having their signatures checked one by one (the
+        verifier's ``trust_checkpoint``).
         """
         chosen = [p for p in self.projections if names is None or p.name in names]
         unknown = set(names or ()) - {p.name for p in self.projections}
         if unknown:
             raise KeyError(f"unknown projection {sorted(unknown)[0]!r}")
         head = self.ledger.recorder.max_notification_id() or 0
-        verified = self._verify_log(workers) if workers > 1 and head >= PREVERIFY_FROM else None
+        verified = (
+            self._verify_log(workers, trust_checkpoint=not full)
+            if workers > 1 and head >= PREVERIFY_FROM
+            else None
+        )
         with self._lock, self.transaction(commit=True) as (raw, cursor):
             if self.dialect is POSTGRES:
                 lock_schema_changes(raw)
@@ -261,11 +270,13 @@ class ProjectionRunner:
         runner._preverified = verified
         runner.catch_up()
 
-    def _verify_log(self, workers: int) -> dict[int, str]:
+    def _verify_log(self, workers: int, *, trust_checkpoint: bool = False) -> dict[int, str]:
         """Verify the whole log in parallel; the digests of its events by position."""
         source = StoreSource(self.ledger.store)
         try:
-            verifier = Verifier(source, workers=workers, keep_digests=True)
+            verifier = Verifier(
+                source, workers=workers, keep_digests=True, trust_checkpoint=trust_checkpoint
+            )
             report = verifier.run()
         finally:
             source.close()
@@ -305,29 +316,30 @@ class ProjectionRunner:
         originator_id = notification.originator_id
         if not isinstance(originator_id, UUID):
             originator_id = UUID(str(originator_id))
-        expected = self._previous_digest(originator_id, notification.originator_version)
-        if seal.prev != expected:
-            raise ChainBroken(
-                f"event {originator_id} v{notification.originator_version} at position "
-                f"{notification.id} does not link to the previous event of its aggregate"
-            )
-        self._heads[originator_id] = (notification.originator_version, seal.digest)
+        version = notification.originator_version
+        self._heads[originator_id] = follow(
+            self._previous_head(originator_id, version),
+            version=version,
+            prev=seal.prev,
+            digest=seal.digest,
+            where=f"event {originator_id} v{version} at position {notification.id}",
+        )
         self._heads.move_to_end(originator_id)
         if len(self._heads) > CHAIN_CACHE_SIZE:
             self._heads.popitem(last=False)
         return Applied(event=event, notification=notification)
 
-    def _previous_digest(self, originator_id: UUID, version: int) -> str:
+    def _previous_head(self, originator_id: UUID, version: int) -> ChainHead:
+        """The head the event of ``version`` must follow: remembered, or read from the store."""
         if version == 1:
-            return GENESIS
+            return START
         cached = self._heads.get(originator_id)
-        if cached is not None and cached[0] == version - 1:
-            return cached[1]
+        if cached is not None and cached.version == version - 1:
+            return cached
         previous = self.ledger.recorder.select_events(
             originator_id, lte=version - 1, desc=True, limit=1
         )
-        if not previous or previous[0].originator_version != version - 1:
-            raise ChainBroken(f"event {originator_id} v{version - 1} is missing from the log")
-        stored = previous[0]
-        sealed = open_row(stored)
-        return event_digest(sealed.signed_bytes)
+        if not previous:
+            return START
+        sealed = open_row(previous[0])
+        return ChainHead(previous[0].originator_version, event_digest(sealed.signed_bytes))

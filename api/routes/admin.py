@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Header, Query, status
-from ledger.api.deps import AdministratorDep, ServicesDep
+from ledger.api.deps import AdministratorDep, Services, ServicesDep
 from ledger.api.problems import PROBLEM_RESPONSES
 from ledger.api.schemas import (
     AchievementIn,
@@ -24,8 +24,8 @@ from ledger.api.schemas import (
     RevisionOut,
 )
 
+from ledger.application.actor import Actor
 from ledger.application.ledger import CredentialOrder
-from ledger.errors import Forbidden, InvalidInput
 
 router = APIRouter(prefix="/v1", tags=["administrators"], responses=PROBLEM_RESPONSES)
 
@@ -36,9 +36,10 @@ def _spec(body: AchievementIn) -> dict[str, Any]:
     return spec
 
 
-def _own(actor_issuer: UUID | None, issuer_id: UUID) -> None:
-    if actor_issuer != issuer_id:
-        raise Forbidden("administrators act for their own issuer only")
+def _own(services: Services, actor: Actor, issuer_id: UUID) -> None:
+    """The one gate of every read and write of this router on an issuer."""
+    with services.acting(actor):
+        services.ledger.administered_issuer(issuer_id)
 
 
 def _order(item: Any) -> CredentialOrder:
@@ -56,7 +57,7 @@ def define_achievement(
     issuer_id: UUID, body: AchievementIn, actor: AdministratorDep, services: ServicesDep
 ) -> Created:
     """Register an achievement (microcredential or edubadge)."""
-    _own(actor.issuer_id, issuer_id)
+    _own(services, actor, issuer_id)
     return Created(
         id=services.write(actor, lambda: services.ledger.define_achievement(issuer_id, _spec(body)))
     )
@@ -81,7 +82,7 @@ def issue_credential(
     issuer_id: UUID, body: IssueIn, actor: AdministratorDep, services: ServicesDep
 ) -> Created:
     """Issue one credential."""
-    _own(actor.issuer_id, issuer_id)
+    _own(services, actor, issuer_id)
     credential_id = services.write(
         actor,
         lambda: services.ledger.issue_credential(
@@ -100,7 +101,7 @@ def issue_cohort(
     idempotency_key: Annotated[str, Header(min_length=1, max_length=200)],
 ) -> CohortOut:
     """Issue a cohort atomically; the same Idempotency-Key and body return the same credentials."""
-    _own(actor.issuer_id, issuer_id)
+    _own(services, actor, issuer_id)
     ids = services.write(
         actor,
         lambda: services.ledger.issue_cohort(
@@ -118,16 +119,10 @@ def amend(
     credential_id: UUID, body: AmendIn, actor: AdministratorDep, services: ServicesDep
 ) -> None:
     """Correct a credential; its history is kept."""
-    changes = body.model_dump(exclude_unset=True, exclude={"reason"})
-    if not changes:
-        raise InvalidInput(
-            "changes: name at least one of valid_until, result, achievement_revision"
-        )
+    amendment = body.amendment()
     services.write(
         actor,
-        lambda: services.ledger.amend_credential(
-            credential_id, changes=changes, reason=body.reason
-        ),
+        lambda: services.ledger.amend_credential(credential_id, amendment, reason=body.reason),
     )
 
 
@@ -164,7 +159,7 @@ def revoke(
 @router.post("/issuers/{issuer_id}/keys/rotate", status_code=status.HTTP_201_CREATED)
 def rotate_key(issuer_id: UUID, actor: AdministratorDep, services: ServicesDep) -> KeyOut:
     """Give the issuer a new signing key; the old one is retired, its signatures stay valid."""
-    _own(actor.issuer_id, issuer_id)
+    _own(services, actor, issuer_id)
     return KeyOut(kid=services.write(actor, lambda: services.ledger.rotate_issuer_key(issuer_id)))
 
 
@@ -178,7 +173,7 @@ def list_issued(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> Page:
     """What the issuer issued, filtered by state, paginated by a stable cursor."""
-    _own(actor.issuer_id, issuer_id)
+    _own(services, actor, issuer_id)
     items = services.views.issued_by(issuer_id, state=state, after=after, limit=limit)
     return Page(items=items, next=items[-1]["credential_id"] if len(items) == limit else None)
 
@@ -194,7 +189,7 @@ def claims_to_decide(
     programme: Annotated[str | None, Query(max_length=500)] = None,
 ) -> Page:
     """Exemption claims addressed to this institution."""
-    _own(actor.issuer_id, issuer_id)
+    _own(services, actor, issuer_id)
     return Page(
         items=services.views.exemption_register(issuer_id, programme=programme, state=state),
         next=None,

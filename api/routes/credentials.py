@@ -20,9 +20,16 @@ from ledger.api.schemas import CheckReportOut, LinkedInOut, ListNumber
 from starlette.responses import Response
 
 from ledger.application.actor import Actor
+from ledger.domain.statusallocation import PublishedPurpose
 from ledger.errors import NotFound
 from ledger.standards.credential_checker import TOLERANCES, CheckPolicy, CredentialChecker
-from ledger.standards.dataintegrity.loader import LEDGER_EXTENSIONS_V1_URL, context_bytes
+from ledger.standards.dataintegrity.loader import (
+    LEDGER_EXTENSIONS_V1_URL,
+    LEDGER_EXTENSIONS_V2_FILE,
+    LEDGER_EXTENSIONS_V2_PATH,
+    context_bytes,
+    file_bytes,
+)
 from ledger.standards.open_badges import linkedin_add_to_profile_url
 from ledger.standards.status_list_credential import CACHE_SECONDS
 
@@ -104,7 +111,7 @@ def check_credential(
 def status_list_credential(
     issuer_id: UUID,
     list_number: ListNumber,
-    purpose: Literal["revocation", "suspension"],
+    purpose: PublishedPurpose,
     services: ServicesDep,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
@@ -141,13 +148,36 @@ def issuer_did_document(issuer_id: UUID, services: ServicesDep) -> Response:
     return _did_document(services, services.publisher.issuer_did(issuer_id))
 
 
+CONTEXT_MAX_AGE = 86400
+
+
 @router.get(
-    "/contexts/ob-extensions-v1.json", responses={200: {"content": {"application/ld+json": {}}}}
+    "/contexts/ob-extensions-v1.json",
+    responses={200: {"content": {"application/ld+json": {}}}, 304: {"description": "Not modified"}},
 )
-def extension_context() -> Response:
-    """Our JSON-LD context for the export's extension terms (immutable)."""
-    return Response(
+def extension_context(if_none_match: Annotated[str | None, Header()] = None) -> Response:
+    """Our JSON-LD context, version 1 (immutable; credentials exported before v2 name it)."""
+    return cacheable(
         context_bytes(LEDGER_EXTENSIONS_V1_URL),
         media_type="application/ld+json",
-        headers={"Cache-Control": "public, max-age=86400, immutable"},
+        max_age=CONTEXT_MAX_AGE,
+        if_none_match=if_none_match,
+    )
+
+
+@router.get(
+    LEDGER_EXTENSIONS_V2_PATH,
+    responses={200: {"content": {"application/ld+json": {}}}, 304: {"description": "Not modified"}},
+)
+def extension_context_v2(if_none_match: Annotated[str | None, Header()] = None) -> Response:
+    """Our JSON-LD context, version 2: SURF's terms and ours, the exports' third context.
+
+    Served under this deployment's public URL so that any verifier can fetch it;
+    the bytes are pinned (the bundled file), with a strong ETag.
+    """
+    return cacheable(
+        file_bytes(LEDGER_EXTENSIONS_V2_FILE),
+        media_type="application/ld+json",
+        max_age=CONTEXT_MAX_AGE,
+        if_none_match=if_none_match,
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from uuid import UUID
 
 import orjson
@@ -14,6 +14,7 @@ from ledger.api.schemas import ListNumber
 from starlette.responses import Response
 
 from ledger.application.ledger import share_token_digest
+from ledger.domain.statusallocation import PublishedPurpose
 from ledger.errors import NotFound
 
 router = APIRouter(prefix="/v1", tags=["public"], responses=PROBLEM_RESPONSES)
@@ -45,7 +46,7 @@ def shared(
 def status_list(
     issuer_id: UUID,
     list_number: ListNumber,
-    purpose: Literal["revocation", "suspension"],
+    purpose: PublishedPurpose,
     services: ServicesDep,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:

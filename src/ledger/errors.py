@@ -51,6 +51,12 @@ class NotFound(LedgerError):
     kind = "not-found"
 
 
+class Unauthenticated(LedgerError):
+    """No valid bearer token was presented."""
+
+    kind = "unauthenticated"
+
+
 class Forbidden(LedgerError):
     """The acting party may not perform this command."""
 

@@ -218,8 +218,8 @@ def test_crossings_get_403_or_404_never_data(server: Server) -> None:
         client.post(
             "/v1/me/share-links", json={"credential_ids": [theirs_credential]}, headers=stranger
         ),
-        403,
-        "forbidden",
+        404,
+        "not-found",
     )
     unknown_admin = server.token("administrator", "mallory", ours)
     assert_problem(
@@ -237,6 +237,145 @@ def test_crossings_get_403_or_404_never_data(server: Server) -> None:
     assert_problem(
         client.get("/v1/audit/log", headers=server.token("verifier", "v")), 403, "forbidden"
     )
+
+
+def test_reads_follow_the_write_rule_and_refusals_hide_records(server: Server) -> None:
+    """Two institutions, two learners (issue 10 item 4): an administrator token whose
+    subject is not on its institution's list reads nothing of it; where a 403 would
+    confirm that another institution's or learner's record exists the answer is 404,
+    and no answer names the owning issuer."""
+    ours, our_headers, our_achievement = setup_issuer(server, "Ours", "alice")
+    theirs, their_headers, their_achievement = setup_issuer(server, "Theirs", "bob")
+    client = server.client
+    our_credential = issue(server, ours, our_headers, our_achievement, "lina")
+    their_credential = issue(server, theirs, their_headers, their_achievement, "lina")
+    karel_credential = issue(server, ours, our_headers, our_achievement, "karel")
+    lina, karel = server.token("learner", "lina"), server.token("learner", "karel")
+    claim = client.post(
+        "/v1/me/exemption-claims",
+        json={"institution_id": str(theirs), "programme": "B", "credential_ids": [our_credential]},
+        headers=lina,
+    )
+    assert claim.status_code == 201, claim.text
+    claim_id = claim.json()["id"]
+
+    def hidden(response: Any) -> None:
+        body = assert_problem(response, 404, "not-found")
+        assert str(theirs) not in response.text and str(ours) not in body["detail"]
+
+    # Reads: a subject the institution never admitted, with a token scoped to it.
+    mallory = server.token("administrator", "mallory", ours)
+    for path in (f"/v1/issuers/{ours}/credentials", f"/v1/issuers/{ours}/exemption-claims"):
+        assert_problem(client.get(path, headers=mallory), 403, "forbidden")
+    mallory_theirs = server.token("administrator", "mallory", theirs)
+    assert_problem(
+        client.get(f"/v1/issuers/{theirs}/exemption-claims", headers=mallory_theirs),
+        403,
+        "forbidden",
+    )
+    hidden(client.get(f"/v1/credentials/{our_credential}/export", headers=mallory))
+    assert client.get(f"/v1/issuers/{ours}/credentials", headers=our_headers).status_code == 200
+
+    # Another institution's records, named by an administrator of ours.
+    revision = {"achievement": achievement_body(), "reason": "mine now"}
+    hidden(
+        client.post(
+            f"/v1/achievements/{their_achievement}/revisions", json=revision, headers=our_headers
+        )
+    )
+    hidden(
+        client.post(
+            f"/v1/issuers/{ours}/credentials",
+            json={"achievement_id": their_achievement, "credential": {"learner_subject": "z"}},
+            headers=our_headers,
+        )
+    )
+    hidden(
+        client.post(
+            f"/v1/exemption-claims/{claim_id}/decision",
+            json={"approve": True, "reason": "x"},
+            headers=our_headers,
+        )
+    )
+    hidden(
+        client.post(
+            f"/v1/credentials/{their_credential}/revoke", json={"reason": "x"}, headers=our_headers
+        )
+    )
+
+    # Another learner's records, named by a learner.
+    hidden(client.post(f"/v1/me/exemption-claims/{claim_id}/withdraw", json={}, headers=karel))
+    hidden(
+        client.post(
+            "/v1/me/exemption-claims",
+            json={
+                "institution_id": str(theirs),
+                "programme": "B",
+                "credential_ids": [our_credential],
+            },
+            headers=karel,
+        )
+    )
+    expires = (datetime.now(UTC) + timedelta(days=3)).isoformat()
+    hidden(
+        client.post(
+            "/v1/me/consents",
+            json={
+                "grantee": "hr",
+                "credential_ids": [our_credential],
+                "purpose": "p",
+                "expires_at": expires,
+            },
+            headers=karel,
+        )
+    )
+    hidden(client.get(f"/v1/me/credentials/{our_credential}/export", headers=karel))
+    assert client.get(f"/v1/me/credentials/{karel_credential}", headers=karel).status_code == 200
+    # Nothing changed: the claim is still pending, the revision was not added.
+    pending = client.get(f"/v1/issuers/{theirs}/exemption-claims", headers=their_headers).json()
+    assert [c["claim_id"] for c in pending["items"]] == [claim_id]
+
+
+def test_an_amendment_is_checked_like_an_issuance(server: Server) -> None:
+    """``"result": null`` (issue 10 item 3) and every other invalid field of an amendment
+    is refused with 422 and changes nothing; the learner's backpack keeps working."""
+    issuer_id, headers, achievement_id = setup_issuer(server)
+    credential_id = issue(server, issuer_id, headers, achievement_id, "amy")
+    client = server.client
+    amend = f"/v1/credentials/{credential_id}/amend"
+    for bad in (
+        {"result": None},
+        {"result": {"grade": 9}},
+        {"result": ["9"]},
+        {"achievement_revision": None},
+        {"achievement_revision": 0},
+        {"evidence": None},
+        {"evidence": [1]},
+        {"valid_until": "2030-01-01"},
+        {"learner_id": str(uuid4())},
+        {},
+    ):
+        response = client.post(amend, json={"reason": "x", **bad}, headers=headers)
+        assert_problem(response, 422, "invalid-input")
+    learner = server.token("learner", "amy")
+    backpack = client.get("/v1/me/backpack", headers=learner)
+    assert backpack.status_code == 200, backpack.text
+    [credential] = backpack.json()["credentials"]
+    assert credential["result"] == {"grade": "8"} and credential["amendments"] == 0
+    fixed = client.post(
+        amend, json={"reason": "regraded", "result": {"grade": "9"}}, headers=headers
+    )
+    assert fixed.status_code == 204, fixed.text
+    open_ended = client.post(amend, json={"reason": "no end", "valid_until": None}, headers=headers)
+    assert open_ended.status_code == 204, open_ended.text
+    for path in (
+        f"/v1/me/credentials/{credential_id}",
+        f"/v1/me/credentials/{credential_id}/export",
+    ):
+        assert client.get(path, headers=learner).status_code == 200
+    assert client.get(f"/v1/me/credentials/{credential_id}", headers=learner).json()["result"] == {
+        "grade": "9"
+    }
 
 
 def test_learner_sharing_consent_and_lookup(server: Server) -> None:
@@ -318,8 +457,8 @@ def test_exemption_claims_over_http(server: Server) -> None:
             json={"approve": True, "reason": "x"},
             headers=home_headers,
         ),
-        403,
-        "forbidden",
+        404,
+        "not-found",
     )
     decided = server.client.post(
         f"/v1/exemption-claims/{claim.json()['id']}/decision",

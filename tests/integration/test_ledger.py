@@ -10,6 +10,7 @@ import pytest
 from ledger.application.actor import CLI_OPERATOR, acting_as
 from ledger.application.ledger import CredentialOrder, Ledger
 from ledger.domain.base import utcnow
+from ledger.domain.credential import Amendment
 from ledger.domain.learner import learner_id_for
 from ledger.domain.policy import NATIONAL_EXPERIMENT_1EC
 from ledger.errors import (
@@ -39,7 +40,7 @@ def test_a_credential_survives_a_restart_with_its_history(ledger: Ledger) -> Non
     achievement_id = new_achievement(ledger, issuer_id)
     credential_id = issue(ledger, issuer_id, achievement_id)
     with acting_as(admin(issuer_id)):
-        ledger.amend_credential(credential_id, changes={"result": {"grade": "9"}}, reason="typo")
+        ledger.amend_credential(credential_id, Amendment(result={"grade": "9"}), reason="typo")
         ledger.suspend_credential(credential_id, reason="check")
     reopened = Ledger(ledger.store, key_store=ledger.key_store)
     credential = reopened.credential(credential_id)
@@ -126,8 +127,10 @@ def test_administrators_stay_inside_their_issuer(ledger: Ledger) -> None:
             ledger.revoke_credential(credential_id, reason="hostile")
         with pytest.raises(Forbidden):
             ledger.issue_credential(theirs, achievement_id, CredentialOrder(learner_subject="y"))
-        with pytest.raises(Forbidden):
+        with pytest.raises(NotFound):  # another issuer's achievement: not confirmed to exist
             ledger.issue_credential(ours, achievement_id, CredentialOrder(learner_subject="y"))
+        with pytest.raises(NotFound):
+            ledger.revise_achievement(achievement_id, micro(), reason="hostile")
         with pytest.raises(Forbidden):
             ledger.rotate_issuer_key(theirs)
     # A token scoped to the right issuer, for a subject the issuer never admitted.
@@ -149,13 +152,13 @@ def test_learners_act_on_their_own_backpack_only(ledger: Ledger) -> None:
             ledger.grant_consent(
                 "bob", grantee="hr", credential_ids=[bobs], purpose="p", expires_at=expiry
             )
-        with pytest.raises(Forbidden):
+        with pytest.raises(NotFound):  # bob's credential: not confirmed to exist
             ledger.grant_consent(
                 "alice", grantee="hr", credential_ids=[bobs], purpose="p", expires_at=expiry
             )
-        with pytest.raises(Forbidden):
+        with pytest.raises(NotFound):
             ledger.create_share_link("alice", credential_ids=[bobs])
-        with pytest.raises(Forbidden):
+        with pytest.raises(NotFound):
             ledger.submit_exemption_claim(
                 "alice", institution_id=issuer_id, programme="B", credential_ids=[bobs]
             )
@@ -200,8 +203,10 @@ def test_exemption_claims(ledger: Ledger) -> None:
         claim = ledger.submit_exemption_claim(
             "l", institution_id=receiver, programme="B", credential_ids=[good]
         )
-    with acting_as(admin(issuer_id, "home@x")), pytest.raises(Forbidden):
+    with acting_as(admin(issuer_id, "home@x")), pytest.raises(NotFound):
         ledger.decide_exemption_claim(claim, approve=True, reason="not yours")
+    with acting_as(learner("someone-else")), pytest.raises(NotFound):
+        ledger.withdraw_exemption_claim(claim, reason="not mine")
     with acting_as(admin(receiver, "recv@y")):
         ledger.decide_exemption_claim(claim, approve=False, reason="no match")
     assert ledger.exemption_claim(claim).state == "rejected"

@@ -141,7 +141,7 @@ def test_a_parallel_rebuild_verifies_first_and_gives_identical_bytes(
     verified = runner._verify_log(2)
     first = min(verified)
     verified[first] = "0" * 64
-    monkeypatch.setattr(ProjectionRunner, "_verify_log", lambda self, workers: verified)
+    monkeypatch.setattr(ProjectionRunner, "_verify_log", lambda self, workers, **_: verified)
     with pytest.raises(TamperDetected, match="changed after it was verified"):
         runner.rebuild(workers=2)
 
@@ -229,6 +229,17 @@ def test_time_travel(ledger: Ledger) -> None:
     )
     encoded, _ = views.status_list(issuer_id, entry.list_number, "revocation")  # type: ignore[misc]
     assert Bitstring.decode(encoded) == now_revoked
+    # The two-bit message list of exports from context v2 on (revoked << 1 | suspended)
+    # agrees between time travel and the served list, at every step.
+    message_at = {
+        p: status_list_at(ledger, ids, purpose="message", length=131_072, position=p)
+        for p in (after_issue, after_suspend, after_suspend + 1)
+    }
+    assert message_at[after_issue].count() == 0
+    assert message_at[after_suspend].get_status(entry.index, 2) == 1
+    assert message_at[after_suspend + 1].get_status(entry.index, 2) == 3
+    encoded_message, _ = views.status_list(issuer_id, entry.list_number, "message")  # type: ignore[misc]
+    assert Bitstring.decode(encoded_message, status_size=2) == message_at[after_suspend + 1]
 
 
 def test_every_projection_has_a_distinct_name() -> None:

@@ -12,9 +12,8 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from ledger.api.auth import TokenVerifier, mint_dev_token
-from ledger.api.problems import Unauthenticated
 
-from ledger.errors import ConfigurationError
+from ledger.errors import ConfigurationError, Unauthenticated
 from ledger.settings import Settings
 
 PROVIDER = "https://connect.test.surfconext.nl"

@@ -22,16 +22,18 @@ from typing import Any, ClassVar, TypeVar, cast
 from uuid import UUID, uuid4
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, Repository
 from eventsourcing.domain import MutableOrImmutableAggregate
 from eventsourcing.persistence import EventStore, IntegrityError, Recording, StoredEvent
 from eventsourcing.utils import get_topic
 
+from ledger.application import authorization
 from ledger.application.actor import SYSTEM, Actor, current_actor
 from ledger.application.privacy import LearnerDataKeys, seal, unseal
+from ledger.application.status_entries import StatusEntryPool
 from ledger.domain.achievement import Achievement, AchievementSpec
 from ledger.domain.base import LedgerAggregate, utcnow
-from ledger.domain.credential import Credential
+from ledger.domain.credential import Amendment, Credential, check_evidence, check_result
 from ledger.domain.exemption import ExemptionClaim
 from ledger.domain.issuance import IssuanceRequest, issuance_request_id
 from ledger.domain.issuer import Issuer
@@ -50,6 +52,7 @@ from ledger.errors import (
     StudyLoadTooLow,
 )
 from ledger.eventlog.canonical_json import canonical_bytes
+from ledger.eventlog.chain import ChainedRepository, project_chained
 from ledger.eventlog.keyring import KeyRing
 from ledger.eventlog.persistence import StoreConfig, parse_store_url
 from ledger.eventlog.signing_keys import KeyStore, encode_public_key, key_id
@@ -61,6 +64,10 @@ R = TypeVar("R")
 
 #: How often a command that lost an optimistic-concurrency race is re-run.
 CONFLICT_RETRIES = 10
+
+#: How long a block reservation of status entries keeps trying (it always makes
+#: progress for some writer, so only a pathological pile-up reaches this).
+RESERVATION_DEADLINE_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -111,6 +118,20 @@ class Ledger(Application[UUID]):
         )
         if self.factory.env_create_table():  # type: ignore[attr-defined]
             self.data_keys.create_table()
+        self.status_entries = StatusEntryPool(self._reserve_status_block)
+
+    def construct_repository(self) -> Repository[UUID]:
+        """The library's repository, holding every stored event to its chain and signer."""
+        plain = super().construct_repository()
+        chained = ChainedRepository(
+            event_store=plain.event_store,
+            snapshot_store=plain.snapshot_store,
+            fastforward=plain.fastforward,
+            fastforward_skipping=plain.fastforward_skipping,
+            deepcopy_from_cache=plain.deepcopy_from_cache,
+        )
+        chained.cache = plain.cache
+        return chained
 
     def construct_event_store(self) -> EventStore[UUID]:
         """The library's event store, with large batches signed on every core."""
@@ -131,7 +152,7 @@ class Ledger(Application[UUID]):
             kid=kid,
             private_key=private_key,
             actor=actor.to_json(),
-            heads={aggregate.id: aggregate.chain_head for aggregate in aggregates},
+            heads={a.id: a.chain_head for a in aggregates if a.chain_head is not None},
         )
         try:
             with sealing(context):
@@ -141,7 +162,7 @@ class Ledger(Application[UUID]):
         except IntegrityError as error:
             raise Conflict("another writer changed the same record first; try again") from error
         for aggregate in aggregates:
-            aggregate._advance_chain(context.heads[aggregate.id])
+            aggregate.record_chain_head(context.heads[aggregate.id])
         if any(isinstance(aggregate, KeyRegistry) for aggregate in aggregates):
             self.keyring.refresh()
         return recordings
@@ -168,6 +189,27 @@ class Ledger(Application[UUID]):
                 # load-sign-save cycle takes tens of milliseconds.
                 time.sleep(random.uniform(0, min(0.2, 0.005 * 2**attempt)))  # noqa: S311
         return command()
+
+    def _reserve_status_block(self, issuer_id: UUID, count: int) -> list[tuple[int, int]]:
+        """Reserve ``count`` status entries on the issuer in a transaction of their own.
+
+        Only block reservations write to the issuer on the issuance path; a lost race
+        is retried here (with jitter, until a generous deadline) and never reaches
+        the caller, since reserving again is always safe.
+        """
+        deadline = time.monotonic() + RESERVATION_DEADLINE_SECONDS
+        attempt = 0
+        while True:
+            issuer = self.issuer(issuer_id)
+            entries = issuer.reserve_status_entries(count)
+            try:
+                self._save(issuer, authority=str(issuer_id))
+                return entries
+            except Conflict:
+                attempt += 1
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(random.uniform(0, min(0.2, 0.002 * 2**attempt)))  # noqa: S311
 
     # -- loading ------------------------------------------------------------------
 
@@ -209,40 +251,29 @@ class Ledger(Application[UUID]):
         stored = self.recorder.select_events(aggregate_id)
         if not stored:
             raise NotFound(f"nothing recorded for {aggregate_id}")
-        aggregate: Any = None
-        for event in map(self.mapper.to_domain_event, stored):
-            aggregate = cast(Any, event).mutate(aggregate)
+        project_chained(None, map(self.mapper.to_domain_event, stored))
         return list(stored)
 
     # -- authorisation ------------------------------------------------------------
 
+    # Every decision is ledger.application.authorization's; these apply it to the actor.
+
     @staticmethod
     def _actor() -> Actor:
-        return current_actor() or SYSTEM
+        return authorization.acting()
 
     def _require_operator(self) -> None:
-        if self._actor().role not in ("operator", "system"):
-            raise Forbidden("only the ledger operator may do this")
+        authorization.require_operator(self._actor())
 
-    def _require_administrator(self, issuer: Issuer) -> None:
-        actor = self._actor()
-        if actor.role in ("operator", "system"):
-            return
-        if (
-            actor.role == "administrator"
-            and actor.issuer_id == issuer.id
-            and actor.subject in issuer.administrators
-        ):
-            return
-        raise Forbidden(f"{actor.subject} is not an administrator of issuer {issuer.id}")
+    def _require_administrator(self, issuer: Issuer, *, hidden: str | None = None) -> None:
+        authorization.require_administrator(self._actor(), issuer, hidden=hidden)
 
-    def _require_learner(self, learner_id: UUID) -> None:
-        actor = self._actor()
-        if actor.role in ("operator", "system"):
-            return
-        if actor.role == "learner" and learner_id_for(actor.subject) == learner_id:
-            return
-        raise Forbidden("a learner may act on their own backpack only")
+    def _require_learner(self, learner_id: UUID, *, hidden: str | None = None) -> None:
+        authorization.require_learner(self._actor(), learner_id, hidden=hidden)
+
+    def administered_issuer(self, issuer_id: UUID) -> Issuer:
+        """The issuer named by a request, for an administrator of it (reads and writes)."""
+        return authorization.require_own_issuer(self._actor(), issuer_id, self.issuer)
 
     # -- keys and issuers ---------------------------------------------------------
 
@@ -320,19 +351,6 @@ class Ledger(Application[UUID]):
         self._require_administrator(issuer)
         issuer.edit_profile(**changes)
         self._save(issuer, authority=str(issuer.id))
-
-    def administered_issuer(self, issuer_id: UUID) -> Issuer:
-        """The issuer, for its operator or one of its administrators only.
-
-        Reads are checked as strictly as writes: anyone else learns nothing of it,
-        not even that it exists.
-        """
-        try:
-            issuer = self.issuer(issuer_id)
-            self._require_administrator(issuer)
-        except (NotFound, Forbidden):
-            raise Forbidden(f"you do not administer issuer {issuer_id}") from None
-        return issuer
 
     def add_administrator(self, issuer_id: UUID, subject: str) -> None:
         """Let ``subject`` administer an issuer."""
@@ -449,7 +467,7 @@ class Ledger(Application[UUID]):
         """Add a revision to an achievement; returns the revision number."""
         achievement = self.achievement(achievement_id)
         issuer = self.issuer(achievement.issuer_id)
-        self._require_administrator(issuer)
+        self._require_administrator(issuer, hidden=f"achievement {achievement_id}")
         with _policy_hint(issuer):
             revision = achievement.revise(
                 AchievementSpec.parse(spec), reason=reason, policy=issuer.policy_at(utcnow())
@@ -500,7 +518,8 @@ class Ledger(Application[UUID]):
                 return previous.credential_ids
         achievement = self.achievement(achievement_id)
         if achievement.issuer_id != issuer.id:
-            raise Forbidden("an issuer can only issue its own achievements")
+            # Another issuer's achievement: do not confirm that it exists.
+            raise NotFound(f"achievement {achievement_id} not found")
         now = utcnow()
         policy = issuer.policy_at(now)
         with _policy_hint(issuer):
@@ -508,22 +527,29 @@ class Ledger(Application[UUID]):
         policy_reference = (
             policy.reference if achievement.current.kind == "microcredential" else None
         )
-        entries = issuer.reserve_status_entries(len(orders))
+        # Every order is checked before entries are taken: a reservation is a write,
+        # and bad input must change nothing.
+        learner_ids = [learner_id_for(_subject(order.learner_subject)) for order in orders]
+        for order in orders:
+            Credential.check_validity(order.valid_from or now, order.valid_until)
+        entries = self.status_entries.take(issuer.id, len(orders))
         credentials = [
             Credential(
                 issuer_id=issuer.id,
                 achievement_id=achievement.id,
                 achievement_revision=achievement.revision,
-                learner_id=learner_id_for(_subject(order.learner_subject)),
+                learner_id=learner_id,
                 valid_from=order.valid_from or now,
                 valid_until=order.valid_until,
                 status_list=status_list,
                 status_index=status_index,
                 policy=policy_reference,
-                result=dict(order.result or {}),
-                evidence=list(order.evidence),
+                result=check_result(order.result or {}),
+                evidence=list(check_evidence(order.evidence)),
             )
-            for order, (status_list, status_index) in zip(orders, entries, strict=True)
+            for order, learner_id, (status_list, status_index) in zip(
+                orders, learner_ids, entries, strict=True
+            )
         ]
         ids = [credential.id for credential in credentials]
         extra: list[LedgerAggregate] = []
@@ -536,7 +562,9 @@ class Ledger(Application[UUID]):
                     credential_ids=ids,
                 )
             )
-        self._save(issuer, *credentials, *extra, authority=str(issuer.id))
+        # Only new aggregates: nothing here can collide with another writer except a
+        # duplicate request id, which the retry answers from the first request.
+        self._save(*credentials, *extra, authority=str(issuer.id))
         return ids
 
     def _previous_request(self, issuer_id: UUID, request_id: str) -> IssuanceRequest | None:
@@ -550,23 +578,18 @@ class Ledger(Application[UUID]):
     def _administered_credential(self, credential_id: UUID) -> tuple[Credential, Issuer]:
         credential = self.credential(credential_id)
         issuer = self.issuer(credential.issuer_id)
-        try:
-            self._require_administrator(issuer)
-        except Forbidden:
-            # Another issuer's credential: do not even confirm that it exists.
-            raise NotFound(f"credential {credential_id} not found") from None
+        # Another issuer's credential: do not even confirm that it exists.
+        self._require_administrator(issuer, hidden=f"credential {credential_id}")
         return credential, issuer
 
-    def amend_credential(
-        self, credential_id: UUID, *, changes: dict[str, Any], reason: str
-    ) -> None:
+    def amend_credential(self, credential_id: UUID, amendment: Amendment, *, reason: str) -> None:
         """Correct a credential, keeping its history."""
         credential, issuer = self._administered_credential(credential_id)
-        if "achievement_revision" in changes:
+        if amendment.achievement_revision is not None:
             achievement = self.achievement(credential.achievement_id)
-            if changes["achievement_revision"] not in achievement.revisions:
+            if amendment.achievement_revision not in achievement.revisions:
                 raise InvalidInput("achievement_revision: no such revision")
-        credential.amend(changes=changes, reason=reason)
+        credential.amend(amendment, reason=reason)
         self._save(credential, authority=str(issuer.id))
 
     def suspend_credential(self, credential_id: UUID, *, reason: str) -> None:
@@ -698,7 +721,7 @@ class Ledger(Application[UUID]):
     def look_up(self, *, learner_id: UUID, credential_id: UUID, purpose: str) -> Credential:
         """A verifier's register lookup under a live consent; the lookup is recorded."""
         actor = self._actor()
-        if actor.role not in ("verifier", "operator"):
+        if actor.role != "verifier" and not authorization.is_privileged(actor):
             raise Forbidden("register lookups are for verifiers")
         try:
             learner = self.learner(learner_id)
@@ -745,7 +768,7 @@ class Ledger(Application[UUID]):
     def withdraw_exemption_claim(self, claim_id: UUID, *, reason: str = "") -> None:
         """The learner withdraws a pending claim."""
         claim = self.exemption_claim(claim_id)
-        self._require_learner(claim.learner_id)
+        self._require_learner(claim.learner_id, hidden=f"exemption claim {claim_id}")
         claim.withdraw(reason=reason)
         self._save(claim)
 
@@ -753,7 +776,7 @@ class Ledger(Application[UUID]):
         """The receiving institution approves or rejects a claim."""
         claim = self.exemption_claim(claim_id)
         institution = self.issuer(claim.institution_id)
-        self._require_administrator(institution)
+        self._require_administrator(institution, hidden=f"exemption claim {claim_id}")
         if approve:
             claim.approve(reason=reason)
         else:

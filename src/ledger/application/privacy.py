@@ -18,8 +18,8 @@ from uuid import UUID
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from ledger import base64url
 from ledger.eventlog.persistence import lock_schema_changes
-from ledger.eventlog.signing_keys import b64url, from_b64url
 
 SEALED_PREFIX = "aesgcm:"
 TABLE = "learner_data_keys"
@@ -33,7 +33,7 @@ def seal(key: bytes, learner_id: UUID, value: str) -> str:
     """``value`` encrypted under a learner's data key (a fresh nonce each time)."""
     nonce = os.urandom(12)
     sealed = AESGCM(key).encrypt(nonce, value.encode("utf-8"), _associated_data(learner_id))
-    return f"{SEALED_PREFIX}{b64url(nonce)}:{b64url(sealed)}"
+    return f"{SEALED_PREFIX}{base64url.encode(nonce)}:{base64url.encode(sealed)}"
 
 
 def unseal(key: bytes, learner_id: UUID, text: str) -> str:
@@ -43,7 +43,9 @@ def unseal(key: bytes, learner_id: UUID, text: str) -> str:
     nonce_text, _, sealed_text = text[len(SEALED_PREFIX) :].partition(":")
     try:
         plain = AESGCM(key).decrypt(
-            from_b64url(nonce_text), from_b64url(sealed_text), _associated_data(learner_id)
+            base64url.decode(nonce_text),
+            base64url.decode(sealed_text),
+            _associated_data(learner_id),
         )
     except InvalidTag:
         raise ValueError("the sealed value does not open with this learner's key") from None

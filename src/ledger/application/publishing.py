@@ -17,20 +17,19 @@ from typing import Any
 from urllib.parse import urlsplit
 from uuid import UUID
 
-from ledger.application.actor import SYSTEM, current_actor
+from ledger.application import authorization
 from ledger.application.ledger import Ledger
 from ledger.domain.base import utcnow
-from ledger.domain.credential import Credential
-from ledger.domain.issuer import Issuer
-from ledger.domain.learner import learner_id_for
+from ledger.domain.statusallocation import LIST_PURPOSES
 from ledger.errors import KeyUnavailable, NotFound
 from ledger.eventlog.canonical_json import parse_datetime
 from ledger.eventlog.envelope import open_row
 from ledger.settings import Settings
 from ledger.standards.dataintegrity import sign
+from ledger.standards.dataintegrity.loader import serve_own_context
 from ledger.standards.did_documents import DidResolver, issuer_did, method_id
 from ledger.standards.open_badges import (
-    STATUS_PURPOSES,
+    MESSAGE_PURPOSE,
     IssuerProfile,
     StatusPointer,
     identity_salt,
@@ -75,6 +74,8 @@ class Publisher:
         self._fetch = fetch
         self._cache = StatusCredentialCache()
         self.resolver = DidResolver(public_url=self.public_url, keyring=ledger.keyring, fetch=fetch)
+        # Our exports name our context at this deployment's URL: the loader must know it.
+        self.context_url = serve_own_context(self.public_url)
 
     def issuer_did(self, issuer_id: UUID) -> str:
         """The issuer's did:web."""
@@ -109,7 +110,7 @@ class Publisher:
             issuer = self.ledger.issuer(credential.issuer_id)
         except NotFound:
             raise NotFound(f"credential {credential_id} not found") from None
-        if not _may_export(credential, issuer):
+        if not authorization.may_read_credential(authorization.acting(), credential, issuer):
             raise NotFound(f"credential {credential_id} not found")
         issued_digest, awarded_at, version_at = self._version_facts(credential_id)
         spec = self.ledger.achievement(credential.achievement_id).revisions[
@@ -127,18 +128,18 @@ class Publisher:
             public_url=self.public_url,
             awarded_at=awarded_at,
             salt=identity_salt(issued_digest),
-            status=[
-                StatusPointer(
-                    purpose=purpose,
-                    list_credential=status_list_url(
-                        self.public_url, issuer.id, credential.status_list, purpose
-                    ),
-                    index=credential.status_index,
-                )
-                for purpose in STATUS_PURPOSES
-            ],
+            status=StatusPointer(
+                purpose=MESSAGE_PURPOSE,
+                list_credential=status_list_url(
+                    self.public_url, issuer.id, credential.status_list, MESSAGE_PURPOSE
+                ),
+                index=credential.status_index,
+            ),
         )
-        return self._sign(issuer.id, document, version_at)
+        signed = self._sign(issuer.id, document, version_at)
+        # OB 3.0's schema wants ``proof`` as an array (a proof set of one).
+        signed["proof"] = [signed["proof"]]
+        return signed
 
     def _version_facts(self, credential_id: UUID) -> tuple[str, datetime, datetime]:
         """(digest of the Issued event, issue time, time of the current version)."""
@@ -202,7 +203,7 @@ class Publisher:
         if not url.startswith(prefix) or urlsplit(url).query or "#" in url:
             return None
         parts = url[len(prefix) :].split("/")
-        if len(parts) != 4 or parts[3] != "credential" or parts[2] not in STATUS_PURPOSES:
+        if len(parts) != 4 or parts[3] != "credential" or parts[2] not in LIST_PURPOSES:
             return None
         try:
             return UUID(parts[0]), int(parts[1]), parts[2]
@@ -219,14 +220,3 @@ def publisher_for(settings: Settings, ledger: Ledger, encoded_list: EncodedListS
         encoded_list=encoded_list,
         fetch=origins.fetcher() if origins.origins else None,
     )
-
-
-def _may_export(credential: Credential, issuer: Issuer) -> bool:
-    actor = current_actor() or SYSTEM
-    if actor.role in ("operator", "system"):
-        return True
-    if actor.role == "administrator":
-        return actor.issuer_id == issuer.id and actor.subject in issuer.administrators
-    if actor.role == "learner":
-        return learner_id_for(actor.subject) == credential.learner_id
-    return False

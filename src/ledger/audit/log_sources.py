@@ -19,11 +19,12 @@ import orjson
 from eventsourcing.persistence import ApplicationRecorder, InfrastructureFactory, StoredEvent
 from eventsourcing.utils import Environment
 
+from ledger import base64url
 from ledger.domain.keyregistry import KEY_REGISTRY_ID
+from ledger.domain.log_checkpoints import LOG_CHECKPOINTS_ID
 from ledger.errors import MalformedEvent
 from ledger.eventlog.envelope import pack
 from ledger.eventlog.persistence import StoreConfig, parse_store_url
-from ledger.eventlog.signing_keys import from_b64url
 
 #: Notification ids (or bundle lines) per chunk handed to a worker.
 CHUNK = 2000
@@ -81,6 +82,32 @@ class StoreSource:
         head = self.head()
         for after in range(0, head, self.chunk_size):
             yield StoreChunk(self.store.url, after, min(after + self.chunk_size, head))
+
+    def last_checkpoint(self) -> StoredEvent | None:
+        """The newest checkpoint event recorded in the log (None before the first)."""
+        events = self.recorder.select_events(LOG_CHECKPOINTS_ID, desc=True, limit=1)
+        return events[0] if events else None
+
+    def position_of_event(self, index: int) -> int | None:
+        """The notification id of the log's ``index``-th event (0-based; ids have gaps)."""
+        datastore: Any = self.recorder.datastore  # type: ignore[attr-defined]
+        table: str = self.recorder.events_table_name  # type: ignore[attr-defined]
+        with datastore.transaction(commit=False) as cursor:
+            if self.store.kind == "sqlite":
+                cursor.execute(
+                    f"SELECT rowid FROM {table} ORDER BY rowid LIMIT 1 OFFSET ?",  # noqa: S608
+                    (index,),
+                )
+            else:
+                cursor.execute(
+                    f"SELECT notification_id FROM {datastore.schema}.{table} "  # noqa: S608
+                    "ORDER BY notification_id LIMIT 1 OFFSET %s",
+                    (index,),
+                )
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        return int(row[0] if not isinstance(row, dict) else next(iter(row.values())))
 
     def load(self, chunk: Chunk) -> Sequence[Row]:
         """The rows of a chunk, read through this source's own connections."""
@@ -175,7 +202,7 @@ def event_row(line: bytes, number: int) -> Row:
     """One bundle event line as a log row (the stored state is rebuilt exactly)."""
     item = _parse_line(line, number)
     try:
-        state = pack(item["signed"].encode("utf-8"), from_b64url(item["signature"]))
+        state = pack(item["signed"].encode("utf-8"), base64url.decode(item["signature"]))
         return (
             int(item["position"]),
             UUID(item["originator_id"]),

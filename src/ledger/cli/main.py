@@ -163,7 +163,7 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     runner = ProjectionRunner(ledger)
     names = [args.name] if args.name else None
     try:
-        runner.rebuild(names, workers=args.workers)
+        runner.rebuild(names, workers=args.workers, full=args.full)
     except KeyError as error:
         sys.stderr.write(f"ledger: {error.args[0]}\n")
         return 2
@@ -336,6 +336,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=os.cpu_count() or 1,
         help="processes that verify the log before the replay (1: verify while replaying)",
+    )
+    rebuild.add_argument(
+        "--full",
+        action="store_true",
+        help="check every signature, even those the newest checkpoint already covers",
     )
     erase = commands.add_parser(
         "erase-learner", parents=[common], help="erase a learner's personal data (GDPR art. 17)"

@@ -1,29 +1,25 @@
-"""The base aggregate of the ledger: stable topics, class versions and the hash chain.
+"""The base aggregate of the ledger: stable topics, class versions, signing authorities.
 
 Every aggregate class sets ``TOPIC``; its events get ``TOPIC + "/" + event name`` as
 their stored topic, so renaming or moving a module never orphans the log. Every
 event class carries ``class_version`` (1 until its schema changes; upcasters
 ``upcast_vN_vN+1`` then convert old stored states).
 
-The chain: a stored event's envelope names the hash of the previous event of the
-same aggregate. When events are read back, the mapper attaches the opened seal to
-each event as ``_seal``; applying an event checks that its ``prev`` is the hash of
-the event applied before it, so a removed, reordered or inserted event breaks the
-reconstruction of the aggregate itself, not only the offline verifier.
+The hash chain and the signatures are the event log's (``ledger.eventlog.chain``):
+its repository checks every stored event's link and signer while it reconstructs an
+aggregate, and records the chain head here. An aggregate only says whose keys may
+sign its events (``signing_authorities``); it imports nothing of the log.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from types import SimpleNamespace
-from typing import Any, TypeVar
+from typing import Any
 
 from eventsourcing.domain import Aggregate, MetaAggregate
 
-from ledger.errors import ChainBroken, WrongSigner
-from ledger.eventlog.envelope import GENESIS, Seal
-
-T = TypeVar("T")
+from ledger.errors import InvalidInput
 
 
 class LedgerMeta(MetaAggregate):  # type: ignore[type-arg]
@@ -47,42 +43,32 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def seal_of(event: object) -> Seal | None:
-    """The seal attached to an event read from the store (None for a new event)."""
-    seal = event.__dict__.get("_seal")
-    return seal if isinstance(seal, Seal) else None
+def as_datetime(value: object) -> datetime | None:
+    """A time held in a free-form event field (a dict of changes, a policy record): as
+    given, or as the ISO text the log stores it in when the event is read back."""
+    if value is None or isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            parsed = None
+        if parsed is not None and parsed.tzinfo is not None:
+            return parsed
+    raise InvalidInput(f"not a time with a time zone: {value!r}")
 
 
 class LedgerAggregate(Aggregate, metaclass=LedgerMeta):
     """Base of all ledger aggregates."""
 
-    #: Hash of the last stored event applied to this aggregate (the chain head).
-    _chain_head: str = GENESIS
+    #: Hash of the last stored event of this aggregate, as the event log recorded it
+    #: (None while nothing of it is stored).
+    _chain_head: str | None = None
 
     class Event(Aggregate.Event):
-        """Base of all ledger events: checks the chain link when replayed."""
+        """Base of all ledger events."""
 
         class_version = 1
-
-        def mutate(self, aggregate: Any) -> Any:
-            seal = seal_of(self)
-            if seal is not None:
-                expected = aggregate._chain_head if aggregate is not None else GENESIS
-                if seal.prev != expected:
-                    raise ChainBroken(
-                        f"event {self.originator_id} v{self.originator_version} links to "
-                        f"{seal.prev[:16]}…, but the previous event hashes to {expected[:16]}…"
-                    )
-            mutated = super().mutate(aggregate)
-            if seal is not None and mutated is not None:
-                mutated._chain_head = seal.digest
-                signer = self.__dict__.get("_signer")
-                if signer is not None and signer not in mutated.signing_authorities():
-                    raise WrongSigner(
-                        f"event {self.originator_id} v{self.originator_version} is signed by a key "
-                        f"of {signer}, which has no authority over this {type(mutated).__name__}"
-                    )
-            return mutated
 
     class Created(Event, Aggregate.Created):
         """Base of the events that create a ledger aggregate."""
@@ -109,12 +95,12 @@ class LedgerAggregate(Aggregate, metaclass=LedgerMeta):
         return cls.signing_authorities(fields)  # type: ignore[arg-type]
 
     @property
-    def chain_head(self) -> str:
-        """Hash of the last stored event of this aggregate (genesis if none is stored)."""
+    def chain_head(self) -> str | None:
+        """Hash of the last stored event of this aggregate (None if none is stored)."""
         return self._chain_head
 
-    def _advance_chain(self, head: str) -> None:
-        """Called by the application once pending events are stored."""
+    def record_chain_head(self, head: str) -> None:
+        """Called by the event log when it read or stored an event of this aggregate."""
         self._chain_head = head
 
     @property

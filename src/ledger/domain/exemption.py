@@ -13,7 +13,7 @@ from uuid import UUID
 from eventsourcing.domain import event
 
 from ledger.domain.base import LedgerAggregate
-from ledger.errors import CredentialRevoked, Forbidden, InvalidInput, InvalidTransition
+from ledger.errors import CredentialRevoked, InvalidInput, InvalidTransition, NotFound
 
 ClaimState = Literal["pending", "approved", "rejected", "withdrawn"]
 
@@ -43,7 +43,8 @@ class ExemptionClaim(LedgerAggregate):
             raise InvalidInput("programme: required")
         for credential_id, (owner, status) in credentials.items():
             if owner != learner_id:
-                raise Forbidden(f"credential {credential_id} is not this learner's")
+                # Another learner's credential: do not confirm that it exists.
+                raise NotFound(f"credential {credential_id} not found")
             if status == "revoked":
                 raise CredentialRevoked(f"credential {credential_id} is revoked")
         return cls(

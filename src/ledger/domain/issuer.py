@@ -186,8 +186,10 @@ class Issuer(LedgerAggregate):
         """Reserve ``count`` status entries; returns (list number, index) for each.
 
         Opens new lists as the current one fills. The reservations are events on
-        this aggregate, saved in the same transaction as the credentials that use
-        them, so a concurrent issuer is refused by optimistic concurrency.
+        this aggregate; the application reserves in blocks, in a transaction of
+        their own, and hands a block out to its issuances
+        (``ledger.application.status_entries``), so a concurrent reservation is
+        refused by optimistic concurrency and issuances never collide here.
         """
         if count < 1:
             raise InvalidInput("reserve at least one status entry")

@@ -64,7 +64,8 @@ def _require_owned(credential_ids: list[UUID], owned: set[UUID]) -> None:
     """A learner can only consent to or share credentials in their own backpack."""
     foreign = [c for c in credential_ids if c not in owned]
     if foreign:
-        raise Forbidden(f"credential {foreign[0]} is not in this learner's backpack")
+        # Another learner's (or no) credential: do not confirm that it exists.
+        raise NotFound(f"credential {foreign[0]} not found")
 
 
 #: Marks a subject recorded in clear by a version 1 ``Registered`` event (before sealing).

@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from ledger.domain.base import as_datetime
 from ledger.errors import InvalidInput, StudyLoadTooLow
-from ledger.eventlog.canonical_json import from_json_value
 
 HOURS_PER_EC = 28
 
@@ -75,11 +75,7 @@ class StudyLoadPolicy:
     def from_record(cls, record: dict[str, Any]) -> StudyLoadPolicy:
         """Inverse of ``to_record`` (values may be in canonical JSON form)."""
 
-        def when(value: Any) -> datetime | None:
-            result: datetime | None = from_json_value(value, datetime | None)
-            return result
-
-        start = when(record["in_force_from"])
+        start = as_datetime(record["in_force_from"])
         if start is None:
             raise InvalidInput("a policy needs a start")
         return cls(
@@ -88,7 +84,7 @@ class StudyLoadPolicy:
             min_hours=int(record["min_hours"]),
             min_ects=Decimal(str(record["min_ects"])),
             in_force_from=start,
-            in_force_until=when(record.get("in_force_until")),
+            in_force_until=as_datetime(record.get("in_force_until")),
             description=record.get("description", ""),
         )
 

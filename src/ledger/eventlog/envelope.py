@@ -26,9 +26,9 @@ from uuid import UUID
 
 from eventsourcing.utils import resolve_topic
 
+from ledger import base64url
 from ledger.errors import MalformedEvent
 from ledger.eventlog.canonical_json import dump_lowered, field_decoders, loads
-from ledger.eventlog.signing_keys import b64url, from_b64url
 
 SPEC = "ledger-event/1"
 GENESIS = "0" * 64
@@ -48,7 +48,7 @@ class Seal:
     @property
     def signature_text(self) -> str:
         """The signature as the stored row carries it (base64url; only canonical text opens)."""
-        return b64url(self.signature)
+        return base64url.encode(self.signature)
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ def signed_bytes_for(
 
 def pack(signed_bytes: bytes, signature: bytes) -> bytes:
     """The bytes stored in the event row's state column."""
-    return signed_bytes + _SEPARATOR + b64url(signature).encode("ascii")
+    return signed_bytes + _SEPARATOR + base64url.encode(signature).encode("ascii")
 
 
 def signed_part(state: bytes) -> bytes:
@@ -129,7 +129,7 @@ def open_stored(
     if not separator:
         raise MalformedEvent(f"{where} has no signature")
     try:
-        signature = from_b64url(signature_text.decode("ascii"))
+        signature = base64url.decode(signature_text.decode("ascii"))
         document = loads(signed)
     except ValueError as error:
         raise MalformedEvent(f"{where} cannot be decoded: {error}") from None
@@ -229,3 +229,9 @@ def decode_event(sealed: SealedEvent) -> Any:
     domain_event = object.__new__(cls)
     object.__setattr__(domain_event, "__dict__", values)
     return domain_event
+
+
+def seal_of(event: object) -> Seal | None:
+    """The seal attached to an event read from the store (None for a new event)."""
+    seal = event.__dict__.get("_seal")
+    return seal if isinstance(seal, Seal) else None

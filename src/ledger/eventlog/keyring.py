@@ -21,6 +21,7 @@ from eventsourcing.persistence import StoredEvent
 from ledger.domain.keyregistry import OPERATOR, KeyEntry, KeyRegistry
 from ledger.errors import KeyNotValid, MalformedEvent, UnknownKey
 from ledger.eventlog.canonical_json import parse_datetime
+from ledger.eventlog.chain import project_chained
 from ledger.eventlog.envelope import SealedEvent, decode_event, open_row
 from ledger.eventlog.signing_keys import decode_public_key, key_id, verify_signature
 
@@ -80,7 +81,7 @@ class KeyRing:
             if entry is None or entry.owner != OPERATOR:
                 raise UnknownKey(f"{sealed.describe()} is not signed by an operator key")
             self._check(sealed, entry)
-        self._registry = decode_event(sealed).mutate(self._registry)
+        self._registry = project_chained(self._registry, (decode_event(sealed),))
 
     def _check_genesis(self, sealed: SealedEvent) -> None:
         if sealed.topic != KeyRegistry.TOPIC + "/Established" or sealed.originator_version != 1:

@@ -9,7 +9,6 @@ finds the key that was valid when an event was signed.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import os
 import re
@@ -21,6 +20,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from ledger import base64url
 from ledger.errors import ConfigurationError, KeyUnavailable, SignatureInvalid
 
 KEY_ID_PREFIX = "ed25519:"
@@ -37,30 +37,14 @@ def key_id(public_key: Ed25519PublicKey) -> str:
     return KEY_ID_PREFIX + digest[:32]
 
 
-def b64url(data: bytes) -> str:
-    """Base64url without padding, the form every binary value takes in signed JSON."""
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def from_b64url(text: str) -> bytes:
-    """Inverse of ``b64url``; refuses padding and foreign alphabets."""
-    if "=" in text or "+" in text or "/" in text:
-        raise ValueError("not unpadded base64url")
-    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    if b64url(data) != text:
-        # Unused trailing bits would let a changed character decode to the same bytes.
-        raise ValueError("not canonical base64url")
-    return data
-
-
 def encode_public_key(public_key: Ed25519PublicKey) -> str:
     """A public key as it is written into key registration events."""
-    return b64url(raw_public_bytes(public_key))
+    return base64url.encode(raw_public_bytes(public_key))
 
 
 def decode_public_key(text: str) -> Ed25519PublicKey:
     """Inverse of ``encode_public_key``."""
-    return Ed25519PublicKey.from_public_bytes(from_b64url(text))
+    return Ed25519PublicKey.from_public_bytes(base64url.decode(text))
 
 
 def verify_signature(public_key: Ed25519PublicKey, *, signature: bytes, data: bytes) -> None:

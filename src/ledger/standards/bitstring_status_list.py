@@ -40,8 +40,6 @@ Ledger-specific requirements layered on top:
 
 from __future__ import annotations
 
-import base64
-import binascii
 import enum
 import re
 import secrets
@@ -49,6 +47,8 @@ import zlib
 from collections.abc import Callable, Container, Iterator, Sized
 from dataclasses import dataclass
 from typing import Final, TypeAlias
+
+from ledger import base64url
 
 __all__ = [
     "DEFAULT_STATUS_SIZE",
@@ -430,8 +430,7 @@ class Bitstring:
         trailer = zlib.crc32(self._buf).to_bytes(4, "little") + (
             len(self._buf) & 0xFFFFFFFF
         ).to_bytes(4, "little")
-        payload = base64.urlsafe_b64encode(_GZIP_HEADER + body + trailer).rstrip(b"=")
-        return MULTIBASE_BASE64URL_PREFIX + payload.decode("ascii")
+        return MULTIBASE_BASE64URL_PREFIX + base64url.encode(_GZIP_HEADER + body + trailer)
 
     @classmethod
     def decode(
@@ -503,17 +502,12 @@ def _multibase_base64url_decode(encoded: str, log: _DeviationLog) -> bytes:
     else:
         raise InvalidBase64Error("payload contains characters outside the base64url alphabet")
 
-    if len(translated) % 4 == 1:
-        raise InvalidBase64Error(f"impossible base64 length {len(translated)}")
     try:
-        data = base64.urlsafe_b64decode(translated + "=" * (-len(translated) % 4))
-    except (binascii.Error, ValueError) as exc:  # pragma: no cover - regex guards this
-        raise InvalidBase64Error(str(exc)) from exc
-    # Reject non-zero trailing bits: such strings are not the encoding of any byte
-    # string, so two different strings would decode to the same list.
-    if base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii") != translated:
-        raise InvalidBase64Error("non-canonical base64 (non-zero trailing bits)")
-    return data
+        # Strict from here: an impossible length or non-zero trailing bits (two texts
+        # for one list) are refused.
+        return base64url.decode(translated)
+    except ValueError as error:
+        raise InvalidBase64Error(str(error)) from None
 
 
 def _gunzip(data: bytes, max_bytes: int) -> bytes:
@@ -548,6 +542,35 @@ RandBelow: TypeAlias = Callable[[int], int]
 #: What "already used" can be given as: the list's occupancy :class:`Bitstring`
 #: (1 = used; fastest), any container such as a ``set``, or a predicate.
 UsedIndices: TypeAlias = Bitstring | Container[int] | Callable[[int], bool]
+
+
+def _spread(byte: int) -> int:
+    """The 8 bits of ``byte`` at the even positions of 16 (bit k goes to bit 2k)."""
+    out = 0
+    for k in range(8):
+        out |= ((byte >> k) & 1) << (2 * k)
+    return out
+
+
+_SPREAD = tuple(_spread(b) for b in range(256))
+
+
+def interleave(high: Bitstring, low: Bitstring) -> Bitstring:
+    """A two-bit list whose entry ``i`` is ``high[i] << 1 | low[i]``.
+
+    How one ``statusSize`` 2 list carries two one-bit lists of the same length
+    (e.g. revocation and suspension): a pure function of both, so it is
+    recomputed, never stored.
+    """
+    if len(high) != len(low):
+        raise ValueError("both lists must have the same length")
+    high_bytes, low_bytes = high.to_bytes(), low.to_bytes()
+    out = bytearray(2 * len(high_bytes))
+    for i, (h, lo) in enumerate(zip(high_bytes, low_bytes, strict=True)):
+        word = (_SPREAD[h] << 1) | _SPREAD[lo]
+        out[2 * i] = word >> 8
+        out[2 * i + 1] = word & 0xFF
+    return Bitstring.from_bytes(out)
 
 
 class IndexAllocator:

@@ -53,6 +53,7 @@ from ledger.standards.dataintegrity import (
 )
 from ledger.standards.dataintegrity.loader import CREDENTIALS_V2_URL
 from ledger.standards.did_documents import DidResolver, ResolvedKey
+from ledger.standards.error_codes import ErrorCode
 
 #: Fetches a status list credential by URL; raises on anything it cannot deliver.
 StatusListSource = Callable[[str], dict[str, Any]]
@@ -77,7 +78,7 @@ class Check:
     name: str
     outcome: Outcome
     detail: str
-    error: str | None = None
+    error: ErrorCode | None = None
     tolerated: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -179,20 +180,20 @@ def _issuer_id(document: dict[str, Any]) -> str | None:
     return issuer if isinstance(issuer, str) else None
 
 
-def _proof_error(error: Exception) -> str:
+def _proof_error(error: Exception) -> ErrorCode:
     if isinstance(error, KeyResolutionError | SignatureMismatchError):
-        return "PROOF_VERIFICATION_ERROR"
+        return ErrorCode.PROOF_VERIFICATION_ERROR
     if isinstance(error, ProofPurposeMismatchError):
-        return "MISMATCHED_PROOF_PURPOSE_ERROR"
+        return ErrorCode.MISMATCHED_PROOF_PURPOSE_ERROR
     if isinstance(error, ProofTransformationError):
-        return "PROOF_TRANSFORMATION_ERROR"
-    return "MALFORMED_PROOF_ERROR"
+        return ErrorCode.PROOF_TRANSFORMATION_ERROR
+    return ErrorCode.MALFORMED_PROOF_ERROR
 
 
 class StatusError(Exception):
     """A status check failed with one of the Bitstring Status List error types."""
 
-    def __init__(self, error: str, detail: str) -> None:
+    def __init__(self, error: ErrorCode, detail: str) -> None:
         super().__init__(detail)
         self.error = error
 
@@ -246,7 +247,9 @@ class CredentialChecker:
         if not isinstance(document.get("credentialSubject"), dict | list):
             problems.append("credentialSubject is missing")
         if problems:
-            return Check("structure", Outcome.FAILED, "; ".join(problems), "MALFORMED_VALUE_ERROR")
+            return Check(
+                "structure", Outcome.FAILED, "; ".join(problems), ErrorCode.MALFORMED_VALUE_ERROR
+            )
         return Check("structure", Outcome.PASSED, "a VC 2.0 credential")
 
     def _verify_signed(
@@ -254,6 +257,8 @@ class CredentialChecker:
     ) -> tuple[ResolvedKey, datetime | None]:
         """Verify a document's proof with a key its issuer controls (raises on failure)."""
         proof = document.get("proof")
+        if isinstance(proof, list) and len(proof) == 1:
+            proof = proof[0]  # a proof set of one, as OB 3.0's schema writes it
         method = proof.get("verificationMethod") if isinstance(proof, dict) else None
         if not isinstance(method, str):
             raise KeyResolutionError("the proof names no verificationMethod")
@@ -274,7 +279,7 @@ class CredentialChecker:
             code = (
                 _proof_error(error)
                 if not isinstance(error, LedgerError)
-                else "PROOF_VERIFICATION_ERROR"
+                else ErrorCode.PROOF_VERIFICATION_ERROR
             )
             return (
                 Check("proof", Outcome.FAILED, f"{type(error).__name__}: {error}", code),
@@ -297,14 +302,17 @@ class CredentialChecker:
             return Check(name, Outcome.SKIPPED, "no verified proof, so no key to judge")
         if created is None:
             return Check(
-                name, Outcome.FAILED, "the proof has no 'created' time", "MALFORMED_PROOF_ERROR"
+                name,
+                Outcome.FAILED,
+                "the proof has no 'created' time",
+                ErrorCode.MALFORMED_PROOF_ERROR,
             )
         if created > now + self.policy.clock_skew:
             return Check(
                 name,
                 Outcome.FAILED,
                 f"the proof claims to be made in the future ({_xsd(created)})",
-                "PROOF_VERIFICATION_ERROR",
+                ErrorCode.PROOF_VERIFICATION_ERROR,
             )
         entry = resolved.entry
         if entry is None:
@@ -319,7 +327,7 @@ class CredentialChecker:
                 Outcome.FAILED,
                 f"key {entry.kid} is marked compromised: its proofs are refused "
                 "whatever their 'created' (re-export for a fresh proof)",
-                "PROOF_VERIFICATION_ERROR",
+                ErrorCode.PROOF_VERIFICATION_ERROR,
             )
         problem = entry.invalid_reason(created, retirement_grace=ROTATION_GRACE)
         if problem is not None:
@@ -327,14 +335,16 @@ class CredentialChecker:
                 name,
                 Outcome.FAILED,
                 f"at proof creation {_xsd(created)}: {problem}",
-                "PROOF_VERIFICATION_ERROR",
+                ErrorCode.PROOF_VERIFICATION_ERROR,
             )
         return Check(name, Outcome.PASSED, f"key {entry.kid} was valid at {_xsd(created)}")
 
     def _validity_period(self, document: dict[str, Any], now: datetime) -> Check:
         problem = self._period_problem(document, now)
         if problem is not None:
-            return Check("validity-period", Outcome.FAILED, problem, "VALIDITY_PERIOD_ERROR")
+            return Check(
+                "validity-period", Outcome.FAILED, problem, ErrorCode.VALIDITY_PERIOD_ERROR
+            )
         return Check("validity-period", Outcome.PASSED, f"valid at {_xsd(now)}")
 
     def _period_problem(self, document: dict[str, Any], now: datetime) -> str | None:
@@ -362,7 +372,7 @@ class CredentialChecker:
                     "status",
                     Outcome.FAILED,
                     "credentialStatus is malformed",
-                    "MALFORMED_VALUE_ERROR",
+                    ErrorCode.MALFORMED_VALUE_ERROR,
                 )
             ]
         checks = []
@@ -388,34 +398,39 @@ class CredentialChecker:
         url = entry.get("statusListCredential")
         if not isinstance(purpose, str) or not isinstance(url, str):
             raise StatusError(
-                "MALFORMED_VALUE_ERROR", "statusPurpose and statusListCredential are required"
+                ErrorCode.MALFORMED_VALUE_ERROR,
+                "statusPurpose and statusListCredential are required",
             )
         index, size = _entry_numbers(entry)
         try:
             listed = self.status_lists(url)
         except Exception as error:  # any failure to obtain the list is a retrieval error
-            raise StatusError("STATUS_RETRIEVAL_ERROR", f"{url}: {error}") from None
+            raise StatusError(ErrorCode.STATUS_RETRIEVAL_ERROR, f"{url}: {error}") from None
         self._verify_list(listed, url, issuer, now)
         subject = listed.get("credentialSubject")
         if not isinstance(subject, dict):
             raise StatusError(
-                "STATUS_VERIFICATION_ERROR", "the list credential has no credentialSubject"
+                ErrorCode.STATUS_VERIFICATION_ERROR, "the list credential has no credentialSubject"
             )
         tolerated = self._check_purpose(subject.get("statusPurpose"), purpose)
         encoded_list = subject.get("encodedList")
         if not isinstance(encoded_list, str):
-            raise StatusError("MALFORMED_VALUE_ERROR", "the list has no encodedList string")
+            raise StatusError(ErrorCode.MALFORMED_VALUE_ERROR, "the list has no encodedList string")
         try:
             bits = Bitstring.decode(encoded_list, policy=self.policy.decode, status_size=size)
         except StatusListTooShortError as error:
-            raise StatusError("STATUS_LIST_LENGTH_ERROR", str(error)) from None
+            raise StatusError(ErrorCode.STATUS_LIST_LENGTH_ERROR, str(error)) from None
         except (StatusListDecodeError, ValueError) as error:
-            raise StatusError("MALFORMED_VALUE_ERROR", f"encodedList: {error}") from None
+            raise StatusError(ErrorCode.MALFORMED_VALUE_ERROR, f"encodedList: {error}") from None
         tolerated.extend(d.value for d in bits.deviations)
         try:
             value = bits.get_status(index, size)
         except StatusListIndexError as error:
-            raise StatusError("RANGE_ERROR", str(error)) from None
+            raise StatusError(ErrorCode.RANGE_ERROR, str(error)) from None
+        if size > 1 or purpose == "message":
+            message = _status_message(entry, value, size)
+            detail = f"status {value:#x} {message!r} (entry {index} of {url})"
+            return message.strip().lower() in REFUSING_MESSAGES, tolerated, detail
         state = {"revocation": "revoked", "suspension": "suspended"}.get(purpose, f"{purpose} set")
         detail = (
             f"{state} (bit {index} of {url})" if value else f"not {state} (bit {index} of {url})"
@@ -428,27 +443,30 @@ class CredentialChecker:
         types = listed.get("type")
         if not isinstance(types, list) or "BitstringStatusListCredential" not in types:
             raise StatusError(
-                "STATUS_VERIFICATION_ERROR", f"{url} is not a BitstringStatusListCredential"
+                ErrorCode.STATUS_VERIFICATION_ERROR, f"{url} is not a BitstringStatusListCredential"
             )
         if listed.get("id") not in (None, url):
             raise StatusError(
-                "STATUS_VERIFICATION_ERROR", f"{url} serves the list {listed.get('id')!r}"
+                ErrorCode.STATUS_VERIFICATION_ERROR, f"{url} serves the list {listed.get('id')!r}"
             )
         list_issuer = _issuer_id(listed)
         if list_issuer != issuer:
             raise StatusError(
-                "STATUS_VERIFICATION_ERROR",
+                ErrorCode.STATUS_VERIFICATION_ERROR,
                 f"the list is issued by {list_issuer!r}, not by the credential's issuer",
             )
         try:
             self._verify_signed(listed, list_issuer)
         except (ProofVerificationError, KeyResolutionError, LedgerError) as error:
             raise StatusError(
-                "STATUS_VERIFICATION_ERROR", f"the list's proof: {type(error).__name__}: {error}"
+                ErrorCode.STATUS_VERIFICATION_ERROR,
+                f"the list's proof: {type(error).__name__}: {error}",
             ) from None
         problem = self._period_problem(listed, now)
         if problem is not None:
-            raise StatusError("STATUS_VERIFICATION_ERROR", f"the list credential is {problem}")
+            raise StatusError(
+                ErrorCode.STATUS_VERIFICATION_ERROR, f"the list credential is {problem}"
+            )
 
     def _check_purpose(self, listed: Any, purpose: str) -> list[str]:
         if listed == purpose:
@@ -457,12 +475,52 @@ class CredentialChecker:
             if self.policy.allow_purpose_array:
                 return [PURPOSE_ARRAY]
             raise StatusError(
-                "STATUS_VERIFICATION_ERROR",
+                ErrorCode.STATUS_VERIFICATION_ERROR,
                 f"{PURPOSE_ARRAY}: statusPurpose is a list; the policy does not tolerate it",
             )
         raise StatusError(
-            "STATUS_VERIFICATION_ERROR", f"the list's statusPurpose {listed!r} is not {purpose!r}"
+            ErrorCode.STATUS_VERIFICATION_ERROR,
+            f"the list's statusPurpose {listed!r} is not {purpose!r}",
         )
+
+
+#: Status messages that make a credential fail: the issuer itself says it is not in force.
+REFUSING_MESSAGES = frozenset({"revoked", "suspended"})
+
+
+def _status_message(entry: dict[str, Any], value: int, size: int) -> str:
+    """The issuer's message for ``value`` (Bitstring Status List 2.1, ``statusMessage``).
+
+    "If statusSize is provided and is greater than 1, then the property
+    credentialStatus.statusMessage MUST be present, and the number of status
+    messages must equal the number of possible values": a missing or short list
+    is a malformed entry, since the value then has no meaning we may assume.
+    """
+    messages = entry.get("statusMessage")
+    if not isinstance(messages, list) or (size > 1 and len(messages) != 1 << size):
+        raise StatusError(
+            ErrorCode.MALFORMED_VALUE_ERROR,
+            f"statusMessage must list {1 << size} messages for statusSize {size}",
+        )
+    for item in messages:
+        status = item.get("status") if isinstance(item, dict) else None
+        message = item.get("message") if isinstance(item, dict) else None
+        if not isinstance(status, str) or not isinstance(message, str):
+            raise StatusError(
+                ErrorCode.MALFORMED_VALUE_ERROR, f"statusMessage entry {item!r} is malformed"
+            )
+        try:
+            number = int(status, 16)
+        except ValueError:
+            raise StatusError(
+                ErrorCode.MALFORMED_VALUE_ERROR,
+                f"statusMessage status {status!r} is not hexadecimal",
+            ) from None
+        if number == value:
+            return message
+    raise StatusError(
+        ErrorCode.MALFORMED_VALUE_ERROR, f"statusMessage has no message for {value:#x}"
+    )
 
 
 def _entry_numbers(entry: dict[str, Any]) -> tuple[int, int]:
@@ -470,11 +528,11 @@ def _entry_numbers(entry: dict[str, Any]) -> tuple[int, int]:
     raw_size = entry.get("statusSize", 1)
     if not isinstance(raw_index, str) or not raw_index.isdigit():
         raise StatusError(
-            "MALFORMED_VALUE_ERROR",
+            ErrorCode.MALFORMED_VALUE_ERROR,
             f"statusListIndex {raw_index!r} is not a non-negative integer string",
         )
     if isinstance(raw_size, bool) or not isinstance(raw_size, int) or raw_size < 1:
         raise StatusError(
-            "MALFORMED_VALUE_ERROR", f"statusSize {raw_size!r} is not a positive integer"
+            ErrorCode.MALFORMED_VALUE_ERROR, f"statusSize {raw_size!r} is not a positive integer"
         )
     return int(raw_index), raw_size
