@@ -192,7 +192,7 @@ def test_rotation_and_compromise_show_their_consequences(server: Server) -> None
     )
     assert preview.status_code == 200, preview.text
     assert preview.json()["credentials"] == [after]
-    assert preview.json()["institutions"] == [str(issuer_id)]
+    assert preview.json()["institutions"] == []
     assert_problem(
         client.get(
             f"/v1/keys/{kid}/signed-since", params={"since": since.isoformat()}, headers=alice
@@ -228,6 +228,12 @@ def test_rotation_and_compromise_show_their_consequences(server: Server) -> None
     # What the key signed after the instant is refused; what it signed before is not.
     refused = client.get(f"/v1/credentials/{after}/export", headers=alice)
     assert_problem(refused, 500, "key-not-valid")
+    kept = client.get(f"/v1/credentials/{before}/export", headers=alice)
+    assert kept.status_code == 200, kept.text
+    # The institution goes on issuing, under the key that replaced the compromised one.
+    reissued = issue(server, issuer_id, alice, achievement, "late@student.example")
+    export = client.get(f"/v1/credentials/{reissued}/export", headers=alice).json()
+    assert body["replaced_by"].split(":")[-1] in str(export["proof"])
     again = client.post(
         f"/v1/keys/{kid}/compromised",
         json={"since": since.isoformat(), "reason": "twice"},

@@ -103,7 +103,9 @@ def test_key_rotation_and_compromise_from_the_command_line(store_url: str, tmp_p
         ledger.close()
     preview = cli("key", "signed-since", kid, since.isoformat())
     assert preview["credentials"] == [str(late)]
-    assert preview["institutions"] == [issuer_id]
+    # Status entries come from a block reserved by the first issuance, before the instant:
+    # the institution's own record has nothing signed since, and it can go on issuing.
+    assert preview["institutions"] == []
     naive = cli(
         "key", "compromise", kid, "--since", "2026-01-01T00:00:00", "--reason", "x", ok=False
     )
