@@ -15,6 +15,7 @@ from fastapi.responses import ORJSONResponse
 from ledger.api import problems
 from ledger.api.deps import Services
 from ledger.api.routes import (
+    achievements,
     admin,
     auditor,
     credentials,
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (
         admin,
         institutions,
+        achievements,
         learner,
         verifier,
         auditor,

@@ -13,6 +13,8 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -23,6 +25,7 @@ from ledger.application.ledger import Ledger
 from ledger.domain.base import utcnow
 from ledger.domain.keyregistry import KeyEntry
 from ledger.domain.policy import CATALOGUE, StudyLoadPolicy, policy_for_period
+from ledger.errors import NotFound
 from ledger.eventlog.canonical_json import format_datetime, to_json_value
 from ledger.settings import Settings
 
@@ -338,6 +341,70 @@ def cmd_key(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- achievements ---------------------------------------------------------------------
+
+
+def _spec_file(path: str) -> dict[str, Any]:
+    try:
+        data = orjson.loads(Path(path).read_bytes())
+    except orjson.JSONDecodeError as error:
+        raise ValueError(f"{path}: not JSON ({error})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: an achievement is a JSON object")
+    if "ects" in data:
+        data["ects"] = Decimal(str(data["ects"]))
+    return data
+
+
+def cmd_achievement(args: argparse.Namespace) -> int:
+    """Define, list, show or revise achievements."""
+    command = args.achievement_command
+    if command == "define":
+        with operating(args) as ledger:
+            achievement_id = ledger.define_achievement(UUID(args.issuer_id), _spec_file(args.file))
+        emit(args, {"achievement_id": achievement_id}, f"defined achievement {achievement_id}")
+        return 0
+    if command == "revise":
+        with operating(args) as ledger:
+            revision = ledger.revise_achievement(
+                UUID(args.achievement_id), _spec_file(args.file), reason=args.reason
+            )
+        emit(
+            args,
+            {"achievement_id": args.achievement_id, "revision": revision},
+            f"achievement {args.achievement_id} is now at revision {revision}",
+        )
+        return 0
+    views = _views(args.store)
+    if command == "list":
+        with operating(args) as ledger:
+            ledger.administered_issuer(UUID(args.issuer_id))
+        items = views.achievements_of(UUID(args.issuer_id), limit=1_000_000)
+        lines = [
+            f"{a['achievement_id']}  r{a['revision']}  {a['kind']:15}  {a['title']}" for a in items
+        ]
+        emit(args, items, "\n".join(lines) or "no achievements yet")
+        return 0
+    revisions = views.achievement_revisions(UUID(args.achievement_id))
+    if not revisions:
+        raise NotFound(f"achievement {args.achievement_id} not found")
+    lines = [f"achievement {args.achievement_id} of issuer {revisions[0]['issuer_id']}"]
+    for r in revisions:
+        spec = r["spec"]
+        load = (
+            f", {spec.get('study_load_hours')} h / {spec.get('ects')} EC"
+            if spec.get("ects")
+            else ""
+        )
+        lines.append(
+            f"  revision {r['revision']} at {r['at']} under {r['policy'] or '-'}: "
+            f"{spec.get('title')} ({spec.get('kind')}{load})"
+            + (f"\n    reason: {r['reason']}" if r["reason"] else "")
+        )
+    emit(args, revisions, "\n".join(lines))
+    return 0
+
+
 # -- parser ---------------------------------------------------------------------------
 
 
@@ -381,6 +448,19 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     compromise.add_argument("--since", required=True, help="ISO 8601 instant with zone")
     compromise.add_argument("--reason", required=True)
     key.set_defaults(handler=cmd_key)
+
+    achievement = commands.add_parser("achievement", parents=[common], help="achievements")
+    actions = achievement.add_subparsers(dest="achievement_command", required=True)
+    define = actions.add_parser("define", parents=[common], help="define from a JSON file")
+    define.add_argument("issuer_id")
+    define.add_argument("file", help="the achievement as JSON (the fields of the HTTP API)")
+    actions.add_parser("list", parents=[common]).add_argument("issuer_id")
+    actions.add_parser("show", parents=[common]).add_argument("achievement_id")
+    revise = actions.add_parser("revise", parents=[common], help="add a revision")
+    revise.add_argument("achievement_id")
+    revise.add_argument("file", help="the new revision as JSON")
+    revise.add_argument("--reason", required=True)
+    achievement.set_defaults(handler=cmd_achievement)
 
 
 def _institution_commands(commands: Any, common: argparse.ArgumentParser) -> None:
