@@ -15,9 +15,11 @@ from fastapi.responses import ORJSONResponse
 from ledger.api import pages, problems
 from ledger.api.deps import Services
 from ledger.api.routes import (
+    achievements,
     admin,
     auditor,
     credentials,
+    institutions,
     learner,
     ops,
     public,
@@ -52,6 +54,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
     for module in (
         admin,
+        institutions,
+        achievements,
         learner,
         verifier,
         auditor,

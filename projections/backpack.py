@@ -81,6 +81,17 @@ class BackpackProjection(Projection):
             (str(event.originator_id), event.name, event.country),
         )
 
+    @handles("ledger/Issuer/ProfileEdited")
+    def _issuer_profile_edited(self, cursor: Cursor, applied: Applied) -> None:
+        event = applied.event
+        changes = event.changes
+        if "name" in changes or "country" in changes:
+            cursor.execute(
+                "UPDATE backpack_issuers SET name = COALESCE(CAST(? AS TEXT), name), "
+                "country = COALESCE(CAST(? AS TEXT), country) WHERE issuer_id = ?",
+                (changes.get("name"), changes.get("country"), str(event.originator_id)),
+            )
+
     @handles("ledger/Achievement/Registered")
     def _achievement_registered(self, cursor: Cursor, applied: Applied) -> None:
         event = applied.event
