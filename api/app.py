@@ -9,14 +9,16 @@ from logging.handlers import QueueHandler, QueueListener
 from typing import Any
 
 from fastapi import FastAPI
-from ledger.api import problems
+from ledger.api import pages, problems
 from ledger.api.deps import Services
 from ledger.api.middleware import BodyLimits, RequestEdge
 from ledger.api.rate_limit import RateLimiter
 from ledger.api.routes import (
+    achievements,
     admin,
     auditor,
     credentials,
+    institutions,
     learner,
     ops,
     public,
@@ -58,11 +60,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="ledger",
         version="0.1.0",
         description="Signed, append-only ledger of educational credentials.",
+        docs_url=None,  # served offline by the pages (bundled Swagger UI)
+        redoc_url=None,
     )
     app.state.services = Services.start(settings)
     problems.install(app)
     for module in (
         admin,
+        institutions,
+        achievements,
         learner,
         verifier,
         auditor,
@@ -74,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(module.router)
     _add_problem_schema(app)
+    pages.mount(app, settings)
 
     app.add_middleware(
         RequestEdge,

@@ -161,11 +161,17 @@ class TokenVerifier:
         except jwt.PyJWTError as error:
             raise Unauthenticated(f"invalid token: {error}") from None
         role = claims.get(self.settings.role_claim)
-        if not isinstance(role, str) or role not in ROLES or role in PRIVILEGED:
+        if (
+            not isinstance(role, str)
+            or role not in ROLES
+            or (role in PRIVILEGED and role != "operator")
+        ):
             raise Unauthenticated("the token carries no usable role")
         subject = claims["sub"]
         if not isinstance(subject, str) or not subject or not PRINTABLE_SUBJECT.fullmatch(subject):
             raise Unauthenticated("the token's subject is not a printable string")
+        if role == "operator" and not self._may_operate(subject, authenticated_by):
+            raise Unauthenticated("the token's subject is not one of this ledger's operators")
         scope = claims.get(self.settings.issuer_claim)
         if scope is not None and not isinstance(scope, str):
             raise Unauthenticated("the token's issuer scope is not an issuer id")
@@ -182,6 +188,11 @@ class TokenVerifier:
             issuer_id=issuer_id,
         )
         return actor, float(claims["exp"])
+
+    def _may_operate(self, subject: str, authenticated_by: str) -> bool:
+        """The operator role needs a subject listed in ``LEDGER_OPERATOR_SUBJECTS``;
+        a development token (development mode only) may also carry it."""
+        return subject in self.settings.operator_subjects or authenticated_by == "dev-token"
 
     def _oidc_key(self, token: str, header: dict[str, Any]) -> tuple[Any, str]:
         """The provider's key the token names, and the one algorithm that key may verify."""

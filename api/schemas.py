@@ -355,3 +355,55 @@ class ConsistencyProofOut(BaseModel):
     first_root: str
     second_root: str
     proof: list[str] = Field(description="hex hashes (RFC 9162 2.1.4)")
+
+
+# -- the console: institutions, policies, keys, achievements, cohorts (issue 12) ---------
+
+#: An eduID subject as a person typed it: no control characters, no leading space.
+Subject = Annotated[
+    str, Field(min_length=1, max_length=500, pattern=r"^[^\x00-\x1f\x7f\s][^\x00-\x1f\x7f]*$")
+]
+
+
+class InstitutionIn(Strict):
+    name: Annotated[Text, Field(min_length=1, max_length=500)]
+    country: str = Field(pattern=r"^[A-Z]{2}$")
+    identifiers: dict[
+        Annotated[Name, Field(max_length=32)], Annotated[Text, Field(max_length=200)]
+    ] = Field(default_factory=dict, max_length=20)
+    homepage: Annotated[Text, Field(max_length=2000)] = ""
+    logo_url: Annotated[Text, Field(max_length=2000)] = ""
+    administrators: list[Subject] = Field(default_factory=list, max_length=100)
+
+
+class ProfileIn(Strict):
+    name: Annotated[Text, Field(min_length=1, max_length=500)] | None = None
+    country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+    identifiers: (
+        dict[Annotated[Name, Field(max_length=32)], Annotated[Text, Field(max_length=200)]] | None
+    ) = Field(default=None, max_length=20)
+    homepage: Annotated[Text, Field(max_length=2000)] | None = None
+    logo_url: Annotated[Text, Field(max_length=2000)] | None = None
+
+
+class AdministratorIn(Strict):
+    subject: Subject
+
+
+class PolicyIn(Strict):
+    policy: str = Field(min_length=1, max_length=200, pattern=r"^[a-z0-9-]+$")
+    in_force_from: Instant | None = None
+    in_force_until: Instant | None = None
+
+
+class CompromiseIn(Strict):
+    since: Instant
+    reason: Annotated[Text, Field(min_length=1, max_length=2000)]
+
+
+class CompromiseOut(BaseModel):
+    kid: str
+    owner: str
+    since: str
+    replaced_by: str | None
+    consequences: dict[str, Any]

@@ -51,6 +51,9 @@ class Settings:
     public_rate: float = 20.0
     #: ``/readyz`` says unready once the read side is behind and has not moved for this long.
     ready_stuck_seconds: float = 30.0
+    #: eduID subjects whose provider tokens may carry the operator role (none by default:
+    #: only development tokens, in development mode, can act as operator otherwise).
+    operator_subjects: tuple[str, ...] = ()
 
     @classmethod
     def from_env(
@@ -98,6 +101,11 @@ class Settings:
             environment_source=source,
             public_rate=_rate(values, "LEDGER_PUBLIC_RATE", 20.0),
             ready_stuck_seconds=_rate(values, "LEDGER_READY_STUCK_SECONDS", 30.0) or 30.0,
+            operator_subjects=tuple(
+                s.strip()
+                for s in values.get("LEDGER_OPERATOR_SUBJECTS", "").split(",")
+                if s.strip()
+            ),
         )
 
     @property
