@@ -39,6 +39,9 @@ BODY_LIMITS = BodyLimits(
     by_prefix=(
         ("POST", "/v1/issuers/*/cohorts", 16 * 1024 * 1024),
         ("POST", "/v1/credentials/check", 256 * 1024),
+        ("POST", "/verify", 256 * 1024),
+        ("POST", "/credentials/verify", 256 * 1024),
+        ("POST", "/presentations/verify", 1024 * 1024),
     ),
 )
 #: Routes anyone may call without a token: rate limited per client.
@@ -46,6 +49,9 @@ PUBLIC_PREFIXES = (
     "/v1/shared/",
     "/v1/status-lists/",
     "/v1/credentials/check",
+    "/credentials/verify",
+    "/presentations/verify",
+    "/verify",
     "/v1/log/",
     "/issuers/",
     "/.well-known/",
