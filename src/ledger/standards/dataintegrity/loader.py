@@ -75,9 +75,14 @@ def ledger_context_url(public_url: str) -> str:
 def serve_own_context(public_url: str) -> str:
     """Map this deployment's context URL onto the bundled file; returns the URL."""
     url = ledger_context_url(public_url)
-    with _own_lock:
-        _own_urls[url] = LEDGER_EXTENSIONS_V2_FILE
+    register_context_alias(url, LEDGER_EXTENSIONS_V2_FILE)
     return url
+
+
+def register_context_alias(url: str, name: str) -> None:
+    """Serve the bundled file ``name`` for ``url`` (its bytes were checked to be that file's)."""
+    with _own_lock:
+        _own_urls[url] = name
 
 
 def bundled_name(url: str) -> str | None:
