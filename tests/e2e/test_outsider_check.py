@@ -25,7 +25,7 @@ from ledger.api.auth import mint_dev_token
 from ledger.application.actor import CLI_OPERATOR, acting_as
 from ledger.application.ledger import Ledger
 from ledger.settings import Settings
-from ledger.standards.outsider_checking import TEST_ONLY_LOOPBACK
+from ledger.standards.outsider_checking import TEST_ONLY_LOOPBACK, OutsiderFetcher
 from tests.e2e.conftest import free_port, serving
 from tests.e2e.test_api import achievement_body
 
@@ -122,6 +122,12 @@ def test_outsider_checks_a_live_ledgers_credential_from_an_empty_directory(
     by_url = _check(empty, listed, "--trust", url)
     assert by_url.returncode == 0, by_url.stdout + by_url.stderr
 
+    # The fetcher revalidates what it has by ETag (the server answers 304).
+    fetcher = OutsiderFetcher.from_settings([url], env={TEST_ONLY_LOOPBACK: "1"})
+    first = fetcher.fetch_bytes(f"{url}/contexts/ob-extensions-v2.json")
+    assert fetcher.fetch_bytes(f"{url}/contexts/ob-extensions-v2.json") == first
+    assert fetcher.revalidated == 1
+
     # Revoked at the ledger: the outsider sees it at the next check.
     with httpx.Client(base_url=url, timeout=60) as client:
         revoked = client.post(
@@ -133,3 +139,25 @@ def test_outsider_checks_a_live_ledgers_credential_from_an_empty_directory(
     status = next(c for c in json.loads(after.stdout)["checks"] if c["check"] == "status:message")
     assert status["outcome"] == "failed" and "'revoked'" in status["detail"]
     assert sorted(p.name for p in empty.iterdir()) == ["credential.json"]
+
+
+@pytest.mark.parametrize(
+    ("origin", "url", "switch", "reason"),
+    [
+        ("https://10.0.0.1", "https://10.0.0.1/did.json", "1", "non-public"),
+        ("https://192.168.1.5", "https://192.168.1.5/x", "1", "non-public"),
+        ("https://169.254.169.254", "https://169.254.169.254/latest", "1", "non-public"),
+        ("https://127.0.0.1", "https://127.0.0.1/did.json", "0", "non-public"),
+        # Only IP literals here: a refused URL must be refused before any name lookup.
+        ("http://93.184.216.34", "http://93.184.216.34/x", "1", "HTTPS"),
+        ("https://93.184.216.34", "https://93.184.215.14/x", "1", "trusted origin"),
+    ],
+)
+def test_outsider_fetcher_refuses_before_connecting(
+    origin: str, url: str, switch: str, reason: str
+) -> None:
+    from ledger.standards.remote_documents import RemoteRefused
+
+    fetcher = OutsiderFetcher.from_settings([origin], env={TEST_ONLY_LOOPBACK: switch})
+    with pytest.raises(RemoteRefused, match=reason):
+        fetcher.fetch(url)

@@ -57,6 +57,14 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
+def _loopback_literal(host: str | None) -> bool:
+    """A loopback IP literal (no name lookup: plain HTTP never goes to a named host)."""
+    try:
+        return ipaddress.ip_address(host or "").is_loopback
+    except ValueError:
+        return False
+
+
 def _refused_address(address: str, *, allow_loopback: bool) -> bool:
     ip = ipaddress.ip_address(address)
     if ip.is_loopback:
@@ -72,6 +80,8 @@ class OutsiderFetcher:
     offline: bool = False
     allow_loopback_http: bool = False
     refused_offline: list[str] = field(default_factory=list)
+    #: How many answers were 304 Not Modified and served from the cache.
+    revalidated: int = 0
     _cache: dict[str, tuple[str, bytes]] = field(default_factory=dict)
 
     @classmethod
@@ -92,20 +102,20 @@ class OutsiderFetcher:
 
     def _test_only_plain_http(self, url: str) -> str:
         """Under the test-only switch, did:web's https:// to a loopback literal goes over http."""
-        host = urlsplit(url).hostname or ""
         if not self.allow_loopback_http or not url.startswith("https://"):
             return url
-        try:
-            loopback = ipaddress.ip_address(host).is_loopback
-        except ValueError:
-            loopback = host == "localhost"
+        loopback = _loopback_literal(urlsplit(url).hostname)
         return "http://" + url[len("https://") :] if loopback else url
 
     def _check_url(self, url: str) -> None:
         parts = urlsplit(url)
         if origin_of(url) not in self.trusted:
             raise RemoteRefused(f"{url} is not under a trusted origin (--trust ORIGIN)")
-        loopback_http = parts.scheme == "http" and self.allow_loopback_http
+        loopback_http = (
+            parts.scheme == "http"
+            and self.allow_loopback_http
+            and _loopback_literal(parts.hostname)
+        )
         if parts.scheme != "https" and not loopback_http:
             raise RemoteRefused(f"{url} is not HTTPS")
         try:
@@ -116,10 +126,6 @@ class OutsiderFetcher:
             address = str(info[4][0])
             if _refused_address(address, allow_loopback=self.allow_loopback_http):
                 raise RemoteRefused(f"{url} resolves to a non-public address ({address})")
-        if parts.scheme == "http" and not all(
-            ipaddress.ip_address(str(i[4][0])).is_loopback for i in infos
-        ):
-            raise RemoteRefused(f"{url}: plain HTTP is allowed only to loopback, for tests")
 
     def fetch_bytes(self, url: str) -> bytes:
         """GET ``url`` (bounded, no redirects, revalidated by ETag); raise if refused."""
@@ -140,6 +146,7 @@ class OutsiderFetcher:
                 etag = response.headers.get("ETag")
         except urllib.error.HTTPError as error:
             if error.code == 304 and cached is not None:
+                self.revalidated += 1
                 return cached[1]
             raise RemoteUnavailable(f"cannot fetch {url}: HTTP {error.code}") from None
         except (urllib.error.URLError, OSError, ValueError) as error:
