@@ -7,7 +7,9 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import Path
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+from ledger.domain.credential import KEEP, Amendment
 
 #: The largest log position or tree size either store can hold (a signed 64-bit integer).
 MAX_POSITION = 2**63 - 1
@@ -108,10 +110,34 @@ class ReasonIn(Strict):
 
 
 class AmendIn(Strict):
+    """Only the fields sent are corrected; each by the rules of issuance (``CredentialIn``).
+    ``valid_until: null`` removes the end date; ``result``, ``achievement_revision`` and
+    ``evidence`` cannot be null (unsent, they are kept)."""
+
     reason: str = Field(min_length=1, max_length=2000)
     valid_until: datetime | None = None
     result: dict[str, str] | None = None
     achievement_revision: int | None = Field(default=None, ge=1)
+    evidence: list[str] | None = Field(default=None, max_length=50)
+
+    @field_validator("result", "achievement_revision", "evidence", mode="before")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("may not be null (leave it out to keep it)")
+        return value
+
+    def amendment(self) -> Amendment:
+        """The typed amendment of the fields sent (the one place HTTP meets the command)."""
+        sent = self.model_fields_set
+        return Amendment(
+            valid_until=self.valid_until if "valid_until" in sent else KEEP,
+            result=self.result if "result" in sent else None,
+            achievement_revision=self.achievement_revision
+            if "achievement_revision" in sent
+            else None,
+            evidence=tuple(self.evidence) if self.evidence is not None else None,
+        )
 
 
 class KeyOut(BaseModel):
@@ -279,3 +305,54 @@ class ConsistencyProofOut(BaseModel):
     first_root: str
     second_root: str
     proof: list[str] = Field(description="hex hashes (RFC 9162 2.1.4)")
+
+
+# -- the console: institutions, policies, keys, achievements, cohorts (issue 12) ---------
+
+#: Text a person typed: no NUL byte (it would stop a PostgreSQL projection).
+Text = Annotated[str, Field(pattern=r"^[^\x00]*$")]
+Subject = Annotated[str, Field(min_length=1, max_length=500, pattern=r"^[^\x00\s][^\x00]*$")]
+
+
+class InstitutionIn(Strict):
+    name: Annotated[Text, Field(min_length=1, max_length=500)]
+    country: str = Field(pattern=r"^[A-Z]{2}$")
+    identifiers: dict[
+        Annotated[str, Field(max_length=32)], Annotated[Text, Field(max_length=200)]
+    ] = Field(default_factory=dict, max_length=20)
+    homepage: Annotated[Text, Field(max_length=2000)] = ""
+    logo_url: Annotated[Text, Field(max_length=2000)] = ""
+    administrators: list[Subject] = Field(default_factory=list, max_length=100)
+
+
+class ProfileIn(Strict):
+    name: Annotated[Text, Field(min_length=1, max_length=500)] | None = None
+    country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+    identifiers: (
+        dict[Annotated[str, Field(max_length=32)], Annotated[Text, Field(max_length=200)]] | None
+    ) = Field(default=None, max_length=20)
+    homepage: Annotated[Text, Field(max_length=2000)] | None = None
+    logo_url: Annotated[Text, Field(max_length=2000)] | None = None
+
+
+class AdministratorIn(Strict):
+    subject: Subject
+
+
+class PolicyIn(Strict):
+    policy: str = Field(min_length=1, max_length=200, pattern=r"^[a-z0-9-]+$")
+    in_force_from: AwareDatetime | None = None
+    in_force_until: AwareDatetime | None = None
+
+
+class CompromiseIn(Strict):
+    since: AwareDatetime
+    reason: Annotated[Text, Field(min_length=1, max_length=2000)]
+
+
+class CompromiseOut(BaseModel):
+    kid: str
+    owner: str
+    since: str
+    replaced_by: str | None
+    consequences: dict[str, Any]

@@ -26,7 +26,6 @@ from ledger.api.schemas import (
 
 from ledger.application.actor import Actor
 from ledger.application.ledger import CredentialOrder
-from ledger.errors import InvalidInput
 
 router = APIRouter(prefix="/v1", tags=["administrators"], responses=PROBLEM_RESPONSES)
 
@@ -120,16 +119,10 @@ def amend(
     credential_id: UUID, body: AmendIn, actor: AdministratorDep, services: ServicesDep
 ) -> None:
     """Correct a credential; its history is kept."""
-    changes = body.model_dump(exclude_unset=True, exclude={"reason"})
-    if not changes:
-        raise InvalidInput(
-            "changes: name at least one of valid_until, result, achievement_revision"
-        )
+    amendment = body.amendment()
     services.write(
         actor,
-        lambda: services.ledger.amend_credential(
-            credential_id, changes=changes, reason=body.reason
-        ),
+        lambda: services.ledger.amend_credential(credential_id, amendment, reason=body.reason),
     )
 
 

@@ -60,7 +60,9 @@ class Cluster(Server):
 
 
 def _wait_until_serving(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
+    # Generous: on a shared 2-core machine at load 15 a worker takes tens of seconds
+    # to import and open its pools; the wait ends as soon as the server answers.
+    deadline = time.monotonic() + 120
     while True:
         try:
             if httpx.get(url + "/healthz", timeout=1).status_code == 200:

@@ -336,6 +336,48 @@ def test_reads_follow_the_write_rule_and_refusals_hide_records(server: Server) -
     assert [c["claim_id"] for c in pending["items"]] == [claim_id]
 
 
+def test_an_amendment_is_checked_like_an_issuance(server: Server) -> None:
+    """``"result": null`` (issue 10 item 3) and every other invalid field of an amendment
+    is refused with 422 and changes nothing; the learner's backpack keeps working."""
+    issuer_id, headers, achievement_id = setup_issuer(server)
+    credential_id = issue(server, issuer_id, headers, achievement_id, "amy")
+    client = server.client
+    amend = f"/v1/credentials/{credential_id}/amend"
+    for bad in (
+        {"result": None},
+        {"result": {"grade": 9}},
+        {"result": ["9"]},
+        {"achievement_revision": None},
+        {"achievement_revision": 0},
+        {"evidence": None},
+        {"evidence": [1]},
+        {"valid_until": "2030-01-01"},
+        {"learner_id": str(uuid4())},
+        {},
+    ):
+        response = client.post(amend, json={"reason": "x", **bad}, headers=headers)
+        assert_problem(response, 422, "invalid-input")
+    learner = server.token("learner", "amy")
+    backpack = client.get("/v1/me/backpack", headers=learner)
+    assert backpack.status_code == 200, backpack.text
+    [credential] = backpack.json()["credentials"]
+    assert credential["result"] == {"grade": "8"} and credential["amendments"] == 0
+    fixed = client.post(
+        amend, json={"reason": "regraded", "result": {"grade": "9"}}, headers=headers
+    )
+    assert fixed.status_code == 204, fixed.text
+    open_ended = client.post(amend, json={"reason": "no end", "valid_until": None}, headers=headers)
+    assert open_ended.status_code == 204, open_ended.text
+    for path in (
+        f"/v1/me/credentials/{credential_id}",
+        f"/v1/me/credentials/{credential_id}/export",
+    ):
+        assert client.get(path, headers=learner).status_code == 200
+    assert client.get(f"/v1/me/credentials/{credential_id}", headers=learner).json()["result"] == {
+        "grade": "9"
+    }
+
+
 def test_learner_sharing_consent_and_lookup(server: Server) -> None:
     issuer_id, headers, achievement_id = setup_issuer(server)
     client = server.client

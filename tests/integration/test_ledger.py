@@ -10,6 +10,7 @@ import pytest
 from ledger.application.actor import CLI_OPERATOR, acting_as
 from ledger.application.ledger import CredentialOrder, Ledger
 from ledger.domain.base import utcnow
+from ledger.domain.credential import Amendment
 from ledger.domain.learner import learner_id_for
 from ledger.domain.policy import NATIONAL_EXPERIMENT_1EC
 from ledger.errors import (
@@ -39,7 +40,7 @@ def test_a_credential_survives_a_restart_with_its_history(ledger: Ledger) -> Non
     achievement_id = new_achievement(ledger, issuer_id)
     credential_id = issue(ledger, issuer_id, achievement_id)
     with acting_as(admin(issuer_id)):
-        ledger.amend_credential(credential_id, changes={"result": {"grade": "9"}}, reason="typo")
+        ledger.amend_credential(credential_id, Amendment(result={"grade": "9"}), reason="typo")
         ledger.suspend_credential(credential_id, reason="check")
     reopened = Ledger(ledger.store, key_store=ledger.key_store)
     credential = reopened.credential(credential_id)

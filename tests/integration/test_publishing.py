@@ -17,6 +17,7 @@ from ledger.application.actor import CLI_OPERATOR, acting_as
 from ledger.application.ledger import CredentialOrder, Ledger
 from ledger.application.publishing import Publisher
 from ledger.domain.base import utcnow
+from ledger.domain.credential import Amendment
 from ledger.errors import NotFound
 from ledger.standards.credential_checker import CheckPolicy, CredentialChecker
 from ledger.standards.dataintegrity import verify
@@ -148,7 +149,7 @@ def test_amended_credential_is_a_new_version_naming_the_one_it_replaces(world: W
     credential_id = world.issue()
     original = world.export(credential_id)
     with acting_as(admin(world.issuer)):
-        world.ledger.amend_credential(credential_id, changes={"result": {"grade": "9"}}, reason="x")
+        world.ledger.amend_credential(credential_id, Amendment(result={"grade": "9"}), reason="x")
     amended = world.export(credential_id)
     assert amended["id"] != original["id"]
     assert amended["replaces"] == original["id"]

@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from ledger.application.actor import CLI_OPERATOR, acting_as
 from ledger.application.ledger import CredentialOrder, Ledger
 from ledger.domain.base import utcnow
+from ledger.domain.credential import Amendment
 from ledger.errors import (
     ChainBroken,
     KeyNotValid,
@@ -44,9 +45,7 @@ def world(ledger: Ledger) -> tuple[UUID, UUID]:
         credential_id = ledger.issue_credential(
             issuer_id, achievement_id, CredentialOrder(learner_subject="s", result={"grade": "6"})
         )
-        ledger.amend_credential(
-            credential_id, changes={"result": {"grade": "7"}}, reason="regraded"
-        )
+        ledger.amend_credential(credential_id, Amendment(result={"grade": "7"}), reason="regraded")
         ledger.suspend_credential(credential_id, reason="check")
     return issuer_id, credential_id
 

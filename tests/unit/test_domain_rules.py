@@ -10,7 +10,7 @@ import pytest
 
 from ledger.domain.achievement import Achievement, AchievementSpec
 from ledger.domain.base import utcnow
-from ledger.domain.credential import Credential
+from ledger.domain.credential import Amendment, Credential
 from ledger.domain.exemption import ExemptionClaim
 from ledger.domain.issuer import Issuer
 from ledger.domain.keyregistry import KeyRegistry
@@ -160,7 +160,7 @@ class TestCredentialLifecycle:
             lambda c: c.reinstate(reason="x"),
             lambda c: c.suspend(reason="x"),
             lambda c: c.revoke(reason="x"),
-            lambda c: c.amend(changes={"result": {"grade": "9"}}, reason="x"),
+            lambda c: c.amend(Amendment(result={"grade": "9"}), reason="x"),
         ],
     )
     def test_revocation_is_final(self, command: object) -> None:
@@ -184,11 +184,29 @@ class TestCredentialLifecycle:
 
     def test_amendment_is_limited_to_correctable_fields(self) -> None:
         credential = new_credential()
-        with pytest.raises(InvalidInput, match="learner_id"):
-            credential.amend(changes={"learner_id": uuid4()}, reason="x")
-        credential.amend(changes={"result": {"grade": "9"}}, reason="grade corrected")
+        with pytest.raises(TypeError, match="learner_id"):
+            Amendment(learner_id=uuid4())  # type: ignore[call-arg]
+        credential.amend(Amendment(result={"grade": "9"}), reason="grade corrected")
         assert credential.result == {"grade": "9"}
         assert credential.amendments == 1
+
+    def test_an_amendment_follows_the_rules_of_issuance(self) -> None:
+        for bad in (
+            {"result": {"grade": 9}},
+            {"result": ["9"]},
+            {"achievement_revision": 0},
+            {"achievement_revision": True},
+            {"evidence": [1]},
+            {"valid_until": "2030-01-01T00:00:00Z"},
+            {"valid_until": datetime(2030, 1, 1)},
+            {},
+        ):
+            with pytest.raises(InvalidInput):
+                Amendment(**bad)
+        assert Amendment(valid_until=None).changes() == {"valid_until": None}
+        assert Amendment(evidence=("https://x.example/e",)).changes() == {
+            "evidence": ["https://x.example/e"]
+        }
 
     def test_expiry(self) -> None:
         start = utcnow() - timedelta(days=10)
@@ -357,3 +375,27 @@ class TestStatusAllocation:
 
     def test_permutation_is_a_permutation(self) -> None:
         assert sorted(permutation(b"k" * 32, 4096)) == list(range(4096))
+
+
+class TestStatusEntryPool:
+    def test_blocks_grow_and_entries_are_handed_out_once(self) -> None:
+        from ledger.application.status_entries import FIRST_BLOCK, LARGEST_BLOCK, StatusEntryPool
+
+        issuer = Issuer(name="U", country="NL", identifiers={})
+        blocks: list[int] = []
+
+        def reserve(_: object, count: int) -> list[tuple[int, int]]:
+            blocks.append(count)
+            return issuer.reserve_status_entries(count)
+
+        pool = StatusEntryPool(reserve)
+        taken = [entry for _ in range(3000) for entry in pool.take(issuer.id, 1)]
+        taken += pool.take(issuer.id, 5000)
+        assert len(set(taken)) == len(taken) == 8000
+        assert blocks[0] == FIRST_BLOCK + 1
+        assert blocks[1] == 2 * FIRST_BLOCK + 1
+        assert max(blocks[:-1]) == LARGEST_BLOCK + 1
+        # A large cohort is reserved at once, with one more block for what follows.
+        assert blocks[-1] >= 5000
+        assert issuer.status_lists[-1].reserved == sum(blocks)
+        assert pool.available(issuer.id) == sum(blocks) - 8000

@@ -16,6 +16,7 @@ from uuid import UUID
 from ledger.application.actor import CLI_OPERATOR, Actor, acting_as
 from ledger.application.ledger import CredentialOrder, Ledger
 from ledger.domain.base import utcnow
+from ledger.domain.credential import Amendment
 from ledger.errors import Forbidden
 
 
@@ -126,7 +127,7 @@ def build_demo(ledger: Ledger, *, cohort_size: int = 12) -> dict[str, Any]:
             university, board, CredentialOrder(learner_subject=learners[0])
         )
         ledger.amend_credential(
-            cohort[1], changes={"result": {"grade": "9"}}, reason="Grade corrected after review"
+            cohort[1], Amendment(result={"grade": "9"}), reason="Grade corrected after review"
         )
         ledger.suspend_credential(cohort[2], reason="Suspected plagiarism under investigation")
         ledger.reinstate_credential(cohort[2], reason="Investigation closed without findings")

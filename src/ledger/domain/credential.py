@@ -9,6 +9,8 @@ notices, and in any case reported as expired from that instant on).
 
 from __future__ import annotations
 
+import enum
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
@@ -22,6 +24,70 @@ Status = Literal["active", "suspended", "revoked", "expired"]
 
 #: What an amendment may correct; identity, issuer and status entry never change.
 AMENDABLE = ("valid_until", "result", "achievement_revision", "evidence")
+
+
+def check_result(result: object) -> dict[str, str]:
+    """A credential's result, as issuance and amendment both require: names to texts."""
+    if not isinstance(result, dict) or not all(
+        isinstance(name, str) and isinstance(value, str) for name, value in result.items()
+    ):
+        raise InvalidInput("result: must be an object whose values are texts")
+    return dict(result)
+
+
+def check_evidence(evidence: object) -> tuple[str, ...]:
+    """A credential's evidence, as issuance and amendment both require: a list of texts."""
+    if not isinstance(evidence, list | tuple) or not all(isinstance(e, str) for e in evidence):
+        raise InvalidInput("evidence: must be a list of texts")
+    return tuple(evidence)
+
+
+class Keep(enum.Enum):
+    """Marks a field an amendment leaves as it is (where None is a value: no end date)."""
+
+    KEEP = "keep"
+
+
+KEEP = Keep.KEEP
+
+
+@dataclass(frozen=True)
+class Amendment:
+    """What an amendment corrects: each field given is checked by the rules of issuance;
+    ``None`` (``KEEP`` for ``valid_until``, where None means "no end") leaves it as it is."""
+
+    valid_until: datetime | Keep | None = KEEP
+    result: dict[str, str] | None = None
+    achievement_revision: int | None = None
+    evidence: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.valid_until, datetime | None | Keep):
+            raise InvalidInput("valid_until: must be a time")
+        if isinstance(self.valid_until, datetime) and self.valid_until.tzinfo is None:
+            raise InvalidInput("valid_until: needs a time zone")
+        if self.result is not None:
+            check_result(self.result)
+        if self.evidence is not None:
+            object.__setattr__(self, "evidence", check_evidence(self.evidence))
+        revision = self.achievement_revision
+        if revision is not None and (type(revision) is not int or revision < 1):
+            raise InvalidInput("achievement_revision: must be a revision number (1 or more)")
+        if not self.changes():
+            raise InvalidInput(f"changes: name at least one of {', '.join(AMENDABLE)}")
+
+    def changes(self) -> dict[str, Any]:
+        """The corrected fields, as the ``Amended`` event records them."""
+        changes: dict[str, Any] = {}
+        if self.valid_until is not KEEP:
+            changes["valid_until"] = self.valid_until
+        if self.result is not None:
+            changes["result"] = dict(self.result)
+        if self.achievement_revision is not None:
+            changes["achievement_revision"] = self.achievement_revision
+        if self.evidence is not None:
+            changes["evidence"] = list(self.evidence)
+        return changes
 
 
 def _reason(reason: str) -> str:
@@ -53,8 +119,7 @@ class Credential(LedgerAggregate):
         result: dict[str, str],
         evidence: list[str],
     ) -> None:
-        if valid_until is not None and valid_until <= valid_from:
-            raise InvalidInput("valid_until: must be after valid_from")
+        self.check_validity(valid_from, valid_until)
         self.issuer_id = issuer_id
         self.achievement_id = achievement_id
         self.achievement_revision = achievement_revision
@@ -72,6 +137,12 @@ class Credential(LedgerAggregate):
         self.reasons: list[str] = []
         self.amendments = 0
 
+    @staticmethod
+    def check_validity(valid_from: datetime, valid_until: datetime | None) -> None:
+        """Refuse a validity period that ends before it starts (checkable before issuing)."""
+        if valid_until is not None and valid_until <= valid_from:
+            raise InvalidInput("valid_until: must be after valid_from")
+
     def status(self, at: datetime | None = None) -> Status:
         """The credential's status at ``at`` (now by default)."""
         if self.revoked:
@@ -85,14 +156,10 @@ class Credential(LedgerAggregate):
         if self.revoked:
             raise CredentialRevoked(f"credential {self.id} is revoked and cannot be {what}")
 
-    def amend(self, *, changes: dict[str, Any], reason: str) -> None:
+    def amend(self, amendment: Amendment, *, reason: str) -> None:
         """Correct what was wrong; the earlier values stay in the log."""
         self._refuse_if_revoked("amended")
-        if not changes:
-            raise InvalidInput("changes: nothing to amend")
-        for name in changes:
-            if name not in AMENDABLE:
-                raise InvalidInput(f"{name}: cannot be amended (only {', '.join(AMENDABLE)})")
+        changes = amendment.changes()
         until = changes.get("valid_until", self.valid_until)
         if until is not None and until <= self.valid_from:
             raise InvalidInput("valid_until: must be after valid_from")

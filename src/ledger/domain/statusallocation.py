@@ -3,10 +3,11 @@
 Each status list gets a random seed when it is opened (recorded in the log); the
 seed defines a pseudo-random permutation of the list's indexes; the n-th entry
 reserved in the list gets the n-th index of that permutation. Reservations are
-events, and each issued credential records the index it got, so replaying the
-log reproduces every assignment, two writers can never get the same index (the
-reservation counter lives in one aggregate and is guarded by optimistic
-concurrency), and an index reveals nothing about issuance order.
+events (made in blocks that a writer process then hands out), and each issued
+credential records the index it got, so replaying the log reproduces every
+assignment, two writers can never get the same index (the reservation counter
+lives in one aggregate and is guarded by optimistic concurrency), and an index
+reveals nothing about issuance order.
 
 The permutation is a Fisher-Yates shuffle driven by BLAKE2b in counter mode over
 the seed, fully specified here so that it does not depend on Python's ``random``.
