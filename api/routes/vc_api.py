@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from ledger.standards.credential_checker import CredentialChecker
+from ledger.standards.outsider_checking import OutsiderFetcher
 from ledger.standards.vc_api import check_presentation, credential_result
 
 router = APIRouter(tags=["VC API"], responses=PROBLEM_RESPONSES)
@@ -62,6 +63,14 @@ RESULTS = {
 }
 
 
+def _pin_contexts(services: Any, documents: list[Any]) -> None:
+    """Another deployment's copy of our context, from a trusted origin, pinned by its bytes."""
+    fetcher = OutsiderFetcher.from_settings(services.settings.trusted_origins)
+    for document in documents:
+        if isinstance(document, dict):
+            fetcher.pin_contexts(document)
+
+
 def _checker(services: Any) -> CredentialChecker:
     return CredentialChecker(
         resolver=services.publisher.resolver, status_lists=services.publisher.fetch_status_list
@@ -82,6 +91,7 @@ def _answer(result: dict[str, Any], model: type[BaseModel]) -> Response:
 )
 def verify_credential(body: VerifyCredentialRequest, services: ServicesDep) -> Response:
     """Verify a credential (proof, key validity, validity period, status), VC API shape."""
+    _pin_contexts(services, [body.verifiableCredential])
     report = _checker(services).check(body.verifiableCredential)
     return _answer(credential_result(report), CredentialVerificationResult)
 
@@ -93,6 +103,8 @@ def verify_credential(body: VerifyCredentialRequest, services: ServicesDep) -> R
 )
 def verify_presentation(body: VerifyPresentationRequest, services: ServicesDep) -> Response:
     """Verify a presentation: the holder's proof (challenge, domain) and every credential."""
+    held = body.verifiablePresentation.get("verifiableCredential", [])
+    _pin_contexts(services, held if isinstance(held, list) else [held])
     result = check_presentation(
         _checker(services),
         body.verifiablePresentation,
