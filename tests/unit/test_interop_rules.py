@@ -82,7 +82,7 @@ def test_did_document_forms_resolve_to_the_same_key() -> None:
     method = f"{DID}#k1"
     multibase = encode_public_key_multibase(key.public_key())
     jwk = {"kty": "OKP", "crv": "Ed25519", "x": base64.urlsafe_b64encode(raw).decode().rstrip("=")}
-    forms = [
+    forms: list[dict[str, Any]] = [
         # referenced by id (relative and absolute)
         {
             "verificationMethod": [
