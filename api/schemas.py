@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import Path
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from ledger.domain.credential import KEEP, Amendment
 
@@ -305,3 +305,54 @@ class ConsistencyProofOut(BaseModel):
     first_root: str
     second_root: str
     proof: list[str] = Field(description="hex hashes (RFC 9162 2.1.4)")
+
+
+# -- the console: institutions, policies, keys, achievements, cohorts (issue 12) ---------
+
+#: Text a person typed: no NUL byte (it would stop a PostgreSQL projection).
+Text = Annotated[str, Field(pattern=r"^[^\x00]*$")]
+Subject = Annotated[str, Field(min_length=1, max_length=500, pattern=r"^[^\x00\s][^\x00]*$")]
+
+
+class InstitutionIn(Strict):
+    name: Annotated[Text, Field(min_length=1, max_length=500)]
+    country: str = Field(pattern=r"^[A-Z]{2}$")
+    identifiers: dict[
+        Annotated[str, Field(max_length=32)], Annotated[Text, Field(max_length=200)]
+    ] = Field(default_factory=dict, max_length=20)
+    homepage: Annotated[Text, Field(max_length=2000)] = ""
+    logo_url: Annotated[Text, Field(max_length=2000)] = ""
+    administrators: list[Subject] = Field(default_factory=list, max_length=100)
+
+
+class ProfileIn(Strict):
+    name: Annotated[Text, Field(min_length=1, max_length=500)] | None = None
+    country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+    identifiers: (
+        dict[Annotated[str, Field(max_length=32)], Annotated[Text, Field(max_length=200)]] | None
+    ) = Field(default=None, max_length=20)
+    homepage: Annotated[Text, Field(max_length=2000)] | None = None
+    logo_url: Annotated[Text, Field(max_length=2000)] | None = None
+
+
+class AdministratorIn(Strict):
+    subject: Subject
+
+
+class PolicyIn(Strict):
+    policy: str = Field(min_length=1, max_length=200, pattern=r"^[a-z0-9-]+$")
+    in_force_from: AwareDatetime | None = None
+    in_force_until: AwareDatetime | None = None
+
+
+class CompromiseIn(Strict):
+    since: AwareDatetime
+    reason: Annotated[Text, Field(min_length=1, max_length=2000)]
+
+
+class CompromiseOut(BaseModel):
+    kid: str
+    owner: str
+    since: str
+    replaced_by: str | None
+    consequences: dict[str, Any]

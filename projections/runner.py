@@ -33,6 +33,7 @@ from ledger.projections.audit_trails import AuditTrailProjection
 from ledger.projections.backpack import BackpackProjection
 from ledger.projections.database import POSTGRES, SQLITE, Cursor
 from ledger.projections.exemptions import ExemptionRegisterProjection
+from ledger.projections.institutions import InstitutionsProjection
 from ledger.projections.merkle_log import MerkleLogProjection
 from ledger.projections.projection import Applied, Projection
 from ledger.projections.status import StatusListProjection
@@ -64,6 +65,7 @@ def all_projections() -> list[Projection]:
         ExemptionRegisterProjection(),
         AuditTrailProjection(),
         MerkleLogProjection(),
+        InstitutionsProjection(),
     ]
 
 

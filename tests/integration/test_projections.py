@@ -274,7 +274,7 @@ def test_time_travel(ledger: Ledger) -> None:
 
 def test_every_projection_has_a_distinct_name() -> None:
     names = [p.name for p in all_projections()]
-    assert len(names) == len(set(names)) == 5
+    assert len(names) == len(set(names)) == 6
 
 
 def test_killed_projection_process_loses_and_repeats_nothing(

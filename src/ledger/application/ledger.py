@@ -14,7 +14,8 @@ import hashlib
 import random
 import secrets
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, TypeVar, cast
@@ -44,7 +45,7 @@ from ledger.domain.issuer import Issuer
 from ledger.domain.keyregistry import KEY_REGISTRY_ID, OPERATOR, KeyRegistry
 from ledger.domain.learner import CLEAR_SUBJECT, Learner, learner_id_for
 from ledger.domain.log_checkpoints import LOG_CHECKPOINTS_ID, LogCheckpoints
-from ledger.domain.policy import StudyLoadPolicy
+from ledger.domain.policy import StudyLoadPolicy, alternatives
 from ledger.errors import (
     ConfigurationError,
     Conflict,
@@ -53,6 +54,7 @@ from ledger.errors import (
     InvalidInput,
     KeyUnavailable,
     NotFound,
+    StudyLoadTooLow,
 )
 from ledger.eventlog.canonical_json import canonical_bytes
 from ledger.eventlog.chain import ChainedRepository, project_chained
@@ -349,10 +351,18 @@ class Ledger(Application[UUID]):
         country: str,
         identifiers: dict[str, str] | None = None,
         administrators: Sequence[str] = (),
+        homepage: str = "",
+        logo_url: str = "",
     ) -> UUID:
         """Register an institution with its first signing key."""
         self._require_operator()
-        issuer = Issuer(name=name, country=country, identifiers=dict(identifiers or {}))
+        issuer = Issuer.register(
+            name=name,
+            country=country,
+            identifiers=dict(identifiers or {}),
+            homepage=homepage,
+            logo_url=logo_url,
+        )
         for subject in administrators:
             issuer.add_administrator(subject)
 
@@ -363,6 +373,13 @@ class Ledger(Application[UUID]):
 
         self._retrying(command)
         return issuer.id
+
+    def edit_issuer_profile(self, issuer_id: UUID, **changes: Any) -> None:
+        """Change an institution's public profile (name, country, identifiers, homepage, logo)."""
+        issuer = self.issuer(issuer_id)
+        self._require_administrator(issuer)
+        issuer.edit_profile(**changes)
+        self._save(issuer, authority=str(issuer.id))
 
     def add_administrator(self, issuer_id: UUID, subject: str) -> None:
         """Let ``subject`` administer an issuer."""
@@ -408,13 +425,21 @@ class Ledger(Application[UUID]):
         self.keyring.refresh()
         return new_kid
 
-    def mark_key_compromised(self, kid: str, *, since: datetime, reason: str) -> None:
-        """Invalidate what a key signed from ``since`` on (operator only)."""
+    def mark_key_compromised(self, kid: str, *, since: datetime, reason: str) -> str | None:
+        """Invalidate what a key signed from ``since`` on (operator only).
+
+        A key that was still its owner's active key is replaced in the same
+        transaction, so the owner can go on signing; returns the new key id then.
+        """
         self._require_operator()
         registry = self.key_registry()
+        entry = registry.keys.get(kid)
+        was_active = entry is not None and entry.active
         registry.mark_compromised(kid, since=since, reason=reason)
+        new_kid = self._new_key(registry, entry.owner) if was_active and entry else None
         self._save(registry)
         self.keyring.refresh()
+        return new_kid
 
     def record_checkpoint(
         self, *, tree_size: int, root_hash: str, checkpoint_time: datetime, note: str
@@ -460,9 +485,10 @@ class Ledger(Application[UUID]):
         issuer = self.issuer(issuer_id)
         self._require_administrator(issuer)
         parsed = AchievementSpec.parse(spec)
-        achievement = Achievement.define(
-            issuer_id=issuer.id, spec=parsed, policy=issuer.policy_at(utcnow())
-        )
+        with _policy_hint(issuer):
+            achievement = Achievement.define(
+                issuer_id=issuer.id, spec=parsed, policy=issuer.policy_at(utcnow())
+            )
         self._save(achievement, authority=str(issuer.id))
         return achievement.id
 
@@ -471,9 +497,10 @@ class Ledger(Application[UUID]):
         achievement = self.achievement(achievement_id)
         issuer = self.issuer(achievement.issuer_id)
         self._require_administrator(issuer, hidden=f"achievement {achievement_id}")
-        revision = achievement.revise(
-            AchievementSpec.parse(spec), reason=reason, policy=issuer.policy_at(utcnow())
-        )
+        with _policy_hint(issuer):
+            revision = achievement.revise(
+                AchievementSpec.parse(spec), reason=reason, policy=issuer.policy_at(utcnow())
+            )
         self._save(achievement, authority=str(issuer.id))
         return revision
 
@@ -524,7 +551,8 @@ class Ledger(Application[UUID]):
             raise NotFound(f"achievement {achievement_id} not found")
         now = utcnow()
         policy = issuer.policy_at(now)
-        achievement.current.check_study_load(policy)
+        with _policy_hint(issuer):
+            achievement.current.check_study_load(policy)
         policy_reference = (
             policy.reference if achievement.current.kind == "microcredential" else None
         )
@@ -783,6 +811,30 @@ class Ledger(Application[UUID]):
         else:
             claim.reject(reason=reason)
         self._save(claim, authority=str(institution.id))
+
+
+@contextmanager
+def _policy_hint(issuer: Issuer) -> Iterator[None]:
+    """Add to a study-load refusal which policy is in force and how to adopt another."""
+    try:
+        yield
+    except StudyLoadTooLow as error:
+        now = utcnow()
+        in_force = issuer.policy_at(now)
+        others = alternatives(in_force, now)
+        hint = (
+            f"{error} (in force for {issuer.name} since {in_force.in_force_from.date()}: "
+            f"{in_force.description or in_force.reference})."
+        )
+        if others:
+            names = ", ".join(f"{p.policy_id} ({p.description})" for p in others)
+            hint += (
+                f" An operator or administrator of this institution may adopt another policy "
+                f"for a period: {names}; with `ledger policy adopt {issuer.id} "
+                f"{others[0].policy_id}` or POST /v1/institutions/{issuer.id}/policies "
+                f'{{"policy": "{others[0].policy_id}"}}.'
+            )
+        raise StudyLoadTooLow(hint) from None
 
 
 def share_token_digest(token: str) -> str:

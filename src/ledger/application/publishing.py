@@ -32,7 +32,11 @@ from ledger.standards.open_badges import (
     MESSAGE_PURPOSE,
     IssuerProfile,
     StatusPointer,
+    achievement,
+    achievement_revision_url,
+    contexts,
     identity_salt,
+    issuer_profile,
     open_badge_credential,
     xsd_datetime,
 )
@@ -98,6 +102,35 @@ class Publisher:
         )
 
     # -- credentials --------------------------------------------------------------
+
+    def achievement_revision(self, achievement_id: UUID, revision: int) -> dict[str, Any]:
+        """The OB ``Achievement`` of one revision, as the ``id`` URL in exports names it.
+
+        Public: an achievement is what every credential issued under it shows anyway.
+        A revision never changes once recorded, so the document is stable.
+        """
+        try:
+            found = self.ledger.achievement(achievement_id)
+            spec = found.revisions[revision]
+        except (NotFound, KeyError):
+            raise NotFound(f"achievement {achievement_id} revision {revision} not found") from None
+        issuer = self.ledger.issuer(found.issuer_id)
+        document = achievement(
+            spec,
+            achievement_url=achievement_revision_url(self.public_url, achievement_id, revision),
+            revision=revision,
+            issuer_url=self.public_url,
+            result_names=[],
+        )
+        creator = issuer_profile(
+            IssuerProfile(
+                did=self.issuer_did(issuer.id),
+                name=issuer.name,
+                country=issuer.country,
+                identifiers=issuer.identifiers,
+            )
+        )
+        return {"@context": contexts(self.public_url), **document, "creator": creator}
 
     def export_credential(self, credential_id: UUID) -> dict[str, Any]:
         """The signed ``OpenBadgeCredential`` of a credential's current version.

@@ -19,7 +19,7 @@ from eventsourcing.persistence import PersistenceError
 
 from ledger.application.actor import CLI_OPERATOR, acting_as
 from ledger.application.ledger import Ledger
-from ledger.cli import audit_commands
+from ledger.cli import audit_commands, console_commands
 from ledger.cli.demo import build_demo
 from ledger.errors import Conflict, LedgerError
 from ledger.eventlog.canonical_json import loads, to_json_value
@@ -327,7 +327,9 @@ def build_parser() -> argparse.ArgumentParser:
     project.add_argument("--interval", type=float, default=0.05, help="poll interval when idle")
     rebuild = commands.add_parser("rebuild", parents=[common], help="drop and replay projections")
     rebuild.add_argument(
-        "name", nargs="?", help="status, backpack, exemptions, audit or merkle (default all)"
+        "name",
+        nargs="?",
+        help="status, backpack, exemptions, audit, merkle or institutions (default all)",
     )
     rebuild.add_argument(
         "--workers",
@@ -356,6 +358,7 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--issuer", help="issuer id (administrators)")
     token.add_argument("--ttl", type=int, default=3600)
     audit_commands.add_commands(commands, common)
+    console_commands.add_commands(commands, common)
     _add_standard_commands(commands, common)
     return parser
 

@@ -162,6 +162,11 @@ def _alignment(
     return found
 
 
+def achievement_revision_url(public_url: str, achievement_id: UUID, revision: int) -> str:
+    """Where an achievement revision resolves (the ``id`` of the OB ``Achievement``)."""
+    return f"{public_url}/v1/achievements/{achievement_id}/revisions/{revision}"
+
+
 def _result_id(achievement_url: str, name: str) -> str:
     return f"{achievement_url}#result-{quote(name, safe='')}"
 
@@ -271,9 +276,8 @@ def open_badge_credential(
     status: StatusPointer,
 ) -> dict[str, Any]:
     """The unsigned ``OpenBadgeCredential`` of a credential as it stands now."""
-    achievement_url = (
-        f"{public_url}/v1/achievements/{credential.achievement_id}"
-        f"/revisions/{credential.achievement_revision}"
+    achievement_url = achievement_revision_url(
+        public_url, credential.achievement_id, credential.achievement_revision
     )
     result_names = sorted(credential.result)
     subject: dict[str, Any] = {
