@@ -12,8 +12,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
+
+# The same bounds and gate as /v1/credentials/check: checking is costly and public.
+from ledger.api.check_limits import check_size
 from ledger.api.deps import ServicesDep
 from ledger.api.problems import PROBLEM_RESPONSES
+from ledger.api.routes.credentials import CHECKS
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
@@ -91,8 +95,9 @@ def _answer(result: dict[str, Any], model: type[BaseModel]) -> Response:
 )
 def verify_credential(body: VerifyCredentialRequest, services: ServicesDep) -> Response:
     """Verify a credential (proof, key validity, validity period, status), VC API shape."""
+    check_size(body.verifiableCredential)
     _pin_contexts(services, [body.verifiableCredential])
-    report = _checker(services).check(body.verifiableCredential)
+    report = CHECKS.run(lambda: _checker(services).check(body.verifiableCredential))
     return _answer(credential_result(report), CredentialVerificationResult)
 
 
@@ -103,12 +108,15 @@ def verify_credential(body: VerifyCredentialRequest, services: ServicesDep) -> R
 )
 def verify_presentation(body: VerifyPresentationRequest, services: ServicesDep) -> Response:
     """Verify a presentation: the holder's proof (challenge, domain) and every credential."""
+    check_size(body.verifiablePresentation)
     held = body.verifiablePresentation.get("verifiableCredential", [])
     _pin_contexts(services, held if isinstance(held, list) else [held])
-    result = check_presentation(
-        _checker(services),
-        body.verifiablePresentation,
-        challenge=body.options.challenge,
-        domain=body.options.domain,
+    result = CHECKS.run(
+        lambda: check_presentation(
+            _checker(services),
+            body.verifiablePresentation,
+            challenge=body.options.challenge,
+            domain=body.options.domain,
+        )
     )
     return _answer(result.to_json(), PresentationVerificationResult)

@@ -559,6 +559,10 @@ LIST_TYPES = {
     "StatusList2021Entry": ("StatusList2021Credential", "StatusList2021"),
 }
 
+#: A status list index has at most this many digits (lists hold far fewer entries).
+MAX_INDEX_DIGITS = 12
+
+
 #: Status messages that make a credential fail: the issuer itself says it is not in force.
 REFUSING_MESSAGES = frozenset({"revoked", "suspended"})
 
@@ -601,7 +605,13 @@ def _status_message(entry: dict[str, Any], value: int, size: int) -> str:
 def _entry_numbers(entry: dict[str, Any]) -> tuple[int, int]:
     raw_index = entry.get("statusListIndex")
     raw_size = entry.get("statusSize", 1)
-    if not isinstance(raw_index, str) or not raw_index.isdigit():
+    # ASCII digits only ("²".isdigit() is true) and few enough for any list's length.
+    if (
+        not isinstance(raw_index, str)
+        or not raw_index.isascii()
+        or not raw_index.isdigit()
+        or len(raw_index) > MAX_INDEX_DIGITS
+    ):
         raise StatusError(
             ErrorCode.MALFORMED_VALUE_ERROR,
             f"statusListIndex {raw_index!r} is not a non-negative integer string",
