@@ -64,10 +64,6 @@ def demo_server(store_url: str, tmp_path: Path) -> Iterator[tuple[str, dict[str,
         "LEDGER_ENV": "development",
         "LEDGER_PUBLIC_RATE": "0",
         "LEDGER_KEY_DIR": str(tmp_path / "keys"),
-        # Development on both stores (unset, PostgreSQL means production); no public
-        # rate limit: the tests call public routes faster than a client should.
-        "LEDGER_ENV": "development",
-        "LEDGER_PUBLIC_RATE": "0",
         "LEDGER_PROJECT_IN_PROCESS": "yes",
         "LEDGER_PUBLIC_URL": url,
     }
