@@ -317,54 +317,60 @@ def cmd_credential_export(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    """Check a presented credential; exit 0 if it verifies, 3 if it does not."""
-    from ledger.standards.credential_checker import CheckPolicy, CredentialChecker  # noqa: PLC0415
+    """Check a presented credential (a file or a URL); exit 0 if it verifies, 3 if not.
 
-    try:
-        document = orjson.loads(Path(args.file).read_bytes())
-    except (OSError, orjson.JSONDecodeError) as error:
-        raise ValueError(f"{args.file}: {error}") from None
-    if not isinstance(document, dict):
-        raise ValueError(f"{args.file}: not a JSON object")
+    Where no ledger is initialised no store is opened or created: the
+    checker is an outsider's, fetching did:web documents, status lists and
+    contexts only from trusted origins (``LEDGER_TRUSTED_ORIGINS``, ``--trust``);
+    ``--offline`` fetches nothing and says which checks could not be made.
+    """
+    from ledger.standards.credential_checker import CheckPolicy, CredentialChecker  # noqa: PLC0415
+    from ledger.standards.did_documents import DidResolver  # noqa: PLC0415
+    from ledger.standards.outsider_checking import OutsiderFetcher  # noqa: PLC0415
+
     settings = Settings.from_env(store_url=args.store)
+    fetcher = OutsiderFetcher.from_settings(
+        [*settings.trusted_origins, *(args.trust or ())], offline=args.offline
+    )
+    document = _presented(args.file, fetcher)
+    # A ledger here (never created by checking): its own DIDs and lists are built
+    # locally; otherwise an outsider's check, everything fetched from trusted origins.
     if _store_exists(settings):
         publisher = _publisher(open_ledger(args.store), args.store)
         resolver, status_lists = publisher.resolver, publisher.fetch_status_list
     else:
-        # An outsider's check: no ledger here, so none is created; only did:key and
-        # trusted origins can be resolved.
-        resolver, status_lists = _outsider_resolvers(settings)
+        resolver = DidResolver(public_url=settings.public_url, keyring=None, fetch=fetcher.fetch)
+        status_lists = fetcher.fetch
+    context_problems = fetcher.pin_contexts(document)
     checker = CredentialChecker(
         resolver=resolver,
         status_lists=status_lists,
         policy=CheckPolicy.tolerating(args.tolerate or ()),
     )
     report = checker.check(document).to_json()
+    report["not_fetched"] = [*dict.fromkeys(fetcher.refused_offline)]
+    report["context_problems"] = context_problems
     lines = [f"{'VERIFIED' if report['verified'] else 'NOT VERIFIED'}: {report['credential_id']}"]
     lines += [f"  {c['outcome']:7} {c['check']}: {c['detail']}" for c in report["checks"]]
+    lines += [f"  not checked (offline, not fetched): {url}" for url in report["not_fetched"]]
+    lines += [f"  context: {problem}" for problem in context_problems]
     lines.append(f"  policy: {report['policy']['name']} {report['policy']['tolerated']}")
     _print(args, report, "\n".join(lines))
     return 0 if report["verified"] else 3
 
 
-def _outsider_resolvers(settings: Settings) -> tuple[Any, Any]:
-    """A DID resolver and status list fetcher that need no store."""
-    from ledger.eventlog.keyring import KeyRing  # noqa: PLC0415
-    from ledger.standards.did_documents import DidResolver  # noqa: PLC0415
-    from ledger.standards.remote_documents import RemoteRefused, TrustedOrigins  # noqa: PLC0415
-
-    origins = TrustedOrigins(settings.trusted_origins)
-    fetch = origins.fetcher() if origins.origins else None
-
-    def status_lists(url: str) -> dict[str, Any]:
-        if fetch is None:
-            raise RemoteRefused(f"{url}: no ledger here and no remote fetching is configured")
-        return fetch(url)
-
-    resolver = DidResolver(
-        public_url=settings.public_url, keyring=KeyRing(lambda gt: []), fetch=fetch
-    )
-    return resolver, status_lists
+def _presented(source: str, fetcher: Any) -> dict[str, Any]:
+    """The credential to check: a file, or a URL fetched under the fetcher's rules."""
+    if source.startswith(("https://", "http://")):
+        fetched: dict[str, Any] = fetcher.fetch(source)
+        return fetched
+    try:
+        document = orjson.loads(Path(source).read_bytes())
+    except (OSError, orjson.JSONDecodeError) as error:
+        raise ValueError(f"{source}: {error}") from None
+    if not isinstance(document, dict):
+        raise ValueError(f"{source}: not a JSON object")
+    return document
 
 
 def _add_standard_commands(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -373,9 +379,18 @@ def _add_standard_commands(commands: Any, common: argparse.ArgumentParser) -> No
     export = actions.add_parser("export", parents=[common], help="print a signed OB 3.0 export")
     export.add_argument("credential_id")
     check = commands.add_parser("check", parents=[common], help="check a presented credential")
-    check.add_argument("file")
+    check.add_argument("file", metavar="FILE|URL")
     check.add_argument(
         "--tolerate", action="append", help="a status list deviation to accept (repeatable)"
+    )
+    check.add_argument(
+        "--trust",
+        action="append",
+        metavar="ORIGIN",
+        help="an origin (https://host) whose DID documents, lists and contexts may be fetched",
+    )
+    check.add_argument(
+        "--offline", action="store_true", help="fetch nothing; report what could not be checked"
     )
 
 
