@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ledger.application.ledger import CredentialOrder
+from ledger.domain.achievement import AchievementSpec
 from ledger.domain.credential import KEEP, Amendment
 
 #: The largest log position or tree size either store can hold (a signed 64-bit integer).
@@ -46,6 +49,10 @@ class AchievementIn(Strict):
     language: str = ""
     field_of_study: str = ""
 
+    def spec(self) -> AchievementSpec:
+        """The typed achievement (the one place HTTP meets the command; its rules check it)."""
+        return AchievementSpec.parse({**self.model_dump(), "ects": Decimal(self.ects)})
+
 
 class RevisionIn(Strict):
     achievement: AchievementIn
@@ -66,6 +73,16 @@ class CredentialIn(Strict):
     valid_until: datetime | None = None
     result: dict[str, str] = Field(default_factory=dict)
     evidence: list[str] = Field(default_factory=list, max_length=50)
+
+    def order(self) -> CredentialOrder:
+        """The typed order of one credential (the one place HTTP meets the command)."""
+        return CredentialOrder(
+            learner_subject=self.learner_subject,
+            valid_from=self.valid_from,
+            valid_until=self.valid_until,
+            result=self.result,
+            evidence=tuple(self.evidence),
+        )
 
 
 class CohortIn(Strict):
