@@ -438,13 +438,12 @@ class BackpackQueries(Queries):
 
     def lookups(self, learner_id: UUID) -> list[dict[str, Any]]:
         """Every register lookup made under the learner's consents."""
-        rows = self._query(
+        return self._records(
             "SELECT position, consent_id, grantee, credential_id, purpose, at FROM backpack_lookups "
             "WHERE learner_id = ? ORDER BY position",
             (str(learner_id),),
+            ("position", "consent_id", "grantee", "credential_id", "purpose", "at"),
         )
-        keys = ("position", "consent_id", "grantee", "credential_id", "purpose", "at")
-        return [dict(zip(keys, r, strict=True)) for r in rows]
 
     def issued_by(
         self,
