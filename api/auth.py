@@ -151,8 +151,10 @@ class TokenVerifier:
         except jwt.PyJWTError as error:
             raise Unauthenticated(f"invalid token: {error}") from None
         role = claims.get(self.settings.role_claim)
-        if role not in ROLES or role in PRIVILEGED:
+        if role not in ROLES or (role in PRIVILEGED and role != "operator"):
             raise Unauthenticated("the token carries no usable role")
+        if role == "operator" and not self._may_operate(str(claims["sub"]), authenticated_by):
+            raise Unauthenticated("the token's subject is not one of this ledger's operators")
         scope = claims.get(self.settings.issuer_claim)
         try:
             issuer_id = UUID(scope) if scope else None
@@ -167,6 +169,11 @@ class TokenVerifier:
             issuer_id=issuer_id,
         )
         return actor, float(claims["exp"])
+
+    def _may_operate(self, subject: str, authenticated_by: str) -> bool:
+        """The operator role needs a subject listed in ``LEDGER_OPERATOR_SUBJECTS``;
+        a development token (development mode only) may also carry it."""
+        return subject in self.settings.operator_subjects or authenticated_by == "dev-token"
 
     def _oidc_key(self, token: str, header: dict[str, Any]) -> Any:
         try:

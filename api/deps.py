@@ -128,4 +128,7 @@ AdministratorDep = Annotated[Actor, Depends(_role("administrator"))]
 LearnerDep = Annotated[Actor, Depends(_role("learner"))]
 VerifierDep = Annotated[Actor, Depends(_role("verifier"))]
 AuditorDep = Annotated[Actor, Depends(_role("auditor"))]
+OperatorDep = Annotated[Actor, Depends(_role("operator"))]
+#: The operator, or an administrator (whose rights over one institution are checked per call).
+StaffDep = Annotated[Actor, Depends(_role("operator", "administrator"))]
 AnyActorDep = Annotated[Actor, Depends(get_actor)]

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import Path
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from ledger.application.ledger import CredentialOrder
 from ledger.domain.achievement import AchievementSpec
@@ -43,11 +43,34 @@ class AchievementIn(Strict):
     ects: str = Field(default="0", pattern=r"^\d{1,4}(\.\d{1,2})?$")
     eqf_level: int | None = Field(default=None, ge=1, le=8)
     nlqf_level: str | None = None
-    assessment_type: str = ""
-    participation_form: str = ""
+    assessment_type: Literal[
+        "", "testing", "application of a skill", "portfolio", "recognition of prior learning"
+    ] = ""
+    participation_form: Literal[
+        "",
+        "online",
+        "onsite or blended",
+        "volunteering",
+        "work experience",
+        "personalized learning activities",
+    ] = ""
     quality_assurance: str = ""
     language: str = ""
     field_of_study: str = ""
+    # SURF's edubadges conventions (issue 14): value lists as in SURF's JSON Schemas.
+    supervision_type: Literal[
+        "",
+        "unsupervised with no identity verification",
+        "supervised with no identity verification",
+        "supervised online",
+        "onsite with identity verification",
+    ] = ""
+    identity_checked: bool | None = None
+    image: str = Field(default="", max_length=65_536, description="https:// URL or data:image/ URI")
+    assessment_description: str = Field(default="", max_length=2000)
+    quality_assurance_code: str = Field(default="", max_length=200)
+    quality_assurance_url: str = Field(default="", max_length=2000)
+    quality_assurance_description: str = Field(default="", max_length=2000)
 
     def spec(self) -> AchievementSpec:
         """The typed achievement (the one place HTTP meets the command; its rules check it)."""
@@ -299,3 +322,54 @@ class ConsistencyProofOut(BaseModel):
     first_root: str
     second_root: str
     proof: list[str] = Field(description="hex hashes (RFC 9162 2.1.4)")
+
+
+# -- the console: institutions, policies, keys, achievements, cohorts (issue 12) ---------
+
+#: Text a person typed: no NUL byte (it would stop a PostgreSQL projection).
+Text = Annotated[str, Field(pattern=r"^[^\x00]*$")]
+Subject = Annotated[str, Field(min_length=1, max_length=500, pattern=r"^[^\x00\s][^\x00]*$")]
+
+
+class InstitutionIn(Strict):
+    name: Annotated[Text, Field(min_length=1, max_length=500)]
+    country: str = Field(pattern=r"^[A-Z]{2}$")
+    identifiers: dict[
+        Annotated[str, Field(max_length=32)], Annotated[Text, Field(max_length=200)]
+    ] = Field(default_factory=dict, max_length=20)
+    homepage: Annotated[Text, Field(max_length=2000)] = ""
+    logo_url: Annotated[Text, Field(max_length=2000)] = ""
+    administrators: list[Subject] = Field(default_factory=list, max_length=100)
+
+
+class ProfileIn(Strict):
+    name: Annotated[Text, Field(min_length=1, max_length=500)] | None = None
+    country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+    identifiers: (
+        dict[Annotated[str, Field(max_length=32)], Annotated[Text, Field(max_length=200)]] | None
+    ) = Field(default=None, max_length=20)
+    homepage: Annotated[Text, Field(max_length=2000)] | None = None
+    logo_url: Annotated[Text, Field(max_length=2000)] | None = None
+
+
+class AdministratorIn(Strict):
+    subject: Subject
+
+
+class PolicyIn(Strict):
+    policy: str = Field(min_length=1, max_length=200, pattern=r"^[a-z0-9-]+$")
+    in_force_from: AwareDatetime | None = None
+    in_force_until: AwareDatetime | None = None
+
+
+class CompromiseIn(Strict):
+    since: AwareDatetime
+    reason: Annotated[Text, Field(min_length=1, max_length=2000)]
+
+
+class CompromiseOut(BaseModel):
+    kid: str
+    owner: str
+    since: str
+    replaced_by: str | None
+    consequences: dict[str, Any]

@@ -48,6 +48,7 @@ class AuditTrailProjection(Projection):
         "CREATE INDEX IF NOT EXISTS audit_events_issuer ON audit_events (issuer_id, position)",
         "CREATE INDEX IF NOT EXISTS audit_events_learner ON audit_events (learner_id, position)",
         "CREATE INDEX IF NOT EXISTS audit_events_actor ON audit_events (actor_subject, position)",
+        "CREATE INDEX IF NOT EXISTS audit_events_kid ON audit_events (kid, event_time)",
         "CREATE TABLE IF NOT EXISTS audit_owners ("
         "originator_id TEXT PRIMARY KEY, issuer_id TEXT, learner_id TEXT)",
     )
@@ -150,3 +151,54 @@ class AuditQueries(Queries):
             (str(learner_id), "ledger/Credential/Issued"),
         )
         return [UUID(r[0]) for r in rows]
+
+    def signed_by(self, kid: str, *, since: str) -> list[dict[str, Any]]:
+        """Events a key signed at or after ``since`` (canonical time text), in log order:
+        what a compromise from that instant invalidates."""
+        rows = self._query(
+            "SELECT position, originator_id, topic, event_time FROM audit_events "
+            "WHERE kid = ? AND event_time >= ? ORDER BY position",
+            (kid, since),
+        )
+        keys = ("position", "originator_id", "topic", "at")
+        return [dict(zip(keys, r, strict=True)) for r in rows]
+
+    def compromise_consequences(self, kid: str, *, since: str) -> dict[str, Any]:
+        """What marking a key compromised from ``since`` invalidates, by kind of record.
+
+        Every event the key signed from that instant on fails verification afterwards:
+        a credential's no longer verifies (issue it again); an institution's own record
+        (its status reservations, profile, administrators) can no longer be read, so
+        that institution cannot issue or correct until its record is recovered.
+        """
+        events = self.signed_by(kid, since=since)
+        kinds: dict[str, set[str]] = {"credentials": set(), "institutions": set(), "other": set()}
+        for event in events:
+            topic = event["topic"]
+            kind = (
+                "credentials"
+                if topic.startswith("ledger/Credential/")
+                else "institutions"
+                if topic.startswith("ledger/Issuer/")
+                else "other"
+            )
+            kinds[kind].add(event["originator_id"])
+        effects = []
+        if kinds["credentials"]:
+            effects.append(
+                f"{len(kinds['credentials'])} credentials no longer verify: issue them again"
+            )
+        if kinds["institutions"]:
+            effects.append(
+                "the institution's own record has events signed since then: it no longer "
+                "verifies, and the institution cannot issue or correct credentials"
+            )
+        if kinds["other"]:
+            effects.append(f"{len(kinds['other'])} other records no longer verify")
+        return {
+            "events_signed_since": len(events),
+            "credentials": sorted(kinds["credentials"]),
+            "institutions": sorted(kinds["institutions"]),
+            "other_records": sorted(kinds["other"]),
+            "effects": effects or ["the key signed nothing from that instant on"],
+        }

@@ -82,6 +82,17 @@ class BackpackProjection(Projection):
             (str(event.originator_id), event.name, event.country),
         )
 
+    @handles("ledger/Issuer/ProfileEdited")
+    def _issuer_profile_edited(self, cursor: Cursor, applied: Applied) -> None:
+        event = applied.event
+        changes = event.changes
+        if "name" in changes or "country" in changes:
+            cursor.execute(
+                "UPDATE backpack_issuers SET name = COALESCE(CAST(? AS TEXT), name), "
+                "country = COALESCE(CAST(? AS TEXT), country) WHERE issuer_id = ?",
+                (changes.get("name"), changes.get("country"), str(event.originator_id)),
+            )
+
     @handles("ledger/Achievement/Registered")
     def _achievement_registered(self, cursor: Cursor, applied: Applied) -> None:
         event = applied.event
@@ -334,6 +345,11 @@ _CREDENTIAL_COLUMNS = (
 
 class BackpackQueries(Queries):
     """Reads of backpacks: credentials, consents, share links, lookups, erasures."""
+
+    def issuers(self) -> list[tuple[str, str]]:
+        """Every issuer (id, name) by name: the institutions a learner may address."""
+        rows = self._query("SELECT issuer_id, name FROM backpack_issuers ORDER BY name, issuer_id")
+        return [(str(r[0]), str(r[1])) for r in rows]
 
     def erased_at(self, learner_id: UUID) -> str | None:
         """When the learner's personal data was erased (None if it was not)."""

@@ -10,8 +10,11 @@ from __future__ import annotations
 from ledger.projections.audit_trails import AuditQueries
 from ledger.projections.backpack import BackpackQueries
 from ledger.projections.exemptions import ExemptionQueries
+from ledger.projections.institutions import InstitutionQueries
 from ledger.projections.status import StatusQueries
 
 
-class ReadModels(BackpackQueries, StatusQueries, ExemptionQueries, AuditQueries):
+class ReadModels(
+    BackpackQueries, StatusQueries, ExemptionQueries, AuditQueries, InstitutionQueries
+):
     """Queries over the projections of one store (``ReadModels(runner)``)."""

@@ -33,6 +33,7 @@ from ledger.projections.audit_trails import AuditTrailProjection
 from ledger.projections.backpack import BackpackProjection
 from ledger.projections.database import POSTGRES, SQLITE, Cursor
 from ledger.projections.exemptions import ExemptionRegisterProjection
+from ledger.projections.institutions import InstitutionsProjection
 from ledger.projections.merkle_log import MerkleLogProjection
 from ledger.projections.projection import Applied, Projection
 from ledger.projections.status import StatusListProjection
@@ -48,6 +49,9 @@ from ledger.eventlog.persistence import lock_schema_changes
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
+#: Events per transaction of a rebuild's replay (fewer commits; nobody reads a rebuild's
+#: intermediate positions).
+REBUILD_BATCH_SIZE = 5000
 #: A rebuild verifies the log in parallel first from this many events on.
 PREVERIFY_FROM = 5000
 CHAIN_CACHE_SIZE = 1_000_000
@@ -61,6 +65,7 @@ def all_projections() -> list[Projection]:
         ExemptionRegisterProjection(),
         AuditTrailProjection(),
         MerkleLogProjection(),
+        InstitutionsProjection(),
     ]
 
 
@@ -121,14 +126,15 @@ class ProjectionRunner:
         """The tracking row of a projection (one tracking table serves them all)."""
         return f"{self.ledger.name}.{projection.name}"
 
-    def create_tables(self) -> None:
-        """Create every projection's tables if they do not exist."""
+    def create_tables(self, *, secondary_indexes: bool = True) -> None:
+        """Create every projection's tables (and, unless told not to, their indexes)."""
         with self.transaction(commit=True) as (raw, cursor):
             if self.dialect is POSTGRES:
                 lock_schema_changes(raw)
             for projection in self.projections:
                 for statement in projection.ddl:
-                    cursor.execute(statement)
+                    if secondary_indexes or not statement.startswith("CREATE INDEX"):
+                        cursor.execute(statement)
 
     def position(self, projection: Projection) -> int:
         """The last notification id a projection has applied (0 if none)."""
@@ -228,21 +234,30 @@ class ProjectionRunner:
                 raise TimeoutError(f"projections did not reach position {position} in {timeout}s")
             time.sleep(0.01)
 
-    def rebuild(self, names: Sequence[str] | None = None, *, workers: int = 1) -> None:
+    def rebuild(
+        self, names: Sequence[str] | None = None, *, workers: int = 1, full: bool = False
+    ) -> None:
         """Drop the named projections' tables (all if none) and replay them from the log.
 
         With ``workers`` > 1 and a log of at least ``PREVERIFY_FROM`` events, the whole
         log is first verified in that many processes (``ledger.audit.log_verifier``: signatures,
         keys, authority, chains, checkpoints), before anything is dropped; the replay
         then applies only events whose signed bytes hash to what was verified, and
-        checks the signatures of anything written since as usual.
+        checks the signatures of anything written since as usual. Unless ``full``,
+        the events the newest checkpoint covers are held to its operator-signed
+        Merkle root instead of having their signatures checked one by one (the
+        verifier's ``trust_checkpoint``).
         """
         chosen = [p for p in self.projections if names is None or p.name in names]
         unknown = set(names or ()) - {p.name for p in self.projections}
         if unknown:
             raise KeyError(f"unknown projection {sorted(unknown)[0]!r}")
         head = self.ledger.recorder.max_notification_id() or 0
-        verified = self._verify_log(workers) if workers > 1 and head >= PREVERIFY_FROM else None
+        verified = (
+            self._verify_log(workers, trust_checkpoint=not full)
+            if workers > 1 and head >= PREVERIFY_FROM
+            else None
+        )
         with self._lock, self.transaction(commit=True) as (raw, cursor):
             if self.dialect is POSTGRES:
                 lock_schema_changes(raw)
@@ -253,17 +268,28 @@ class ProjectionRunner:
                     f"DELETE FROM {self._tracking_table()} WHERE application_name = ?",  # noqa: S608
                     (self.tracking_name(projection),),
                 )
-        self.create_tables()
+        # Secondary indexes are built once after the replay: maintaining them row by
+        # row while loading costs more than sorting once (primary keys stay, the
+        # projections' upserts need them).
+        self.create_tables(secondary_indexes=False)
         self._heads.clear()
-        runner = ProjectionRunner(self.ledger, chosen, batch_size=self.batch_size)
+        runner = ProjectionRunner(
+            self.ledger,
+            chosen,
+            batch_size=max(self.batch_size, REBUILD_BATCH_SIZE),
+            create_tables=False,
+        )
         runner._preverified = verified
         runner.catch_up()
+        self.create_tables()
 
-    def _verify_log(self, workers: int) -> dict[int, str]:
+    def _verify_log(self, workers: int, *, trust_checkpoint: bool = False) -> dict[int, str]:
         """Verify the whole log in parallel; the digests of its events by position."""
         source = StoreSource(self.ledger.store)
         try:
-            verifier = Verifier(source, workers=workers, keep_digests=True)
+            verifier = Verifier(
+                source, workers=workers, keep_digests=True, trust_checkpoint=trust_checkpoint
+            )
             report = verifier.run()
         finally:
             source.close()

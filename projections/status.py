@@ -15,7 +15,7 @@ from ledger.projections.database import Cursor, Queries
 from ledger.projections.projection import Applied, Projection, handles
 
 from ledger.domain.statusallocation import LIST_LENGTH, STATUS_PURPOSES
-from ledger.standards.bitstring_status_list import Bitstring
+from ledger.standards.bitstring_status_list import Bitstring, interleave
 
 
 class StatusListProjection(Projection):
@@ -126,7 +126,13 @@ class StatusQueries(Queries):
     def status_list(
         self, issuer_id: UUID, list_number: int, purpose: str
     ) -> tuple[str, int] | None:
-        """A published list: its encoded bitstring and the position of its last change."""
+        """A published list: its encoded bitstring and the position of its last change.
+
+        The ``message`` list (two bits per credential: revoked, suspended) is
+        computed from the revocation and suspension lists, never stored.
+        """
+        if purpose == "message":
+            return self._message_list(issuer_id, list_number)
         rows = self._query(
             "SELECT bits, changed_at FROM status_lists WHERE issuer_id = ? AND list_number = ? AND purpose = ?",
             (str(issuer_id), list_number, purpose),
@@ -134,3 +140,15 @@ class StatusQueries(Queries):
         if not rows:
             return None
         return Bitstring.from_bytes(bytes(rows[0][0])).encode(), int(rows[0][1])
+
+    def _message_list(self, issuer_id: UUID, list_number: int) -> tuple[str, int] | None:
+        rows = self._query(
+            "SELECT purpose, bits, changed_at FROM status_lists WHERE issuer_id = ? AND list_number = ? "
+            "AND purpose IN ('revocation', 'suspension')",
+            (str(issuer_id), list_number),
+        )
+        lists = {str(r[0]): (Bitstring.from_bytes(bytes(r[1])), int(r[2])) for r in rows}
+        if set(lists) != {"revocation", "suspension"}:
+            return None
+        (revoked, at_r), (suspended, at_s) = lists["revocation"], lists["suspension"]
+        return interleave(revoked, suspended).encode(), max(at_r, at_s)

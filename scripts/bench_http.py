@@ -14,9 +14,14 @@ a fixed number of requests at a fixed concurrency, each phase capped in time:
   verifier's bearer token (checked on every request; one that passed is remembered
   until its exp or for 60 s, as in production), against the baseline
   ``GET /healthz`` of the same server in the same run: a plain FastAPI route that
-  returns a constant, without authentication, behind the same middleware. Rounds
-  alternate baseline and status so that the machine's noise hits both; the median
-  round counts. Target: status/baseline >= 0.8.
+  returns a constant, without authentication, behind the same middleware;
+* the baseline the targets are held against: ``GET /healthz`` of a bare FastAPI app
+  with no middleware (``bench_bare_app.py``), served by uvicorn with the same
+  number of workers on this machine in the same run;
+* the public, cacheable status list ``GET /v1/status-lists/{issuer}/1/revocation``.
+  Rounds alternate the routes so that the machine's noise hits all; the median
+  round counts. Targets: status check / bare route >= 0.8, status list / bare
+  route >= 0.8. ``measure()`` gives the figures to ``scripts/bench.py``.
 
 Every response must have the expected status code; the client reads only the status
 line, the length and the ids it needs, so that it takes little of the shared cores.
@@ -30,6 +35,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import dataclasses
+import io
 import os
 import platform
 import socket
@@ -46,6 +54,7 @@ from typing import Any
 
 import orjson
 import psycopg
+from benchkit import Figure, load_average
 from ledger.api.auth import mint_dev_token
 
 from ledger.application.actor import CLI_OPERATOR, acting_as
@@ -264,7 +273,28 @@ def row(phase: Phase, unit: str = "req/s", per_request: int = 1) -> str:
     )
 
 
-def bench(args: argparse.Namespace, store_url: str, workdir: Path) -> None:
+@contextmanager
+def bare_server(workdir: Path, workers: int) -> Iterator[int]:
+    """uvicorn serving ``bench_bare_app`` (no middleware) with ``workers`` workers."""
+    port = free_port()
+    log = (workdir / "bare.log").open("wb")
+    command = [
+        sys.executable, "-m", "uvicorn", "bench_bare_app:app",
+        "--app-dir", str(Path(__file__).parent),
+        "--host", HOST, "--port", str(port), "--workers", str(workers),
+        "--log-level", "warning", "--no-access-log",
+    ]  # fmt: skip
+    server = subprocess.Popen(command, stdout=log, stderr=log)
+    try:
+        wait_until_serving(port, server, workdir / "bare.log")
+        yield port
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
+
+
+def bench(args: argparse.Namespace, store_url: str, workdir: Path) -> list[Figure]:
     env = {
         **os.environ,
         "LEDGER_STORE": store_url,
@@ -352,40 +382,68 @@ def bench(args: argparse.Namespace, store_url: str, workdir: Path) -> None:
             for n in range(args.requests)
         ]
         constant_requests = [request_bytes("GET", "/healthz")] * args.requests
-        # Warm both paths (connections, threads, caches) before measuring.
-        for warm in (constant_requests, status_requests):
-            drive("warm", port, warm[:1000], concurrency=args.concurrency, expect=200, time_cap=10)
+        list_requests = [
+            request_bytes("GET", f"/v1/status-lists/{issuer_id}/1/revocation")
+        ] * args.requests
         constant_runs: list[Phase] = []
         status_runs: list[Phase] = []
-        for round_number in range(args.rounds):
-            pairs: list[tuple[list[Phase], str, list[bytes]]] = [
-                (constant_runs, "GET /healthz (constant, no auth)", constant_requests),
-                (status_runs, "GET /v1/status/{id} (verifier token)", status_requests),
+        bare_runs: list[Phase] = []
+        list_runs: list[Phase] = []
+        with bare_server(workdir, args.workers) as bare_port:
+            plan: list[tuple[list[Phase], str, int, list[bytes]]] = [
+                (
+                    bare_runs,
+                    "bare FastAPI GET /healthz (no middleware)",
+                    bare_port,
+                    constant_requests,
+                ),
+                (constant_runs, "GET /healthz (constant, no auth)", port, constant_requests),
+                (status_runs, "GET /v1/status/{id} (verifier token)", port, status_requests),
+                (list_runs, "GET /v1/status-lists/{issuer}/1/revocation", port, list_requests),
             ]
-            if round_number % 2:
-                pairs.reverse()
-            for runs, name, requests in pairs:
-                runs.append(
-                    drive(
-                        name,
-                        port,
-                        requests,
-                        concurrency=args.concurrency,
-                        expect=200,
-                        time_cap=args.time_cap,
-                    )
+            # Warm every path (connections, threads, caches) before measuring.
+            for _, _, target, warm in plan:
+                drive(
+                    "warm",
+                    target,
+                    warm[:1000],
+                    concurrency=args.concurrency,
+                    expect=200,
+                    time_cap=10,
                 )
+            for round_number in range(args.rounds):
+                for runs, name, target, requests in (
+                    plan[round_number % 2 :] + plan[: round_number % 2]
+                ):
+                    runs.append(
+                        drive(
+                            name,
+                            target,
+                            requests,
+                            concurrency=args.concurrency,
+                            expect=200,
+                            time_cap=args.time_cap,
+                        )
+                    )
 
     def median(runs: list[Phase]) -> Phase:
         return sorted(runs, key=lambda p: p.rate)[len(runs) // 2]
 
     constant, status = median(constant_runs), median(status_runs)
+    bare, listed = median(bare_runs), median(list_runs)
     ratio = status.rate / constant.rate
     print(f"{'':<44} {'requests':>8} {'rate':>11} {'':<14} {'p50 ms':>8} {'p99 ms':>8}")
     print(row(single, "credentials/s"))
     print(row(bulk, "credentials/s", args.cohort_size))
+    print(row(bare))
     print(row(constant))
     print(row(status))
+    print(row(listed))
+    print(
+        f"status check / bare route: {status.rate / bare.rate:.2f}; status list / bare route: "
+        f"{listed.rate / bare.rate:.2f} (targets >= {TARGET_RATIO}); our /healthz / bare route: "
+        f"{constant.rate / bare.rate:.2f}"
+    )
     print(
         f"status checks / constant route: {ratio:.2f} "
         f"({'meets' if ratio >= TARGET_RATIO else 'MISSES'} target >= {TARGET_RATIO}); "
@@ -398,6 +456,62 @@ def bench(args: argparse.Namespace, store_url: str, workdir: Path) -> None:
         f"409 after the ledger's own retries, sent again), bulk at concurrency 1 "
         f"({bulk.conflicts} sent again); latencies include the wait for ledger project"
     )
+    where = f"{args.workers} worker(s), concurrency {args.concurrency}"
+    return [
+        Figure(
+            f"HTTP status check / bare FastAPI route ({where})",
+            status.rate,
+            bare.rate,
+            TARGET_RATIO,
+            "req/s",
+            note=f"p50 {status.percentile(0.5):.1f} ms, p99 {status.percentile(0.99):.1f} ms",
+        ),
+        Figure(
+            "HTTP public status list / bare FastAPI route",
+            listed.rate,
+            bare.rate,
+            TARGET_RATIO,
+            "req/s",
+        ),
+        Figure(
+            "HTTP our /healthz / bare FastAPI route (middleware cost)",
+            constant.rate,
+            bare.rate,
+            None,
+            "req/s",
+        ),
+        Figure(
+            "HTTP issuance, single, callers who got 409",
+            float(single.conflicts),
+            None,
+            0,
+            at_most=True,
+        ),
+    ]
+
+
+def measure(full: bool = False) -> list[Figure]:
+    """The HTTP figures on PostgreSQL with one worker, small (or as in ``main``)."""
+    args = argparse.Namespace(
+        store="postgres",
+        workers=1,
+        requests=20_000 if full else 3_000,
+        concurrency=32,
+        rounds=3,
+        single=500 if full else 100,
+        write_concurrency=4,
+        cohorts=5 if full else 1,
+        cohort_size=1_000,
+        time_cap=60.0 if full else 20.0,
+    )
+    load = load_average()
+    with (
+        store(args.store) as store_url,
+        tempfile.TemporaryDirectory() as directory,
+        contextlib.redirect_stdout(io.StringIO()),
+    ):
+        figures = bench(args, store_url, Path(directory))
+    return [dataclasses.replace(figure, load=load) for figure in figures]
 
 
 def main() -> None:

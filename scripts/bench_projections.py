@@ -10,9 +10,11 @@ projection flips real bits), then measures in the same run
   the last newline, ``orjson.loads``) and ``envelope.decode_event``, WITHOUT
   signature verification, in events/s;
 * ``ProjectionRunner(ledger).rebuild(workers=<cores>)``, as ``ledger rebuild`` runs
-  it: verify the whole log on every core, then drop every projection's tables and
-  replay the whole log, checking every Ed25519 signature and chain link, in
-  events/s, and the ratio rebuild/baseline (target >= 0.5); for context, the raw
+  it: verify the whole log on every core (the signatures the checkpoint published
+  at the end of the build covers are held to its Merkle root instead), then drop
+  every projection's tables and replay the whole log, in events/s, and the ratio
+  rebuild/baseline (target >= 0.5); the same with ``full=True`` (``ledger rebuild
+  --full``: every signature checked); for context, the raw
   Ed25519 verify rate of ``cryptography`` and the rate of the verifying mapper
   alone (no SQL writes), both measured in the same run;
 * in-process status lookups on one core over the rebuilt status projection:
@@ -26,7 +28,8 @@ Once (store-independent): tracemalloc memory of the in-memory status structure
 for 1,000,000 synthetic credentials (8 lists of 131,072 x 2 purposes), the
 bitstrings alone and with the credential -> entry map.
 
-Rounds alternate baseline and rebuild; the median round counts.
+Rounds alternate baseline and rebuild; the median round counts. ``measure()`` gives
+the figures to ``scripts/bench.py``.
 
     python scripts/bench_projections.py [--events N] [--rounds R] [--stores sqlite,postgres]
 """
@@ -34,7 +37,9 @@ Rounds alternate baseline and rebuild; the median round counts.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
+import io
 import os
 import platform
 import random
@@ -49,7 +54,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-import psycopg
+from benchkit import Figure, load_average, postgres_schema, postgres_url
 from ledger.projections.database import POSTGRES as PG_DIALECT
 from ledger.projections.database import Cursor
 from ledger.projections.runner import ProjectionRunner
@@ -63,6 +68,7 @@ from ledger.domain.statusallocation import STATUS_PURPOSES as PURPOSES
 from ledger.eventlog.envelope import decode_event, open_row
 from ledger.eventlog.signing_keys import MemoryKeyStore, decode_public_key
 from ledger.standards.bitstring_status_list import Bitstring
+from ledger.transparency.checkpoint_publisher import CheckpointPolicy, CheckpointPublisher
 
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 COHORT = 10_000
@@ -122,6 +128,10 @@ def build_log(ledger: Ledger, events: int, rng: random.Random) -> dict[str, Any]
             else:
                 ledger.suspend_credential(credential_id, reason="bench")
     change_seconds = time.perf_counter() - t0
+    # A checkpoint at the head, as the projector publishes them: what a rebuild trusts.
+    CheckpointPublisher(
+        ProjectionRunner(ledger), CheckpointPolicy(origin="bench.example/ledger")
+    ).publish()
     return {
         "events": ledger.recorder.max_notification_id() or 0,
         "credentials": credentials,
@@ -309,7 +319,7 @@ def status_memory(credentials: int) -> tuple[int, int]:
 # -- one store ---------------------------------------------------------------------------
 
 
-def bench_store(kind: str, url: str, args: argparse.Namespace) -> None:
+def bench_store(kind: str, url: str, args: argparse.Namespace) -> dict[str, float]:
     rng = random.Random(1)
     ledger = Ledger(url, key_store=MemoryKeyStore())
     log = build_log(ledger, args.events, rng)
@@ -324,11 +334,13 @@ def bench_store(kind: str, url: str, args: argparse.Namespace) -> None:
 
     plain_rates: list[float] = []
     rebuild_rates: list[float] = []
+    full_rates: list[float] = []
     runner = ProjectionRunner(ledger)
     for round_number in range(args.rounds):
         pairs: list[tuple[list[float], Callable[[], Any]]] = [
             (plain_rates, lambda: read_plain(ledger)),
             (rebuild_rates, lambda: runner.rebuild(workers=os.cpu_count() or 1)),
+            (full_rates, lambda: runner.rebuild(workers=os.cpu_count() or 1, full=True)),
         ]
         if round_number % 2:
             pairs.reverse()
@@ -341,6 +353,7 @@ def bench_store(kind: str, url: str, args: argparse.Namespace) -> None:
     verified_rate = events / timed(lambda: read_verified(ledger))
     raw_verify, decode_verify, signed_size = ed25519_rates(ledger, args.verify_count)
     plain, rebuild = statistics.median(plain_rates), statistics.median(rebuild_rates)
+    full = statistics.median(full_rates)
     ratio = rebuild / plain
     print(
         f"baseline read+decode (no verify): {plain:10,.0f} events/s  ({args.rounds} round(s), median)"
@@ -348,6 +361,10 @@ def bench_store(kind: str, url: str, args: argparse.Namespace) -> None:
     print(
         f"rebuild, all projections:         {rebuild:10,.0f} events/s  ({events / rebuild:.1f} s)  "
         f"ratio {ratio:.2f} ({'meets' if ratio >= TARGET_RATIO else 'MISSES'} target >= {TARGET_RATIO})"
+    )
+    print(
+        f"rebuild --full (every signature):  {full:10,.0f} events/s  ({events / full:.1f} s)  "
+        f"ratio {full / plain:.2f}"
     )
     print(
         f"  context: verifying mapper alone (read+verify+decode, no writes) {verified_rate:,.0f} events/s; "
@@ -380,6 +397,83 @@ def bench_store(kind: str, url: str, args: argparse.Namespace) -> None:
         f"on disk ({disk}) {sizes['on_disk']:,} bytes"
     )
     ledger.close()
+    return {
+        "plain": plain,
+        "rebuild": rebuild,
+        "full": full,
+        "lookups": lookups["revoked"],
+        "events": events,
+    }
+
+
+def run_store(kind: str, args: argparse.Namespace) -> dict[str, float]:
+    """Build a log in a fresh store of ``kind`` and measure it."""
+    if kind == "sqlite":
+        with tempfile.TemporaryDirectory() as directory:
+            return bench_store("sqlite", f"sqlite:///{Path(directory) / 'ledger.db'}", args)
+    with postgres_schema() as schema:
+        return bench_store("postgres", postgres_url(schema), args)
+
+
+def measure(full: bool = False) -> list[Figure]:
+    """Rebuild/read ratios per store, status lookups, status memory per credential."""
+    args = argparse.Namespace(
+        events=100_000 if full else 12_000,
+        rounds=3 if full else 1,
+        lookups=1_000_000,
+        lookup_repeats=3,
+        verify_count=5_000,
+        memory_credentials=1_000_000 if full else 262_144,
+    )
+    figures = []
+    for kind in ("sqlite", "postgres"):
+        load = load_average()
+        with contextlib.redirect_stdout(io.StringIO()):
+            result = run_store(kind, args)
+        figures.append(
+            Figure(
+                f"rebuild {kind} ({result['events']:,.0f} events) / plain read+decode",
+                result["rebuild"],
+                result["plain"],
+                TARGET_RATIO,
+                "events/s",
+                load=load,
+            )
+        )
+        figures.append(
+            Figure(
+                f"rebuild --full {kind} / plain read+decode (every signature)",
+                result["full"],
+                result["plain"],
+                None,
+                "events/s",
+                load=load,
+            )
+        )
+        figures.append(
+            Figure(
+                f"in-process status lookups ({kind} projection), lookups/s",
+                result["lookups"],
+                None,
+                TARGET_LOOKUPS,
+                "lookups/s",
+                load=load,
+            )
+        )
+    load = load_average()
+    _, with_map = status_memory(args.memory_credentials)
+    figures.append(
+        Figure(
+            f"status view memory, bytes per credential ({args.memory_credentials:,})",
+            with_map / args.memory_credentials,
+            None,
+            64,
+            "bytes",
+            at_most=True,
+            load=load,
+        )
+    )
+    return figures
 
 
 def main() -> None:
@@ -399,18 +493,8 @@ def main() -> None:
         f"python {platform.python_version()}, {os.cpu_count()} cores, load average "
         f"{os.getloadavg()[0]:.2f} at start; --events {args.events:,}, --rounds {args.rounds}"
     )
-    if "sqlite" in stores:
-        with tempfile.TemporaryDirectory() as directory:
-            bench_store("sqlite", f"sqlite:///{Path(directory) / 'ledger.db'}", args)
-    if "postgres" in stores:
-        schema = f"bench_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(POSTGRES, autocommit=True) as conn:
-            conn.execute(f"CREATE SCHEMA {schema}")
-        try:
-            bench_store("postgres", f"{POSTGRES}?schema={schema}", args)
-        finally:
-            with psycopg.connect(POSTGRES, autocommit=True) as conn:
-                conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    for kind in stores:
+        run_store(kind, args)
 
     bits_only, with_map = status_memory(args.memory_credentials)
     lists = -(-args.memory_credentials // LIST_LENGTH)

@@ -14,11 +14,15 @@ Prints, for one core (CPython is single-threaded here):
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import platform
 import random
 import time
 import tracemalloc
 from collections.abc import Callable
+
+from benchkit import Figure, load_average
 
 from ledger.domain.statusallocation import permutation
 from ledger.standards.bitstring_status_list import MIN_LIST_LENGTH, Bitstring
@@ -36,7 +40,7 @@ def best_rate(run: Callable[[], None], n: int, repeats: int) -> float:
     return n / best
 
 
-def bench_lookups(n: int, repeats: int) -> None:
+def bench_lookups(n: int, repeats: int) -> tuple[float, float]:
     rng = random.Random(1)
     bits = Bitstring()
     for i in rng.sample(range(MIN_LIST_LENGTH), MIN_LIST_LENGTH // 100):
@@ -75,6 +79,25 @@ def bench_lookups(n: int, repeats: int) -> None:
     print(f"baseline bytearray[j]           : {base_rate:,.0f} lookups/s")
     print(f"ratio Bitstring.get / baseline  : {get_rate / base_rate:.2f}")
     print(f"ratio registry.get / baseline   : {reg_rate / base_rate:.2f}")
+    return get_rate, base_rate
+
+
+def measure(full: bool = False) -> list[Figure]:
+    """Bitstring.get lookups/s on one core (the bytearray baseline in the note)."""
+    load = load_average()
+    with contextlib.redirect_stdout(io.StringIO()):
+        get_rate, base_rate = bench_lookups(2_000_000 if full else 500_000, 5 if full else 3)
+    return [
+        Figure(
+            "Bitstring.get, lookups/s on one core",
+            get_rate,
+            None,
+            TARGET_LOOKUPS_PER_SECOND,
+            "lookups/s",
+            note=f"bytearray[j] baseline {base_rate:,.0f}/s, ratio {get_rate / base_rate:.2f}",
+            load=load,
+        )
+    ]
 
 
 def bench_memory(credentials: int) -> None:

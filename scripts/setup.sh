@@ -12,3 +12,15 @@ if [ ! -f .venv/.installed ] || [ pyproject.toml -nt .venv/.installed ]; then
     .venv/bin/python -m pip install --quiet -e '.[dev]'
     touch .venv/.installed
 fi
+# The independent verifier test (tests/interop) runs Digital Bazaar's JSON-LD verifier on
+# Node 20: installed from the npm registry exactly as package-lock.json pins it, and only
+# when the lockfile is newer than the installed tree (offline runs reuse node_modules).
+VERIFIER=tests/interop/verifier
+if command -v npm >/dev/null 2>&1; then
+    if [ ! -f "$VERIFIER/node_modules/.package-lock.json" ] \
+        || [ "$VERIFIER/package-lock.json" -nt "$VERIFIER/node_modules/.package-lock.json" ]; then
+        (cd "$VERIFIER" && npm ci --no-audit --no-fund --prefer-offline)
+    fi
+else
+    echo "setup: npm not found; tests/interop needs Node.js 20 and npm" >&2
+fi

@@ -12,18 +12,26 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import orjson
-from fastapi import APIRouter, Body, Header, Query, status
+from fastapi import APIRouter, Header, Query, Request, status
 from ledger.api.caching import cacheable
 from ledger.api.deps import AdministratorDep, LearnerDep, ServicesDep
+from ledger.api.pages.checking import check, credential_input, documents_from_url
 from ledger.api.problems import PROBLEM_RESPONSES
 from ledger.api.schemas import CheckReportOut, LinkedInOut, ListNumber
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from ledger.application.actor import Actor
-from ledger.domain.statusallocation import StatusPurpose
+from ledger.domain.statusallocation import PublishedPurpose
 from ledger.errors import NotFound
-from ledger.standards.credential_checker import TOLERANCES, CheckPolicy, CredentialChecker
-from ledger.standards.dataintegrity.loader import LEDGER_EXTENSIONS_V1_URL, context_bytes
+from ledger.standards.credential_checker import TOLERANCES
+from ledger.standards.dataintegrity.loader import (
+    LEDGER_EXTENSIONS_V1_URL,
+    LEDGER_EXTENSIONS_V2_FILE,
+    LEDGER_EXTENSIONS_V2_PATH,
+    context_bytes,
+    file_bytes,
+)
 from ledger.standards.open_badges import linkedin_add_to_profile_url
 from ledger.standards.status_list_credential import CACHE_SECONDS
 
@@ -80,22 +88,52 @@ def share_on_linkedin(credential_id: UUID, actor: LearnerDep, services: Services
     )
 
 
-@router.post("/v1/credentials/check")
-def check_credential(
+CHECK_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "description": 'a VC 2.0 / OB 3.0 credential, or {"url": "..."}',
+                }
+            },
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "credential": {"type": "string"},
+                        "url": {"type": "string"},
+                    },
+                }
+            },
+        },
+    }
+}
+
+
+@router.post("/v1/credentials/check", openapi_extra=CHECK_BODY)
+async def check_credential(
+    request: Request,
     services: ServicesDep,
-    credential: Annotated[dict[str, Any], Body(description="a VC 2.0 / OB 3.0 credential")],
     tolerate: Annotated[list[Tolerance] | None, Query()] = None,
 ) -> CheckReportOut:
     """Check a presented credential: proof, key validity, validity period, status lists.
 
-    Answers 200 with a report whether or not the credential verifies; ``tolerate``
-    names deviations of others' status lists to accept (each is reported)."""
-    checker = CredentialChecker(
-        resolver=services.publisher.resolver,
-        status_lists=services.publisher.fetch_status_list,
-        policy=CheckPolicy.tolerating(tolerate or ()),
-    )
-    return CheckReportOut(**checker.check(credential).to_json())
+    The credential comes as JSON, as a form (a ``file``, a ``credential`` text or a
+    ``url``), or as ``{"url": ...}``: a share link of this ledger or a URL under a
+    trusted origin (the first credential of a link that shares several). Answers 200
+    with a report whether or not the credential verifies; ``tolerate`` names
+    deviations of others' status lists to accept (each is reported)."""
+    document, url = await credential_input(request)
+    if url is not None:
+        found = await run_in_threadpool(documents_from_url, services, url)
+        if not found:
+            raise NotFound("this link shares no credential")
+        document = found[0]
+    report = await run_in_threadpool(check, services, document, list(tolerate or ()))
+    return CheckReportOut(**report.to_json())
 
 
 @router.get(
@@ -105,7 +143,7 @@ def check_credential(
 def status_list_credential(
     issuer_id: UUID,
     list_number: ListNumber,
-    purpose: StatusPurpose,
+    purpose: PublishedPurpose,
     services: ServicesDep,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
@@ -142,13 +180,36 @@ def issuer_did_document(issuer_id: UUID, services: ServicesDep) -> Response:
     return _did_document(services, services.publisher.issuer_did(issuer_id))
 
 
+CONTEXT_MAX_AGE = 86400
+
+
 @router.get(
-    "/contexts/ob-extensions-v1.json", responses={200: {"content": {"application/ld+json": {}}}}
+    "/contexts/ob-extensions-v1.json",
+    responses={200: {"content": {"application/ld+json": {}}}, 304: {"description": "Not modified"}},
 )
-def extension_context() -> Response:
-    """Our JSON-LD context for the export's extension terms (immutable)."""
-    return Response(
+def extension_context(if_none_match: Annotated[str | None, Header()] = None) -> Response:
+    """Our JSON-LD context, version 1 (immutable; credentials exported before v2 name it)."""
+    return cacheable(
         context_bytes(LEDGER_EXTENSIONS_V1_URL),
         media_type="application/ld+json",
-        headers={"Cache-Control": "public, max-age=86400, immutable"},
+        max_age=CONTEXT_MAX_AGE,
+        if_none_match=if_none_match,
+    )
+
+
+@router.get(
+    LEDGER_EXTENSIONS_V2_PATH,
+    responses={200: {"content": {"application/ld+json": {}}}, 304: {"description": "Not modified"}},
+)
+def extension_context_v2(if_none_match: Annotated[str | None, Header()] = None) -> Response:
+    """Our JSON-LD context, version 2: SURF's terms and ours, the exports' third context.
+
+    Served under this deployment's public URL so that any verifier can fetch it;
+    the bytes are pinned (the bundled file), with a strong ETag.
+    """
+    return cacheable(
+        file_bytes(LEDGER_EXTENSIONS_V2_FILE),
+        media_type="application/ld+json",
+        max_age=CONTEXT_MAX_AGE,
+        if_none_match=if_none_match,
     )

@@ -43,6 +43,9 @@ class Settings:
     checkpoint_seconds: float = 60.0
     #: Origins whose did:web documents and status lists the checker may fetch (none by default).
     trusted_origins: tuple[str, ...] = ()
+    #: eduID subjects whose provider tokens may carry the operator role (none by default:
+    #: only development tokens, in development mode, can act as operator otherwise).
+    operator_subjects: tuple[str, ...] = ()
 
     @classmethod
     def from_env(
@@ -86,6 +89,11 @@ class Settings:
             checkpoint_seconds=_positive(values, "LEDGER_CHECKPOINT_SECONDS", 60),
             trusted_origins=tuple(
                 o.strip() for o in values.get("LEDGER_TRUSTED_ORIGINS", "").split(",") if o.strip()
+            ),
+            operator_subjects=tuple(
+                s.strip()
+                for s in values.get("LEDGER_OPERATOR_SUBJECTS", "").split(",")
+                if s.strip()
             ),
         )
 

@@ -60,7 +60,9 @@ class Cluster(Server):
 
 
 def _wait_until_serving(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
+    # Generous: on a shared 2-core machine at load 15 a worker takes tens of seconds
+    # to import and open its pools; the wait ends as soon as the server answers.
+    deadline = time.monotonic() + 120
     while True:
         try:
             if httpx.get(url + "/healthz", timeout=1).status_code == 200:
@@ -73,7 +75,9 @@ def _wait_until_serving(url: str, process: subprocess.Popen[bytes], log: Path) -
 
 
 @contextmanager
-def serving(env: dict[str, str], tmp_path: Path, *, workers: int = 1) -> Iterator[str]:
+def serving(
+    env: dict[str, str], tmp_path: Path, *, workers: int = 1, port: int | None = None
+) -> Iterator[str]:
     """``ledger init``, then ``ledger serve --workers N`` and, unless the settings project in
     process, ``ledger project`` as its own process; yields the base URL.
 
@@ -82,7 +86,7 @@ def serving(env: dict[str, str], tmp_path: Path, *, workers: int = 1) -> Iterato
     """
     cli = [sys.executable, "-m", "ledger.cli.main"]
     subprocess.run([*cli, "init"], env=env, check=True, capture_output=True, timeout=60)
-    port = free_port()
+    port = port or free_port()
     commands = [[*cli, "serve", "--port", str(port), "--workers", str(workers)]]
     if not Settings.from_env(env).project_in_process:
         commands.append([*cli, "project"])

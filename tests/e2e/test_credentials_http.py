@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 from uuid import uuid4
 
+from ledger.standards.bitstring_status_list import Bitstring
 from tests.e2e.conftest import Server
 from tests.e2e.test_api import assert_problem, issue, setup_issuer
 
@@ -66,7 +67,8 @@ def test_issue_export_verify_revoke_verify(server: Server, tmp_path: Path) -> No
     assert revoked.status_code == 204
     report = client.post("/v1/credentials/check", json=document).json()
     assert not report["verified"]
-    assert outcomes(report)["status:revocation"] == "failed"
+    # Issue 14: one two-bit "message" entry replaces the two one-bit entries.
+    assert outcomes(report)["status:message"] == "failed"
     assert outcomes(report)["proof"] == "passed"
     result = subprocess.run(cli, capture_output=True, text=True, env=env, timeout=120, check=False)
     assert result.returncode == 3, result.stdout + result.stderr
@@ -132,6 +134,14 @@ def test_status_list_credentials_dids_and_linkedin(server: Server) -> None:
     assert_problem(
         client.get(f"/v1/status-lists/{uuid4()}/1/suspension/credential"), 404, "not-found"
     )
+    # The two-bit list that exports from context v2 on name: suspended is 0b01.
+    message = client.get(f"/v1/status-lists/{issuer_id}/1/message/credential").json()
+    assert message["credentialSubject"]["statusPurpose"] == "message"
+    entry = client.get(f"/v1/credentials/{credential_id}/export", headers=headers).json()[
+        "credentialStatus"
+    ]
+    bits = Bitstring.decode(message["credentialSubject"]["encodedList"], status_size=2)
+    assert bits.get_status(int(entry["statusListIndex"]), 2) == 1
 
     did = client.get(f"/issuers/{issuer_id}/did.json").json()
     assert did["id"] == f"did:web:ledger.test:issuers:{issuer_id}"

@@ -113,7 +113,7 @@ def test_credential_export_and_check(tmp_path: Path) -> None:
         exported = run("credential", "export", made["credentials"][key], cwd=tmp_path, env=env)
         assert exported.returncode == 0, exported.stderr
         document = json.loads(exported.stdout)
-        assert document["proof"]["cryptosuite"] == "eddsa-rdfc-2022"
+        assert document["proof"][0]["cryptosuite"] == "eddsa-rdfc-2022"
         path = tmp_path / f"{key}.json"
         path.write_text(exported.stdout)
         checked = run("check", str(path), "--json", cwd=tmp_path, env=env)

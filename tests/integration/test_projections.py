@@ -141,7 +141,7 @@ def test_a_parallel_rebuild_verifies_first_and_gives_identical_bytes(
     verified = runner._verify_log(2)
     first = min(verified)
     verified[first] = "0" * 64
-    monkeypatch.setattr(ProjectionRunner, "_verify_log", lambda self, workers: verified)
+    monkeypatch.setattr(ProjectionRunner, "_verify_log", lambda self, workers, **_: verified)
     with pytest.raises(TamperDetected, match="changed after it was verified"):
         runner.rebuild(workers=2)
 
@@ -156,6 +156,36 @@ def test_rebuild_gives_identical_bytes(ledger: Ledger, demo: dict[str, Any]) -> 
     assert table_digests(runner) == before
     with pytest.raises(KeyError):
         runner.rebuild(["nonsense"])
+
+
+def _index_names(runner: ProjectionRunner) -> set[str]:
+    if ledger_kind(runner) == "sqlite":
+        rows = runner.query("SELECT name FROM sqlite_master WHERE type = 'index'")
+    else:
+        rows = runner.query("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()")
+    return {str(row[0]) for row in rows}
+
+
+def ledger_kind(runner: ProjectionRunner) -> str:
+    return runner.ledger.store.kind
+
+
+def test_a_rebuild_builds_the_secondary_indexes_after_the_load(
+    ledger: Ledger, demo: dict[str, Any]
+) -> None:
+    runner = ProjectionRunner(ledger)
+    runner.catch_up()
+    declared = {
+        statement.split(" IF NOT EXISTS ")[1].split()[0]
+        for projection in runner.projections
+        for statement in projection.ddl
+        if statement.startswith("CREATE INDEX")
+    }
+    assert declared and declared <= _index_names(runner)
+    before = table_digests(runner)
+    runner.rebuild(workers=2)
+    assert declared <= _index_names(runner)
+    assert table_digests(runner) == before
 
 
 def test_a_read_after_a_write_sees_it(ledger: Ledger) -> None:
@@ -229,11 +259,22 @@ def test_time_travel(ledger: Ledger) -> None:
     )
     encoded, _ = views.status_list(issuer_id, entry.list_number, "revocation")  # type: ignore[misc]
     assert Bitstring.decode(encoded) == now_revoked
+    # The two-bit message list of exports from context v2 on (revoked << 1 | suspended)
+    # agrees between time travel and the served list, at every step.
+    message_at = {
+        p: status_list_at(ledger, ids, purpose="message", length=131_072, position=p)
+        for p in (after_issue, after_suspend, after_suspend + 1)
+    }
+    assert message_at[after_issue].count() == 0
+    assert message_at[after_suspend].get_status(entry.index, 2) == 1
+    assert message_at[after_suspend + 1].get_status(entry.index, 2) == 3
+    encoded_message, _ = views.status_list(issuer_id, entry.list_number, "message")  # type: ignore[misc]
+    assert Bitstring.decode(encoded_message, status_size=2) == message_at[after_suspend + 1]
 
 
 def test_every_projection_has_a_distinct_name() -> None:
     names = [p.name for p in all_projections()]
-    assert len(names) == len(set(names)) == 5
+    assert len(names) == len(set(names)) == 6
 
 
 def test_killed_projection_process_loses_and_repeats_nothing(

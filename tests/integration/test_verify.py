@@ -473,7 +473,9 @@ def test_verifying_changes_nothing_in_the_store(world: World) -> None:
 def test_ledger_project_publishes_checkpoints_by_policy(
     world: World, monkeypatch: pytest.MonkeyPatch, key_store: Any
 ) -> None:
-    monkeypatch.setenv("LEDGER_CHECKPOINT_EVERY", "3")
+    # Two credentials follow the second checkpoint (status entries come from a block
+    # reserved before it, so no issuer event follows them).
+    monkeypatch.setenv("LEDGER_CHECKPOINT_EVERY", "2")
     monkeypatch.setenv("LEDGER_KEY_DIR", str(key_store.directory))
     before = world.ledger.checkpoint_log()
     assert before is not None and before.count == 2
@@ -563,3 +565,103 @@ def test_unreadable_and_malformed_inputs_fail_cleanly(
     assert "No such file" in capsys.readouterr().err
     assert not (tmp_path / "no-dir").exists()
     ledger.close()
+
+
+# -- trusting the newest checkpoint (what a rebuild does; verify never does) ---------------
+
+
+def verify_trusting(world: World, workers: int = 1) -> Any:
+    source = StoreSource(world.ledger.store)
+    try:
+        return Verifier(source, workers=workers, trust_checkpoint=True).run()
+    finally:
+        source.close()
+
+
+def test_trusting_the_newest_checkpoint_skips_exactly_the_signatures_it_covers(
+    world: World,
+) -> None:
+    report = verify_trusting(world)
+    assert report.ok, report.first_problem
+    assert report.trusted_tree_size == world.second_checkpoint
+    assert report.trusted_events == world.second_checkpoint
+    assert report.events > world.second_checkpoint
+    # A full verification (ledger verify) trusts nothing.
+    code, full = verify(world.ledger)
+    assert code == 0
+    assert full["trusted_events"] == 0
+
+
+def test_an_edited_payload_under_the_trusted_checkpoint_is_caught_by_its_root(
+    world: World,
+) -> None:
+    raw = tamper(world)
+    position, credential, version, _, state = row_of(raw, world.credentials[2], 1)
+    raw.set_state(credential, version, state.replace(b'"grade":"8"', b'"grade":"10"', 1))
+    report = verify_trusting(world, workers=2)
+    assert not report.ok
+    kinds = {problem.kind for problem in report.problems}
+    assert "checkpoint-mismatch" in kinds
+    assert report.trusted_events == 0  # the trust was refused, not granted
+    # Its signature was not what caught it; the full verification names it as before.
+    assert not any(
+        p.position == position for p in report.problems if p.kind != "checkpoint-mismatch"
+    )
+    _, full = verify(world.ledger)
+    assert first_failure(full) == (position, "signature-invalid")
+
+
+def test_an_edited_payload_after_the_trusted_checkpoint_fails_its_signature(
+    world: World,
+) -> None:
+    raw = tamper(world)
+    position, credential, version, _, state = row_of(raw, world.credentials[-1], 1)
+    raw.set_state(credential, version, state.replace(b'"grade":"8"', b'"grade":"10"', 1))
+    report = verify_trusting(world)
+    assert report.first_problem is not None
+    assert (report.first_problem.position, report.first_problem.kind) == (
+        position,
+        "signature-invalid",
+    )
+
+
+def test_an_event_removed_under_the_trusted_checkpoint_breaks_the_trust(world: World) -> None:
+    raw = tamper(world)
+    # The count under the cutoff no longer equals the checkpoint's size, nor the root.
+    _, credential, version, _, _ = row_of(raw, world.credentials[3], 1)
+    raw.execute(
+        "DELETE FROM {table} WHERE originator_id=? AND originator_version=?",
+        (raw._id(credential), version),
+    )
+    report = verify_trusting(world)
+    assert not report.ok
+    assert "checkpoint-mismatch" in {problem.kind for problem in report.problems}
+    assert report.trusted_events == 0
+
+
+def test_a_rebuild_trusts_the_checkpoint_and_a_full_rebuild_does_not(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ledger.projections import runner as runner_module
+
+    from ledger.errors import TamperDetected
+
+    monkeypatch.setattr(runner_module, "PREVERIFY_FROM", 0)
+    runner = ProjectionRunner(world.ledger)
+    runner.catch_up()
+    seen: list[bool] = []
+    verify_log = ProjectionRunner._verify_log
+
+    def recording(self: ProjectionRunner, workers: int, *, trust_checkpoint: bool = False) -> Any:
+        seen.append(trust_checkpoint)
+        return verify_log(self, workers, trust_checkpoint=trust_checkpoint)
+
+    monkeypatch.setattr(ProjectionRunner, "_verify_log", recording)
+    runner.rebuild(workers=2)
+    runner.rebuild(workers=2, full=True)
+    assert seen == [True, False]
+    raw = tamper(world)
+    _, credential, version, _, state = row_of(raw, world.credentials[2], 1)
+    raw.set_state(credential, version, state.replace(b'"grade":"8"', b'"grade":"10"', 1))
+    with pytest.raises(TamperDetected, match="checkpoint"):
+        runner.rebuild(workers=2)

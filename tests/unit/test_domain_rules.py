@@ -375,3 +375,27 @@ class TestStatusAllocation:
 
     def test_permutation_is_a_permutation(self) -> None:
         assert sorted(permutation(b"k" * 32, 4096)) == list(range(4096))
+
+
+class TestStatusEntryPool:
+    def test_blocks_grow_and_entries_are_handed_out_once(self) -> None:
+        from ledger.application.status_entries import FIRST_BLOCK, LARGEST_BLOCK, StatusEntryPool
+
+        issuer = Issuer(name="U", country="NL", identifiers={})
+        blocks: list[int] = []
+
+        def reserve(_: object, count: int) -> list[tuple[int, int]]:
+            blocks.append(count)
+            return issuer.reserve_status_entries(count)
+
+        pool = StatusEntryPool(reserve)
+        taken = [entry for _ in range(3000) for entry in pool.take(issuer.id, 1)]
+        taken += pool.take(issuer.id, 5000)
+        assert len(set(taken)) == len(taken) == 8000
+        assert blocks[0] == FIRST_BLOCK + 1
+        assert blocks[1] == 2 * FIRST_BLOCK + 1
+        assert max(blocks[:-1]) == LARGEST_BLOCK + 1
+        # A large cohort is reserved at once, with one more block for what follows.
+        assert blocks[-1] >= 5000
+        assert issuer.status_lists[-1].reserved == sum(blocks)
+        assert pool.available(issuer.id) == sum(blocks) - 8000

@@ -169,10 +169,16 @@ def test_empty_tree_and_degenerate_consistency() -> None:
     tree.extend([b"a", b"b", b"c"])
     assert tree.consistency_proof(0) == []
     assert tree.consistency_proof(3) == []
-    verify_consistency(old_size=0, new_size=3, old_root=EMPTY_ROOT, new_root=tree.root(), proof=[])
-    with pytest.raises(ProofError, match="empty-tree"):
+    # Issue 14: a proof from the empty tree proves nothing and is refused, as
+    # transparency-dev refuses it (it used to be accepted with an empty proof).
+    for old_root in (EMPTY_ROOT, tree.root(1)):
+        with pytest.raises(ProofError, match="empty tree"):
+            verify_consistency(
+                old_size=0, new_size=3, old_root=old_root, new_root=tree.root(), proof=[]
+            )
+    with pytest.raises(ProofError, match="empty tree"):
         verify_consistency(
-            old_size=0, new_size=3, old_root=tree.root(1), new_root=tree.root(), proof=[]
+            old_size=0, new_size=0, old_root=EMPTY_ROOT, new_root=EMPTY_ROOT, proof=[]
         )
     with pytest.raises(ProofError, match="roots differ"):
         verify_consistency(
@@ -369,10 +375,17 @@ def test_consistency_proofs_verify_and_detect_tampering(
     for m, s in pairs:
         old_root, new_root = tree.root(m), tree.root(s)
         proof = tree.consistency_proof(m, s)
+        if m == 0:
+            # Refused whatever the proof: see test_empty_tree_and_degenerate_consistency.
+            with pytest.raises(ProofError, match="empty tree"):
+                verify_consistency(
+                    old_size=m, new_size=s, old_root=old_root, new_root=new_root, proof=proof
+                )
+            continue
         verify_consistency(
             old_size=m, new_size=s, old_root=old_root, new_root=new_root, proof=proof
         )
-        if m == s or m == 0:
+        if m == s:
             assert proof == []
             continue
         bit = data.draw(st.integers(0, 255))
@@ -458,7 +471,7 @@ def test_exhaustive_proofs_for_selected_sizes(n: int) -> None:
             proof=tree.inclusion_proof(index),
             root=root,
         )
-    for m in range(n + 1):
+    for m in range(1, n + 1):
         verify_consistency(
             old_size=m,
             new_size=n,

@@ -14,21 +14,28 @@ import hashlib
 import random
 import secrets
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import ClassVar, TypeVar, cast
+from typing import Any, ClassVar, TypeVar, cast
 from uuid import UUID, uuid4
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from eventsourcing.application import AggregateNotFoundError, Application, Repository
-from eventsourcing.domain import MutableOrImmutableAggregate
+from eventsourcing.application import (
+    AggregateNotFoundError,
+    Application,
+    ProcessingEvent,
+    Repository,
+)
+from eventsourcing.domain import DomainEventProtocol, MutableOrImmutableAggregate
 from eventsourcing.persistence import EventStore, IntegrityError, Recording, StoredEvent
 from eventsourcing.utils import get_topic
 
 from ledger.application import authorization
 from ledger.application.actor import SYSTEM, Actor, current_actor
 from ledger.application.privacy import LearnerDataKeys, seal, unseal
+from ledger.application.status_entries import StatusEntryPool
 from ledger.domain.achievement import Achievement, AchievementSpec
 from ledger.domain.base import LedgerAggregate, utcnow
 from ledger.domain.credential import Amendment, Credential, check_evidence, check_result
@@ -38,7 +45,7 @@ from ledger.domain.issuer import Issuer
 from ledger.domain.keyregistry import KEY_REGISTRY_ID, OPERATOR, KeyRegistry
 from ledger.domain.learner import CLEAR_SUBJECT, Learner, learner_id_for
 from ledger.domain.log_checkpoints import LOG_CHECKPOINTS_ID, LogCheckpoints
-from ledger.domain.policy import StudyLoadPolicy
+from ledger.domain.policy import StudyLoadPolicy, alternatives
 from ledger.errors import (
     ConfigurationError,
     Conflict,
@@ -47,6 +54,7 @@ from ledger.errors import (
     InvalidInput,
     KeyUnavailable,
     NotFound,
+    StudyLoadTooLow,
 )
 from ledger.eventlog.canonical_json import canonical_bytes
 from ledger.eventlog.chain import ChainedRepository, project_chained
@@ -61,6 +69,10 @@ R = TypeVar("R")
 
 #: How often a command that lost an optimistic-concurrency race is re-run.
 CONFLICT_RETRIES = 10
+
+#: How long a block reservation of status entries keeps trying (it always makes
+#: progress for some writer, so only a pathological pile-up reaches this).
+RESERVATION_DEADLINE_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -111,6 +123,7 @@ class Ledger(Application[UUID]):
         )
         if self.factory.env_create_table():  # type: ignore[attr-defined]
             self.data_keys.create_table()
+        self.status_entries = StatusEntryPool(self._reserve_status_block)
 
     def construct_repository(self) -> Repository[UUID]:
         """The library's repository, holding every stored event to its chain and signer."""
@@ -133,6 +146,30 @@ class Ledger(Application[UUID]):
         return self.recorder.select_events(KEY_REGISTRY_ID, gt=gt)
 
     # -- saving -------------------------------------------------------------------
+
+    def save(
+        self,
+        *objs: MutableOrImmutableAggregate[UUID] | DomainEventProtocol[UUID] | None,
+        **kwargs: Any,
+    ) -> list[Recording[UUID]]:
+        """The library's ``save``, collecting our aggregates' events directly.
+
+        The library tells aggregates from events with ``isinstance`` against
+        runtime-checkable protocols, which costs about 100 µs per object on
+        Python 3.11 (profiled: 1.5 s of a 10,000-credential save, as much as
+        preparing all their canonical bytes). Our aggregates are known; anything
+        else takes the library's path.
+        """
+        if kwargs or not all(isinstance(obj, LedgerAggregate) for obj in objs):
+            return super().save(*objs, **kwargs)
+        processing_event: ProcessingEvent[UUID] = ProcessingEvent()
+        for obj in cast(Sequence[LedgerAggregate], objs):
+            processing_event.events.extend(obj.collect_events())
+            processing_event.aggregates[obj.id] = obj
+        recordings = self._record(processing_event)
+        self._take_snapshots(processing_event)
+        self._notify(recordings)
+        return recordings
 
     def _save(
         self, *aggregates: LedgerAggregate, authority: str = OPERATOR
@@ -181,6 +218,27 @@ class Ledger(Application[UUID]):
                 # load-sign-save cycle takes tens of milliseconds.
                 time.sleep(random.uniform(0, min(0.2, 0.005 * 2**attempt)))  # noqa: S311
         return command()
+
+    def _reserve_status_block(self, issuer_id: UUID, count: int) -> list[tuple[int, int]]:
+        """Reserve ``count`` status entries on the issuer in a transaction of their own.
+
+        Only block reservations write to the issuer on the issuance path; a lost race
+        is retried here (with jitter, until a generous deadline) and never reaches
+        the caller, since reserving again is always safe.
+        """
+        deadline = time.monotonic() + RESERVATION_DEADLINE_SECONDS
+        attempt = 0
+        while True:
+            issuer = self.issuer(issuer_id)
+            entries = issuer.reserve_status_entries(count)
+            try:
+                self._save(issuer, authority=str(issuer_id))
+                return entries
+            except Conflict:
+                attempt += 1
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(random.uniform(0, min(0.2, 0.002 * 2**attempt)))  # noqa: S311
 
     # -- loading ------------------------------------------------------------------
 
@@ -293,10 +351,18 @@ class Ledger(Application[UUID]):
         country: str,
         identifiers: dict[str, str] | None = None,
         administrators: Sequence[str] = (),
+        homepage: str = "",
+        logo_url: str = "",
     ) -> UUID:
         """Register an institution with its first signing key."""
         self._require_operator()
-        issuer = Issuer(name=name, country=country, identifiers=dict(identifiers or {}))
+        issuer = Issuer.register(
+            name=name,
+            country=country,
+            identifiers=dict(identifiers or {}),
+            homepage=homepage,
+            logo_url=logo_url,
+        )
         for subject in administrators:
             issuer.add_administrator(subject)
 
@@ -307,6 +373,13 @@ class Ledger(Application[UUID]):
 
         self._retrying(command)
         return issuer.id
+
+    def edit_issuer_profile(self, issuer_id: UUID, **changes: Any) -> None:
+        """Change an institution's public profile (name, country, identifiers, homepage, logo)."""
+        issuer = self.issuer(issuer_id)
+        self._require_administrator(issuer)
+        issuer.edit_profile(**changes)
+        self._save(issuer, authority=str(issuer.id))
 
     def add_administrator(self, issuer_id: UUID, subject: str) -> None:
         """Let ``subject`` administer an issuer."""
@@ -352,13 +425,21 @@ class Ledger(Application[UUID]):
         self.keyring.refresh()
         return new_kid
 
-    def mark_key_compromised(self, kid: str, *, since: datetime, reason: str) -> None:
-        """Invalidate what a key signed from ``since`` on (operator only)."""
+    def mark_key_compromised(self, kid: str, *, since: datetime, reason: str) -> str | None:
+        """Invalidate what a key signed from ``since`` on (operator only).
+
+        A key that was still its owner's active key is replaced in the same
+        transaction, so the owner can go on signing; returns the new key id then.
+        """
         self._require_operator()
         registry = self.key_registry()
+        entry = registry.keys.get(kid)
+        was_active = entry is not None and entry.active
         registry.mark_compromised(kid, since=since, reason=reason)
+        new_kid = self._new_key(registry, entry.owner) if was_active and entry else None
         self._save(registry)
         self.keyring.refresh()
+        return new_kid
 
     def record_checkpoint(
         self, *, tree_size: int, root_hash: str, checkpoint_time: datetime, note: str
@@ -403,9 +484,10 @@ class Ledger(Application[UUID]):
         """Register an achievement of an issuer."""
         issuer = self.issuer(issuer_id)
         self._require_administrator(issuer)
-        achievement = Achievement.define(
-            issuer_id=issuer.id, spec=spec, policy=issuer.policy_at(utcnow())
-        )
+        with _policy_hint(issuer):
+            achievement = Achievement.define(
+                issuer_id=issuer.id, spec=spec, policy=issuer.policy_at(utcnow())
+            )
         self._save(achievement, authority=str(issuer.id))
         return achievement.id
 
@@ -416,7 +498,8 @@ class Ledger(Application[UUID]):
         achievement = self.achievement(achievement_id)
         issuer = self.issuer(achievement.issuer_id)
         self._require_administrator(issuer, hidden=f"achievement {achievement_id}")
-        revision = achievement.revise(spec, reason=reason, policy=issuer.policy_at(utcnow()))
+        with _policy_hint(issuer):
+            revision = achievement.revise(spec, reason=reason, policy=issuer.policy_at(utcnow()))
         self._save(achievement, authority=str(issuer.id))
         return revision
 
@@ -467,17 +550,23 @@ class Ledger(Application[UUID]):
             raise NotFound(f"achievement {achievement_id} not found")
         now = utcnow()
         policy = issuer.policy_at(now)
-        achievement.current.check_study_load(policy)
+        with _policy_hint(issuer):
+            achievement.current.check_study_load(policy)
         policy_reference = (
             policy.reference if achievement.current.kind == "microcredential" else None
         )
-        entries = issuer.reserve_status_entries(len(orders))
+        # Every order is checked before entries are taken: a reservation is a write,
+        # and bad input must change nothing.
+        learner_ids = [learner_id_for(_subject(order.learner_subject)) for order in orders]
+        for order in orders:
+            Credential.check_validity(order.valid_from or now, order.valid_until)
+        entries = self.status_entries.take(issuer.id, len(orders))
         credentials = [
             Credential(
                 issuer_id=issuer.id,
                 achievement_id=achievement.id,
                 achievement_revision=achievement.revision,
-                learner_id=learner_id_for(_subject(order.learner_subject)),
+                learner_id=learner_id,
                 valid_from=order.valid_from or now,
                 valid_until=order.valid_until,
                 status_list=status_list,
@@ -486,7 +575,9 @@ class Ledger(Application[UUID]):
                 result=check_result(order.result or {}),
                 evidence=list(check_evidence(order.evidence)),
             )
-            for order, (status_list, status_index) in zip(orders, entries, strict=True)
+            for order, learner_id, (status_list, status_index) in zip(
+                orders, learner_ids, entries, strict=True
+            )
         ]
         ids = [credential.id for credential in credentials]
         extra: list[LedgerAggregate] = []
@@ -499,7 +590,9 @@ class Ledger(Application[UUID]):
                     credential_ids=ids,
                 )
             )
-        self._save(issuer, *credentials, *extra, authority=str(issuer.id))
+        # Only new aggregates: nothing here can collide with another writer except a
+        # duplicate request id, which the retry answers from the first request.
+        self._save(*credentials, *extra, authority=str(issuer.id))
         return ids
 
     def _previous_request(self, issuer_id: UUID, request_id: str) -> IssuanceRequest | None:
@@ -717,6 +810,30 @@ class Ledger(Application[UUID]):
         else:
             claim.reject(reason=reason)
         self._save(claim, authority=str(institution.id))
+
+
+@contextmanager
+def _policy_hint(issuer: Issuer) -> Iterator[None]:
+    """Add to a study-load refusal which policy is in force and how to adopt another."""
+    try:
+        yield
+    except StudyLoadTooLow as error:
+        now = utcnow()
+        in_force = issuer.policy_at(now)
+        others = alternatives(in_force, now)
+        hint = (
+            f"{error} (in force for {issuer.name} since {in_force.in_force_from.date()}: "
+            f"{in_force.description or in_force.reference})."
+        )
+        if others:
+            names = ", ".join(f"{p.policy_id} ({p.description})" for p in others)
+            hint += (
+                f" An operator or administrator of this institution may adopt another policy "
+                f"for a period: {names}; with `ledger policy adopt {issuer.id} "
+                f"{others[0].policy_id}` or POST /v1/institutions/{issuer.id}/policies "
+                f'{{"policy": "{others[0].policy_id}"}}.'
+            )
+        raise StudyLoadTooLow(hint) from None
 
 
 def share_token_digest(token: str) -> str:

@@ -20,17 +20,23 @@ from uuid import UUID
 from ledger.application import authorization
 from ledger.application.ledger import Ledger
 from ledger.domain.base import utcnow
-from ledger.domain.statusallocation import STATUS_PURPOSES
+from ledger.domain.statusallocation import LIST_PURPOSES
 from ledger.errors import KeyUnavailable, NotFound
 from ledger.eventlog.canonical_json import parse_datetime
 from ledger.eventlog.envelope import open_row
 from ledger.settings import Settings
 from ledger.standards.dataintegrity import sign
+from ledger.standards.dataintegrity.loader import serve_own_context
 from ledger.standards.did_documents import DidResolver, issuer_did, method_id
 from ledger.standards.open_badges import (
+    MESSAGE_PURPOSE,
     IssuerProfile,
     StatusPointer,
+    achievement,
+    achievement_revision_url,
+    contexts,
     identity_salt,
+    issuer_profile,
     open_badge_credential,
     xsd_datetime,
 )
@@ -72,6 +78,8 @@ class Publisher:
         self._fetch = fetch
         self._cache = StatusCredentialCache()
         self.resolver = DidResolver(public_url=self.public_url, keyring=ledger.keyring, fetch=fetch)
+        # Our exports name our context at this deployment's URL: the loader must know it.
+        self.context_url = serve_own_context(self.public_url)
 
     def issuer_did(self, issuer_id: UUID) -> str:
         """The issuer's did:web."""
@@ -94,6 +102,35 @@ class Publisher:
         )
 
     # -- credentials --------------------------------------------------------------
+
+    def achievement_revision(self, achievement_id: UUID, revision: int) -> dict[str, Any]:
+        """The OB ``Achievement`` of one revision, as the ``id`` URL in exports names it.
+
+        Public: an achievement is what every credential issued under it shows anyway.
+        A revision never changes once recorded, so the document is stable.
+        """
+        try:
+            found = self.ledger.achievement(achievement_id)
+            spec = found.revisions[revision]
+        except (NotFound, KeyError):
+            raise NotFound(f"achievement {achievement_id} revision {revision} not found") from None
+        issuer = self.ledger.issuer(found.issuer_id)
+        document = achievement(
+            spec,
+            achievement_url=achievement_revision_url(self.public_url, achievement_id, revision),
+            revision=revision,
+            issuer_url=self.public_url,
+            result_names=[],
+        )
+        creator = issuer_profile(
+            IssuerProfile(
+                did=self.issuer_did(issuer.id),
+                name=issuer.name,
+                country=issuer.country,
+                identifiers=issuer.identifiers,
+            )
+        )
+        return {"@context": contexts(self.public_url), **document, "creator": creator}
 
     def export_credential(self, credential_id: UUID) -> dict[str, Any]:
         """The signed ``OpenBadgeCredential`` of a credential's current version.
@@ -124,18 +161,18 @@ class Publisher:
             public_url=self.public_url,
             awarded_at=awarded_at,
             salt=identity_salt(issued_digest),
-            status=[
-                StatusPointer(
-                    purpose=purpose,
-                    list_credential=status_list_url(
-                        self.public_url, issuer.id, credential.status_list, purpose
-                    ),
-                    index=credential.status_index,
-                )
-                for purpose in STATUS_PURPOSES
-            ],
+            status=StatusPointer(
+                purpose=MESSAGE_PURPOSE,
+                list_credential=status_list_url(
+                    self.public_url, issuer.id, credential.status_list, MESSAGE_PURPOSE
+                ),
+                index=credential.status_index,
+            ),
         )
-        return self._sign(issuer.id, document, version_at)
+        signed = self._sign(issuer.id, document, version_at)
+        # OB 3.0's schema wants ``proof`` as an array (a proof set of one).
+        signed["proof"] = [signed["proof"]]
+        return signed
 
     def _version_facts(self, credential_id: UUID) -> tuple[str, datetime, datetime]:
         """(digest of the Issued event, issue time, time of the current version)."""
@@ -199,7 +236,7 @@ class Publisher:
         if not url.startswith(prefix) or urlsplit(url).query or "#" in url:
             return None
         parts = url[len(prefix) :].split("/")
-        if len(parts) != 4 or parts[3] != "credential" or parts[2] not in STATUS_PURPOSES:
+        if len(parts) != 4 or parts[3] != "credential" or parts[2] not in LIST_PURPOSES:
             return None
         try:
             return UUID(parts[0]), int(parts[1]), parts[2]

@@ -21,6 +21,7 @@ from eventsourcing.utils import Environment
 
 from ledger import base64url
 from ledger.domain.keyregistry import KEY_REGISTRY_ID
+from ledger.domain.log_checkpoints import LOG_CHECKPOINTS_ID
 from ledger.errors import MalformedEvent
 from ledger.eventlog.envelope import pack
 from ledger.eventlog.persistence import StoreConfig, parse_store_url
@@ -81,6 +82,32 @@ class StoreSource:
         head = self.head()
         for after in range(0, head, self.chunk_size):
             yield StoreChunk(self.store.url, after, min(after + self.chunk_size, head))
+
+    def last_checkpoint(self) -> StoredEvent | None:
+        """The newest checkpoint event recorded in the log (None before the first)."""
+        events = self.recorder.select_events(LOG_CHECKPOINTS_ID, desc=True, limit=1)
+        return events[0] if events else None
+
+    def position_of_event(self, index: int) -> int | None:
+        """The notification id of the log's ``index``-th event (0-based; ids have gaps)."""
+        datastore: Any = self.recorder.datastore  # type: ignore[attr-defined]
+        table: str = self.recorder.events_table_name  # type: ignore[attr-defined]
+        with datastore.transaction(commit=False) as cursor:
+            if self.store.kind == "sqlite":
+                cursor.execute(
+                    f"SELECT rowid FROM {table} ORDER BY rowid LIMIT 1 OFFSET ?",  # noqa: S608
+                    (index,),
+                )
+            else:
+                cursor.execute(
+                    f"SELECT notification_id FROM {datastore.schema}.{table} "  # noqa: S608
+                    "ORDER BY notification_id LIMIT 1 OFFSET %s",
+                    (index,),
+                )
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        return int(row[0] if not isinstance(row, dict) else next(iter(row.values())))
 
     def load(self, chunk: Chunk) -> Sequence[Row]:
         """The rows of a chunk, read through this source's own connections."""

@@ -20,6 +20,18 @@ than the log, and with the root of the log's first ``size`` events.
 
 Signatures, decoding and hashing run in worker processes, one chunk of the log
 each; the main process merges their results in log order.
+
+With ``trust_checkpoint`` (what ``ledger rebuild`` uses; ``ledger verify`` and
+``ledger rebuild --full`` never do) the Ed25519 signatures of the events covered by
+the log's newest checkpoint are not checked one by one: their signed bytes are held
+to that checkpoint's Merkle root instead (SHA-256 speed), and the checkpoint's own
+signatures (its event and its note, by an operator key valid at its time) are
+checked. The operator signed that root after its projector had verified every one
+of those events, so bytes that hash to it are bytes that were verified; everything
+else (keys known and valid at each event's time, authority, decoding, chains,
+order, every checkpoint) is checked as in a full run, and every event after the
+checkpoint, every checkpoint event and every key registry event has its signature
+checked.
 """
 
 from __future__ import annotations
@@ -125,6 +137,10 @@ class Report:
     seconds: float = 0.0
     workers: int = 1
     problems: list[Problem] = field(default_factory=list)
+    #: Events whose signatures were held to a trusted checkpoint's root instead of checked.
+    trusted_events: int = 0
+    #: The tree size of that checkpoint (0: every signature was checked).
+    trusted_tree_size: int = 0
 
     @property
     def ok(self) -> bool:
@@ -153,6 +169,8 @@ class Report:
             "checkpoints": self.checkpoints,
             "seconds": round(self.seconds, 3),
             "workers": self.workers,
+            "trusted_tree_size": self.trusted_tree_size,
+            "trusted_events": self.trusted_events,
             "first_problem": first.to_json() if first else None,
             "problems": [p.to_json() for p in sorted(self.problems, key=_problem_order)[:100]],
         }
@@ -201,16 +219,20 @@ class LogSource(Protocol):
 # -- the worker side -------------------------------------------------------------
 
 _worker_keys: Mapping[str, KeyEntry] = {}
+_worker_trusted_upto = 0
 
 
-def _init_worker(keys: Mapping[str, KeyEntry]) -> None:
-    global _worker_keys  # noqa: PLW0603 (one key table per worker process)
+def _init_worker(keys: Mapping[str, KeyEntry], trusted_upto: int = 0) -> None:
+    global _worker_keys, _worker_trusted_upto  # noqa: PLW0603 (one table per worker process)
     _worker_keys = keys
+    _worker_trusted_upto = trusted_upto
     load_all()
 
 
 def _check_chunk(chunk: Chunk) -> tuple[list[tuple[Any, ...]], list[Problem]]:
-    records, problems = check_rows(load_chunk(chunk), _worker_keys)
+    records, problems = check_rows(
+        load_chunk(chunk), _worker_keys, trusted_upto=_worker_trusted_upto
+    )
     return [tuple(record) for record in records], problems
 
 
@@ -235,9 +257,14 @@ def _canonical_start(entry: KeyEntry) -> str:
 
 
 def check_rows(
-    rows: Iterable[Row], keys: Mapping[str, KeyEntry]
+    rows: Iterable[Row], keys: Mapping[str, KeyEntry], *, trusted_upto: int = 0
 ) -> tuple[list[EventRecord], list[Problem]]:
-    """Check each event on its own: envelope, signature, key validity, decoding."""
+    """Check each event on its own: envelope, signature, key validity, decoding.
+
+    Signatures of events at positions up to ``trusted_upto`` are left to the
+    caller's check of a trusted checkpoint's root (see the module docstring),
+    except those of checkpoint and key registry events.
+    """
     records: list[EventRecord] = []
     problems: list[Problem] = []
     public_keys: dict[str, Any] = {}
@@ -259,9 +286,14 @@ def check_rows(
                 raise UnknownKey(f"{sealed.describe()} is signed by {kid}, which is not registered")
             if kid not in public_keys:
                 public_keys[kid] = decode_public_key(entry.public_key)
-            verify_signature(
-                public_keys[kid], signature=sealed.seal.signature, data=sealed.signed_bytes
-            )
+            if (
+                position > trusted_upto
+                or topic == CHECKPOINT_TOPIC
+                or originator_id == KEY_REGISTRY_ID
+            ):
+                verify_signature(
+                    public_keys[kid], signature=sealed.seal.signature, data=sealed.signed_bytes
+                )
             if not _plainly_valid(entry, sealed.timestamp):
                 problem = signature_problem(entry, parse_datetime(sealed.timestamp))
                 if problem is not None:
@@ -347,6 +379,7 @@ class Verifier:
         declared_keys: Sequence[str] | None = None,
         progress: Progress | None = None,
         keep_digests: bool = False,
+        trust_checkpoint: bool = False,
     ) -> None:
         self.source = source
         self.workers = max(1, workers)
@@ -366,6 +399,10 @@ class Verifier:
         self._log_checkpoints: list[tuple[int, CheckpointClaim]] = []
         self._registry_seen: list[str] = []
         self._registry_digests: list[str] = []
+        self.trust_checkpoint = trust_checkpoint
+        #: (position of its last event, tree size, root hash, note) of the trusted checkpoint.
+        self._trusted: tuple[int, int, str, str] | None = None
+        self._events_upto_trusted = 0
 
     def run(self) -> Report:
         """Verify everything; the report lists every problem found."""
@@ -377,9 +414,12 @@ class Verifier:
                 0, MalformedEvent("the bundle's key list differs from its key registry events")
             )
         if keys is not None:
+            if self.trust_checkpoint:
+                self._trusted = self._trusted_checkpoint()
             self._merge_all(keys)
             self._check_registry_events()
             self._check_checkpoints(keys)
+            self._check_trusted(keys)
         self.report.tree_size = self.tree.size
         self.report.root_hash = self.tree.root().hex()
         self.report.aggregates = len(self._heads)
@@ -412,14 +452,70 @@ class Verifier:
         self.report.keys = len(registry.keys)
         return dict(registry.keys)
 
+    def _trusted_checkpoint(self) -> tuple[int, int, str, str] | None:
+        """The newest checkpoint recorded in a live store, and where its tree ends.
+
+        Nothing here is trusted yet: ``_check_trusted`` holds the log to it after
+        the run, and any disagreement is a problem of the report.
+        """
+        last_checkpoint = getattr(self.source, "last_checkpoint", None)
+        position_of_event = getattr(self.source, "position_of_event", None)
+        if last_checkpoint is None or position_of_event is None:
+            return None
+        stored = last_checkpoint()
+        if stored is None:
+            return None
+        try:
+            event = decode_event(open_row(stored))
+            size, root, note = int(event.tree_size), str(event.root_hash), str(event.note)
+        except (LedgerError, ValueError, AttributeError):
+            return None  # the full run reports what is wrong with it
+        last = position_of_event(size - 1) if size > 0 else None
+        return None if last is None else (last, size, root, note)
+
+    def _check_trusted(self, keys: Mapping[str, KeyEntry]) -> None:
+        """The events whose signatures were skipped are exactly the trusted tree's leaves."""
+        if self._trusted is None:
+            return
+        last, size, root, note = self._trusted
+        operator_keys = [entry for entry in keys.values() if entry.owner == OPERATOR]
+        problem = ""
+        if self._events_upto_trusted != size:
+            problem = (
+                f"{self._events_upto_trusted} events up to position {last}, "
+                f"but the checkpoint covers {size}"
+            )
+        elif self.tree.size < size or self.tree.root(size).hex() != root:
+            problem = f"the log's first {size} events do not have its root"
+        else:
+            try:
+                checkpoint, _ = _verified_note(note, operator_keys)
+            except CheckpointError as error:
+                problem = str(error)
+            else:
+                if checkpoint.size != size or checkpoint.root_hash.hex() != root:
+                    problem = "its note and its fields disagree"
+        if problem:
+            self._problem(
+                last,
+                CheckpointMismatch(
+                    f"the checkpoint trusted in place of the signatures up to position {last} "
+                    f"fails: {problem} (run the full verification)"
+                ),
+            )
+            return
+        self.report.trusted_tree_size = size
+        self.report.trusted_events = self._events_upto_trusted
+
     def _results(
         self, keys: Mapping[str, KeyEntry]
     ) -> Iterator[tuple[Sequence[Sequence[Any]], list[Problem]]]:
         chunks = self.source.chunks()
+        trusted_upto = self._trusted[0] if self._trusted is not None else 0
         if self.workers == 1 or self.source.head() <= self.source.chunk_size:
             self.report.workers = 1
             for chunk in chunks:
-                yield check_rows(self.source.load(chunk), keys)
+                yield check_rows(self.source.load(chunk), keys, trusted_upto=trusted_upto)
             return
         # Fork where there is fork: workers start at once, with every module loaded.
         # They open their own store connections; the parent's are never used in them.
@@ -429,7 +525,7 @@ class Verifier:
             max_workers=self.workers,
             mp_context=context,
             initializer=_init_worker,
-            initargs=(keys,),
+            initargs=(keys, trusted_upto),
         ) as pool:
             yield from pool.map(_check_chunk, chunks, chunksize=1)
 
@@ -455,6 +551,8 @@ class Verifier:
             )
         self._last_position = max(self._last_position, position)
         self.report.events += 1
+        if self._trusted is not None and position <= self._trusted[0]:
+            self._events_upto_trusted += 1
         aggregate = record.originator_id
         where = f"event {aggregate} v{record.version} ({record.topic})"
         head = ChainHead(record.version, record.digest)

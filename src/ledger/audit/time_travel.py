@@ -19,6 +19,7 @@ from ledger.errors import NotFound
 from ledger.eventlog.canonical_json import parse_datetime
 from ledger.eventlog.envelope import open_row
 from ledger.standards.bitstring_status_list import Bitstring
+from ledger.standards.open_badges import MESSAGE_PURPOSE, MESSAGE_STATUS_SIZE, status_value
 
 
 def version_at(
@@ -76,16 +77,33 @@ def status_list_at(
     at: datetime | None = None,
     position: int | None = None,
 ) -> Bitstring:
-    """One status list as it was, recomputed from its credentials' histories."""
+    """One status list as it was, recomputed from its credentials' histories.
+
+    ``length`` counts entries. The ``message`` list has two bits per entry,
+    ``revoked << 1 | suspended``, as exports from context v2 on name it.
+    """
+    if purpose == MESSAGE_PURPOSE:
+        bits = Bitstring.for_entries(length, MESSAGE_STATUS_SIZE)
+        for credential in _credentials_at(ledger, credential_ids, at=at, position=position):
+            value = status_value(revoked=credential.revoked, suspended=credential.suspended)
+            if value:
+                bits.set_status(credential.status_index, MESSAGE_STATUS_SIZE, value)
+        return bits
     flag: Callable[[Credential], bool] = (
         (lambda c: c.revoked) if purpose == "revocation" else (lambda c: c.suspended)
     )
     bits = Bitstring(length)
-    for credential_id in credential_ids:
-        credential = credential_at(ledger, credential_id, at=at, position=position)
-        if credential is not None and flag(credential):
+    for credential in _credentials_at(ledger, credential_ids, at=at, position=position):
+        if flag(credential):
             bits.set(credential.status_index, True)
     return bits
+
+
+def _credentials_at(
+    ledger: Ledger, credential_ids: list[UUID], *, at: datetime | None, position: int | None
+) -> list[Credential]:
+    found = (credential_at(ledger, cid, at=at, position=position) for cid in credential_ids)
+    return [credential for credential in found if credential is not None]
 
 
 def backpack_at(

@@ -8,6 +8,7 @@ administrator, learner or verifier would use, under their own actor.
 
 from __future__ import annotations
 
+import base64
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -30,6 +31,15 @@ def _learner(subject: str) -> Actor:
     return Actor(subject=subject, role="learner", authenticated_by="demo")
 
 
+def _badge_image(colour: str) -> str:
+    """A small inline SVG badge image, so the demo names no outside URL."""
+    svg = (
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64">'
+        f'<circle cx="32" cy="32" r="30" fill="{colour}"/></svg>'
+    )
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+
+
 MICRO_DATA_SCIENCE: dict[str, Any] = {
     "kind": "microcredential",
     "title": "Data Science Foundations",
@@ -44,11 +54,18 @@ MICRO_DATA_SCIENCE: dict[str, Any] = {
     "ects": 5,
     "eqf_level": 6,
     "nlqf_level": "6",
-    "assessment_type": "Written exam and project report",
-    "participation_form": "blended",
+    "assessment_type": "testing",
+    "assessment_description": "Written exam and project report",
+    "participation_form": "onsite or blended",
+    "supervision_type": "onsite with identity verification",
+    "identity_checked": True,
     "quality_assurance": "NVAO accredited programme",
+    "quality_assurance_code": "NVAO-2024-0042",
+    "quality_assurance_url": "https://www.nvao.net/nl/besluiten/demo-2024-0042",
+    "quality_assurance_description": "Accreditation decision for the data science minor",
     "language": "en",
     "field_of_study": "Data science",
+    "image": _badge_image("#1f6feb"),
 }
 
 MICRO_ENERGY: dict[str, Any] = {
@@ -60,7 +77,10 @@ MICRO_ENERGY: dict[str, Any] = {
     "study_load_hours": 84,
     "ects": 3,
     "eqf_level": 5,
-    "participation_form": "on-site",
+    "assessment_type": "application of a skill",
+    "assessment_description": "Practical assignment on a real building",
+    "participation_form": "onsite or blended",
+    "image": _badge_image("#2da44e"),
     "language": "nl",
     "field_of_study": "Built environment",
 }
@@ -70,6 +90,8 @@ EDUBADGE_BOARD: dict[str, Any] = {
     "title": "Student Association Board Year",
     "description": "A full year on the board of a student association.",
     "criteria": "Served twelve months as a board member and presented the annual report.",
+    "language": "nl",
+    "image": _badge_image("#bf8700"),
 }
 
 
@@ -115,6 +137,7 @@ def build_demo(ledger: Ledger, *, cohort_size: int = 12) -> dict[str, Any]:
         ledger.revoke_credential(
             cohort[3], reason="Exam fraud established by the board of examiners"
         )
+        ledger.suspend_credential(cohort[6], reason="Result under review by the exam board")
     with acting_as(_admin("bob@hs.example", college)):
         energy = ledger.define_achievement(college, AchievementSpec.parse(MICRO_ENERGY))
         energy_credential = ledger.issue_credential(
@@ -180,6 +203,7 @@ def build_demo(ledger: Ledger, *, cohort_size: int = 12) -> dict[str, Any]:
             "amended": cohort[1],
             "suspended_and_reinstated": cohort[2],
             "revoked": cohort[3],
+            "suspended": cohort[6],
         },
         "learners": learners,
         "consent": consent,

@@ -19,7 +19,7 @@ from eventsourcing.persistence import PersistenceError
 
 from ledger.application.actor import CLI_OPERATOR, acting_as
 from ledger.application.ledger import Ledger
-from ledger.cli import audit_commands
+from ledger.cli import audit_commands, console_commands
 from ledger.cli.demo import build_demo
 from ledger.errors import Conflict, LedgerError
 from ledger.eventlog.canonical_json import loads, to_json_value
@@ -163,7 +163,7 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     runner = ProjectionRunner(ledger)
     names = [args.name] if args.name else None
     try:
-        runner.rebuild(names, workers=args.workers)
+        runner.rebuild(names, workers=args.workers, full=args.full)
     except KeyError as error:
         sys.stderr.write(f"ledger: {error.args[0]}\n")
         return 2
@@ -327,13 +327,20 @@ def build_parser() -> argparse.ArgumentParser:
     project.add_argument("--interval", type=float, default=0.05, help="poll interval when idle")
     rebuild = commands.add_parser("rebuild", parents=[common], help="drop and replay projections")
     rebuild.add_argument(
-        "name", nargs="?", help="status, backpack, exemptions, audit or merkle (default all)"
+        "name",
+        nargs="?",
+        help="status, backpack, exemptions, audit, merkle or institutions (default all)",
     )
     rebuild.add_argument(
         "--workers",
         type=int,
         default=os.cpu_count() or 1,
         help="processes that verify the log before the replay (1: verify while replaying)",
+    )
+    rebuild.add_argument(
+        "--full",
+        action="store_true",
+        help="check every signature, even those the newest checkpoint already covers",
     )
     erase = commands.add_parser(
         "erase-learner", parents=[common], help="erase a learner's personal data (GDPR art. 17)"
@@ -351,6 +358,7 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--issuer", help="issuer id (administrators)")
     token.add_argument("--ttl", type=int, default=3600)
     audit_commands.add_commands(commands, common)
+    console_commands.add_commands(commands, common)
     _add_standard_commands(commands, common)
     return parser
 

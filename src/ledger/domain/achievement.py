@@ -4,6 +4,13 @@ A microcredential carries the mandatory elements of the EU Council Recommendatio
 on micro-credentials (2022); an edubadge (non-formal learning) needs fewer. An
 achievement is revised rather than edited: each revision is kept, and a
 credential names the revision it was issued under.
+
+The value lists (assessment, participation, supervision) are SURF's, from its
+edubadges Open Badges 3.0 conventions (educredentials/obv3-examples), so that
+an export validates against SURF's JSON Schemas. Revisions recorded before
+those lists (class version 1) are upcast on reading: the old participation
+forms map onto SURF's, and a free-text assessment moves to
+``assessment_description`` (nothing is guessed).
 """
 
 from __future__ import annotations
@@ -21,7 +28,32 @@ from ledger.errors import InvalidInput
 
 Kind = Literal["microcredential", "edubadge"]
 KINDS = ("microcredential", "edubadge")
-PARTICIPATION_FORMS = ("online", "on-site", "blended")
+#: SURF's ``assessmentType`` values.
+ASSESSMENT_TYPES = (
+    "testing",
+    "application of a skill",
+    "portfolio",
+    "recognition of prior learning",
+)
+#: SURF's ``participationType`` values.
+PARTICIPATION_FORMS = (
+    "online",
+    "onsite or blended",
+    "volunteering",
+    "work experience",
+    "personalized learning activities",
+)
+#: SURF's ``supervisionType`` values.
+SUPERVISION_TYPES = (
+    "unsupervised with no identity verification",
+    "supervised with no identity verification",
+    "supervised online",
+    "onsite with identity verification",
+)
+#: How version-1 records named the participation form, mapped onto SURF's list.
+_OLD_PARTICIPATION = {"on-site": "onsite or blended", "blended": "onsite or blended"}
+#: An achievement image: an HTTPS URL or an inline image (a data URI).
+IMAGE_PREFIXES = ("https://", "data:image/")
 
 #: EU mandatory elements a microcredential must state (beyond learner and issue date).
 MICROCREDENTIAL_FIELDS = (
@@ -35,10 +67,16 @@ MICROCREDENTIAL_FIELDS = (
     "eqf_level",
     "assessment_type",
     "participation_form",
+    "supervision_type",
+    "identity_checked",
     "quality_assurance",
+    "quality_assurance_code",
+    "quality_assurance_url",
     "language",
+    "image",
 )
-EDUBADGE_FIELDS = ("title", "description", "criteria")
+#: An edubadge is SURF's "extracurricular" credential, which needs an image and a language.
+EDUBADGE_FIELDS = ("title", "description", "criteria", "image", "language")
 
 
 @dataclass(frozen=True)
@@ -62,6 +100,13 @@ class AchievementSpec:
     language: str = ""
     field_of_study: str = ""
     extensions: dict[str, str] = field(default_factory=dict)
+    supervision_type: str = ""
+    identity_checked: bool | None = None
+    image: str = ""
+    assessment_description: str = ""
+    quality_assurance_code: str = ""
+    quality_assurance_url: str = ""
+    quality_assurance_description: str = ""
 
     @classmethod
     def parse(cls, data: dict[str, Any]) -> AchievementSpec:
@@ -96,6 +141,13 @@ class AchievementSpec:
                 language=_text(data, "language"),
                 field_of_study=_text(data, "field_of_study"),
                 extensions={str(k): str(v) for k, v in dict(data.get("extensions", {})).items()},
+                supervision_type=_text(data, "supervision_type"),
+                identity_checked=_optional_bool(data, "identity_checked"),
+                image=_text(data, "image"),
+                assessment_description=_text(data, "assessment_description"),
+                quality_assurance_code=_text(data, "quality_assurance_code"),
+                quality_assurance_url=_text(data, "quality_assurance_url"),
+                quality_assurance_description=_text(data, "quality_assurance_description"),
             )
         except (InvalidOperation, TypeError, ValueError) as error:
             raise InvalidInput(f"achievement: {error}") from None
@@ -104,12 +156,22 @@ class AchievementSpec:
 
     def validate(self) -> None:
         """Rules that hold for every revision, whatever policy is in force."""
+        if self.image and not self.image.startswith(IMAGE_PREFIXES):
+            raise InvalidInput("image: an https:// URL or a data:image/ URI")
+        for name, allowed in (
+            ("assessment_type", ASSESSMENT_TYPES),
+            ("participation_form", PARTICIPATION_FORMS),
+            ("supervision_type", SUPERVISION_TYPES),
+        ):
+            value = getattr(self, name)
+            if value and value not in allowed:
+                raise InvalidInput(f"{name}: one of {', '.join(allowed)}")
+        if self.quality_assurance_url and not self.quality_assurance_url.startswith("https://"):
+            raise InvalidInput("quality_assurance_url: an https:// URL of the decision")
         if self.kind != "microcredential":
             return
         if self.eqf_level is None or not 1 <= self.eqf_level <= 8:
             raise InvalidInput("eqf_level: must be an EQF level from 1 to 8")
-        if self.participation_form not in PARTICIPATION_FORMS:
-            raise InvalidInput(f"participation_form: one of {', '.join(PARTICIPATION_FORMS)}")
         if len(self.country) != 2 or not self.country.isupper():
             raise InvalidInput("country: an ISO 3166-1 alpha-2 code")
         if self.study_load_hours <= 0 or self.ects <= 0:
@@ -149,6 +211,30 @@ def _integer(data: dict[str, Any], name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidInput(f"{name}: must be a whole number")
     return value
+
+
+def _optional_bool(data: dict[str, Any], name: str) -> bool | None:
+    value = data.get(name)
+    if value is not None and not isinstance(value, bool):
+        raise InvalidInput(f"{name}: must be true or false")
+    return value
+
+
+def upcast_spec_v1(record: dict[str, Any]) -> dict[str, Any]:
+    """A version-1 spec record in version-2 terms (SURF's value lists).
+
+    Old participation forms map onto SURF's list; a free-text assessment that
+    is not one of SURF's values is kept as ``assessment_description`` and the
+    type is left unset, since which of SURF's values it was cannot be known.
+    """
+    spec = dict(record)
+    form = spec.get("participation_form", "")
+    spec["participation_form"] = _OLD_PARTICIPATION.get(form, form)
+    assessment = spec.get("assessment_type", "")
+    if assessment and assessment not in ASSESSMENT_TYPES:
+        spec["assessment_description"] = assessment
+        spec["assessment_type"] = ""
+    return spec
 
 
 def _optional_integer(data: dict[str, Any], name: str) -> int | None:
@@ -199,6 +285,19 @@ class Achievement(LedgerAggregate):
     @event("Revised")
     def _revised(self, spec: dict[str, Any], reason: str, policy: str) -> None:
         self.revisions[self.revision + 1] = _spec(spec)
+
+
+def _upcast_state_v1_v2(state: dict[str, Any]) -> None:
+    """Upcaster of ``Registered`` and ``Revised``: the spec they carry, in version-2 terms."""
+    state["spec"] = upcast_spec_v1(state["spec"])
+
+
+# Version 2 of both events carries SURF's value lists and the new fields; the
+# events are generated by ``@event``, so their version is set here, where the
+# envelope reader (``ledger.eventlog.envelope``) looks for it.
+for _event_class in (Achievement.Registered, Achievement.Revised):  # type: ignore[attr-defined]
+    _event_class.class_version = 2
+    _event_class.upcast_v1_v2 = staticmethod(_upcast_state_v1_v2)
 
 
 def _spec(record: dict[str, Any]) -> AchievementSpec:

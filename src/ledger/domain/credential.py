@@ -119,8 +119,7 @@ class Credential(LedgerAggregate):
         result: dict[str, str],
         evidence: list[str],
     ) -> None:
-        if valid_until is not None and valid_until <= valid_from:
-            raise InvalidInput("valid_until: must be after valid_from")
+        self.check_validity(valid_from, valid_until)
         self.issuer_id = issuer_id
         self.achievement_id = achievement_id
         self.achievement_revision = achievement_revision
@@ -137,6 +136,12 @@ class Credential(LedgerAggregate):
         self.expired_recorded = False
         self.reasons: list[str] = []
         self.amendments = 0
+
+    @staticmethod
+    def check_validity(valid_from: datetime, valid_until: datetime | None) -> None:
+        """Refuse a validity period that ends before it starts (checkable before issuing)."""
+        if valid_until is not None and valid_until <= valid_from:
+            raise InvalidInput("valid_until: must be after valid_from")
 
     def status(self, at: datetime | None = None) -> Status:
         """The credential's status at ``at`` (now by default)."""

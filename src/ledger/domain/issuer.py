@@ -21,6 +21,45 @@ from ledger.domain.statusallocation import LIST_LENGTH, index_at
 from ledger.errors import InvalidInput, RuleViolation
 
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
+#: Dutch institution identifiers with a fixed shape: BRIN (DUO's four-character
+#: institution code, e.g. ``21PB``) and OIN (the government's 20-digit organisation
+#: number). Other schemes are free text within the limits below.
+_IDENTIFIER_SHAPES = {
+    "BRIN": re.compile(r"^[0-9]{2}[A-Z]{2}$"),
+    "OIN": re.compile(r"^[0-9]{20}$"),
+}
+_IDENTIFIER_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,31}$")
+MAX_IDENTIFIERS = 20
+MAX_URL = 2000
+
+
+def check_identifiers(identifiers: dict[str, str]) -> dict[str, str]:
+    """Refuse malformed identifiers; BRIN and OIN must have their official shape."""
+    if len(identifiers) > MAX_IDENTIFIERS:
+        raise InvalidInput(f"identifiers: at most {MAX_IDENTIFIERS}")
+    for scheme, value in identifiers.items():
+        if not isinstance(scheme, str) or not _IDENTIFIER_SCHEME.match(scheme):
+            raise InvalidInput(f"identifiers: {scheme!r} is not an identifier scheme name")
+        if not isinstance(value, str) or not value.strip() or len(value) > 200:
+            raise InvalidInput(f"identifiers.{scheme}: a value of 1 to 200 characters")
+        shape = _IDENTIFIER_SHAPES.get(scheme.upper())
+        if shape is not None and not shape.match(value):
+            raise InvalidInput(f"identifiers.{scheme}: {value!r} is not a valid {scheme.upper()}")
+    return dict(identifiers)
+
+
+def check_public_url(name: str, value: str) -> str:
+    """An https URL (http only for a local address), or empty to clear the field."""
+    if value == "":
+        return value
+    if len(value) > MAX_URL or any(c.isspace() for c in value):
+        raise InvalidInput(f"{name}: not a URL")
+    scheme, _, rest = value.partition("://")
+    host = rest.split("/", 1)[0]
+    local = host.split(":", 1)[0] in ("127.0.0.1", "localhost")
+    if not host or not (scheme == "https" or (scheme == "http" and local)):
+        raise InvalidInput(f"{name}: must be an https:// URL")
+    return value
 
 
 class Issuer(LedgerAggregate):
@@ -40,9 +79,72 @@ class Issuer(LedgerAggregate):
         self.name = name
         self.country = country
         self.identifiers = dict(identifiers)
+        self.homepage = ""
+        self.logo_url = ""
         self.administrators: set[str] = set()
         self.policies: list[StudyLoadPolicy] = []
         self.status_lists: list[StatusListState] = []
+
+    @classmethod
+    def register(
+        cls,
+        *,
+        name: str,
+        country: str,
+        identifiers: dict[str, str],
+        homepage: str = "",
+        logo_url: str = "",
+    ) -> Issuer:
+        """Register an institution; a homepage or logo is recorded as its first profile edit."""
+        issuer = cls(name=name, country=country, identifiers=check_identifiers(identifiers))
+        if homepage or logo_url:
+            issuer.edit_profile(homepage=homepage, logo_url=logo_url)
+        return issuer
+
+    def edit_profile(
+        self,
+        *,
+        name: str | None = None,
+        country: str | None = None,
+        identifiers: dict[str, str] | None = None,
+        homepage: str | None = None,
+        logo_url: str | None = None,
+    ) -> None:
+        """Change the public profile; only the fields given change, and only if they differ."""
+        changes: dict[str, Any] = {}
+        if name is not None:
+            if not name.strip() or len(name) > 500:
+                raise InvalidInput("name: 1 to 500 characters")
+            changes["name"] = name.strip()
+        if country is not None:
+            if not _COUNTRY.match(country):
+                raise InvalidInput(f"country must be an ISO 3166-1 alpha-2 code, not {country!r}")
+            changes["country"] = country
+        if identifiers is not None:
+            changes["identifiers"] = check_identifiers(identifiers)
+        if homepage is not None:
+            changes["homepage"] = check_public_url("homepage", homepage)
+        if logo_url is not None:
+            changes["logo_url"] = check_public_url("logo_url", logo_url)
+        changes = {k: v for k, v in changes.items() if getattr(self, k) != v}
+        if not changes:
+            raise RuleViolation("the profile already says this: nothing to change")
+        self._profile_edited(changes=changes)
+
+    @event("ProfileEdited")
+    def _profile_edited(self, changes: dict[str, Any]) -> None:
+        for name, value in changes.items():
+            setattr(self, name, dict(value) if name == "identifiers" else value)
+
+    def profile(self) -> dict[str, Any]:
+        """The public profile."""
+        return {
+            "name": self.name,
+            "country": self.country,
+            "identifiers": dict(self.identifiers),
+            "homepage": self.homepage,
+            "logo_url": self.logo_url,
+        }
 
     def add_administrator(self, subject: str) -> None:
         """Let ``subject`` administer this issuer's credentials."""
@@ -84,8 +186,10 @@ class Issuer(LedgerAggregate):
         """Reserve ``count`` status entries; returns (list number, index) for each.
 
         Opens new lists as the current one fills. The reservations are events on
-        this aggregate, saved in the same transaction as the credentials that use
-        them, so a concurrent issuer is refused by optimistic concurrency.
+        this aggregate; the application reserves in blocks, in a transaction of
+        their own, and hands a block out to its issuances
+        (``ledger.application.status_entries``), so a concurrent reservation is
+        refused by optimistic concurrency and issuances never collide here.
         """
         if count < 1:
             raise InvalidInput("reserve at least one status entry")

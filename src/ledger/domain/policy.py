@@ -115,3 +115,50 @@ def policy_in_force(adopted: list[StudyLoadPolicy], at: datetime) -> StudyLoadPo
         if policy.covers(at):
             return policy
     return NATIONAL_PILOT
+
+
+#: The policies an institution may adopt, by id.
+CATALOGUE: dict[str, StudyLoadPolicy] = {
+    policy.policy_id: policy for policy in (NATIONAL_PILOT, NATIONAL_EXPERIMENT_1EC)
+}
+
+
+def policy_for_period(
+    policy_id: str, *, start: datetime | None = None, until: datetime | None = None
+) -> StudyLoadPolicy:
+    """A catalogue policy narrowed to an institution's period, which must lie inside its own.
+
+    The 1 EC experiment exists only from 2025-05-01 to 2027-04-30: a period reaching
+    outside that window is refused, never silently cut.
+    """
+    base = CATALOGUE.get(policy_id)
+    if base is None:
+        raise InvalidInput(f"policy: one of {', '.join(CATALOGUE)}, not {policy_id!r}")
+    start = base.in_force_from if start is None else start
+    until = base.in_force_until if until is None else until
+    if start.tzinfo is None or (until is not None and until.tzinfo is None):
+        raise InvalidInput("period: give times with a time zone (UTC)")
+    end = base.in_force_until.date() if base.in_force_until else "open end"
+    window = f"{base.in_force_from.date()} to {end}"
+    if start < base.in_force_from or (
+        base.in_force_until is not None and (until is None or until > base.in_force_until)
+    ):
+        raise InvalidInput(f"period: {base.reference} may only be adopted within {window}")
+    return StudyLoadPolicy(
+        policy_id=base.policy_id,
+        version=base.version,
+        min_hours=base.min_hours,
+        min_ects=base.min_ects,
+        in_force_from=start,
+        in_force_until=until,
+        description=base.description,
+    )
+
+
+def alternatives(in_force: StudyLoadPolicy, at: datetime) -> list[StudyLoadPolicy]:
+    """Catalogue policies in force at ``at`` with a lower minimum than ``in_force``."""
+    return [
+        p
+        for p in CATALOGUE.values()
+        if p.covers(at) and p.min_hours < in_force.min_hours and p.policy_id != in_force.policy_id
+    ]

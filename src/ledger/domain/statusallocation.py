@@ -3,10 +3,11 @@
 Each status list gets a random seed when it is opened (recorded in the log); the
 seed defines a pseudo-random permutation of the list's indexes; the n-th entry
 reserved in the list gets the n-th index of that permutation. Reservations are
-events, and each issued credential records the index it got, so replaying the
-log reproduces every assignment, two writers can never get the same index (the
-reservation counter lives in one aggregate and is guarded by optimistic
-concurrency), and an index reveals nothing about issuance order.
+events (made in blocks that a writer process then hands out), and each issued
+credential records the index it got, so replaying the log reproduces every
+assignment, two writers can never get the same index (the reservation counter
+lives in one aggregate and is guarded by optimistic concurrency), and an index
+reveals nothing about issuance order.
 
 The permutation is a Fisher-Yates shuffle driven by BLAKE2b in counter mode over
 the seed, fully specified here so that it does not depend on Python's ``random``.
@@ -25,6 +26,10 @@ LIST_LENGTH = 131_072
 #: What an issuer's status lists say: one list of each purpose per list number.
 StatusPurpose = Literal["revocation", "suspension"]
 STATUS_PURPOSES: tuple[StatusPurpose, ...] = get_args(StatusPurpose)
+#: What is published per list number: the two stored one-bit lists, and the two-bit
+#: ``message`` list computed from them (revoked << 1 | suspended) that exports name.
+PublishedPurpose = Literal["revocation", "suspension", "message"]
+LIST_PURPOSES: tuple[PublishedPurpose, ...] = get_args(PublishedPurpose)
 
 
 @lru_cache(maxsize=8)

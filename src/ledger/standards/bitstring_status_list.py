@@ -515,3 +515,35 @@ def _gunzip(data: bytes, max_bytes: int) -> bytes:
             raise InvalidGzipError("truncated GZIP stream")
         remaining = inflater.unused_data
     return bytes(out)
+
+
+# --------------------------------------------------------------------------- two-bit lists
+
+
+def _spread(byte: int) -> int:
+    """The 8 bits of ``byte`` at the even positions of 16 (bit k goes to bit 2k)."""
+    out = 0
+    for k in range(8):
+        out |= ((byte >> k) & 1) << (2 * k)
+    return out
+
+
+_SPREAD = tuple(_spread(b) for b in range(256))
+
+
+def interleave(high: Bitstring, low: Bitstring) -> Bitstring:
+    """A two-bit list whose entry ``i`` is ``high[i] << 1 | low[i]``.
+
+    How one ``statusSize`` 2 list carries two one-bit lists of the same length
+    (e.g. revocation and suspension): a pure function of both, so it is
+    recomputed, never stored.
+    """
+    if len(high) != len(low):
+        raise ValueError("both lists must have the same length")
+    high_bytes, low_bytes = high.to_bytes(), low.to_bytes()
+    out = bytearray(2 * len(high_bytes))
+    for i, (h, lo) in enumerate(zip(high_bytes, low_bytes, strict=True)):
+        word = (_SPREAD[h] << 1) | _SPREAD[lo]
+        out[2 * i] = word >> 8
+        out[2 * i + 1] = word & 0xFF
+    return Bitstring.from_bytes(out)

@@ -257,6 +257,8 @@ class CredentialChecker:
     ) -> tuple[ResolvedKey, datetime | None]:
         """Verify a document's proof with a key its issuer controls (raises on failure)."""
         proof = document.get("proof")
+        if isinstance(proof, list) and len(proof) == 1:
+            proof = proof[0]  # a proof set of one, as OB 3.0's schema writes it
         method = proof.get("verificationMethod") if isinstance(proof, dict) else None
         if not isinstance(method, str):
             raise KeyResolutionError("the proof names no verificationMethod")
@@ -425,6 +427,10 @@ class CredentialChecker:
             value = bits.get_status(index, size)
         except StatusListIndexError as error:
             raise StatusError(ErrorCode.RANGE_ERROR, str(error)) from None
+        if size > 1 or purpose == "message":
+            message = _status_message(entry, value, size)
+            detail = f"status {value:#x} {message!r} (entry {index} of {url})"
+            return message.strip().lower() in REFUSING_MESSAGES, tolerated, detail
         state = {"revocation": "revoked", "suspension": "suspended"}.get(purpose, f"{purpose} set")
         detail = (
             f"{state} (bit {index} of {url})" if value else f"not {state} (bit {index} of {url})"
@@ -476,6 +482,45 @@ class CredentialChecker:
             ErrorCode.STATUS_VERIFICATION_ERROR,
             f"the list's statusPurpose {listed!r} is not {purpose!r}",
         )
+
+
+#: Status messages that make a credential fail: the issuer itself says it is not in force.
+REFUSING_MESSAGES = frozenset({"revoked", "suspended"})
+
+
+def _status_message(entry: dict[str, Any], value: int, size: int) -> str:
+    """The issuer's message for ``value`` (Bitstring Status List 2.1, ``statusMessage``).
+
+    "If statusSize is provided and is greater than 1, then the property
+    credentialStatus.statusMessage MUST be present, and the number of status
+    messages must equal the number of possible values": a missing or short list
+    is a malformed entry, since the value then has no meaning we may assume.
+    """
+    messages = entry.get("statusMessage")
+    if not isinstance(messages, list) or (size > 1 and len(messages) != 1 << size):
+        raise StatusError(
+            ErrorCode.MALFORMED_VALUE_ERROR,
+            f"statusMessage must list {1 << size} messages for statusSize {size}",
+        )
+    for item in messages:
+        status = item.get("status") if isinstance(item, dict) else None
+        message = item.get("message") if isinstance(item, dict) else None
+        if not isinstance(status, str) or not isinstance(message, str):
+            raise StatusError(
+                ErrorCode.MALFORMED_VALUE_ERROR, f"statusMessage entry {item!r} is malformed"
+            )
+        try:
+            number = int(status, 16)
+        except ValueError:
+            raise StatusError(
+                ErrorCode.MALFORMED_VALUE_ERROR,
+                f"statusMessage status {status!r} is not hexadecimal",
+            ) from None
+        if number == value:
+            return message
+    raise StatusError(
+        ErrorCode.MALFORMED_VALUE_ERROR, f"statusMessage has no message for {value:#x}"
+    )
 
 
 def _entry_numbers(entry: dict[str, Any]) -> tuple[int, int]:

@@ -1,15 +1,21 @@
 """Open Badges 3.0 ``OpenBadgeCredential`` documents (W3C VC 2.0) of ledger credentials.
 
-The mapping of the EU micro-credential elements follows SURF's OB 3.0 examples
-(educredentials/obv3-examples) where they have one: EQF level and quality
-assurance are ``alignment`` entries (``ext:EQF``, ``ext:QualityAssurance``; NLQF
-as ``ext:NLQF``), ECTS are ``creditsAvailable``, the field of study
-``fieldOfStudy``, the language ``inLanguage``, results ``resultDescription`` with
-``result``. Elements OB 3.0 has no field for (study load in hours, learning
-outcomes, assessment and participation type, awarding body, the study-load
-policy, free extensions) use the terms of our bundled context
-``LEDGER_EXTENSIONS_V1_URL``, so that the canonicalizer, which refuses undefined
-terms, covers every value with the signature.
+The EU micro-credential elements are expressed as SURF's edubadges OB 3.0
+conventions express them (educredentials/obv3-examples), so that an export
+validates against 1EdTech's OB 3.0 JSON Schema and SURF's schemas: the
+achievement is also an ``EducredentialAchievement``; EQF and NLQF levels and the
+quality-assurance decision (name, code, URL, description) are ``alignment``
+entries; the study load is ``ECTS`` and ``timeInvestment`` (hours); assessment,
+participation and supervision use SURF's value lists; ``identityChecked``, an
+``image`` and ``inLanguage`` are given; BRIN is ``ext:BRIN``. SURF's terms and
+our few own ones (learning outcomes, awarding body, the study-load policy,
+amendments) come from version 2 of our context, served by the deployment under
+its public URL (``ledger_context_url``); version 1 stays bundled and served for
+credentials exported before.
+
+Status: ONE ``BitstringStatusListEntry`` (OB 3.0 allows one) with
+``statusPurpose`` ``message`` and ``statusSize`` 2: the high bit says revoked,
+the low bit suspended (docs/decisions.md, "One status entry").
 
 The document is a pure function of the credential version: same input, same
 bytes. Nothing here signs; ``ledger.application.publishing`` does.
@@ -20,22 +26,43 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 from urllib.parse import quote, urlencode
 from uuid import UUID, uuid5
 
 from ledger.domain.achievement import AchievementSpec
 from ledger.domain.credential import Credential
-from ledger.domain.statusallocation import StatusPurpose
+from ledger.domain.statusallocation import PublishedPurpose
 from ledger.standards.dataintegrity.loader import (
     CREDENTIALS_V2_URL,
-    LEDGER_EXTENSIONS_V1_URL,
     OPEN_BADGES_V3_URL,
+    ledger_context_url,
 )
 
-CONTEXTS = [CREDENTIALS_V2_URL, OPEN_BADGES_V3_URL, LEDGER_EXTENSIONS_V1_URL]
 EQF_URL = "https://europa.eu/europass/en/description-eight-eqf-levels"
 NLQF_URL = "https://www.nlqf.nl/nlqf-niveaus"
+#: The entry of exports from v2 on: one two-bit ``message`` list per issuer list
+#: (the one-bit lists of ``STATUS_PURPOSES`` stay published for older exports).
+MESSAGE_PURPOSE: PublishedPurpose = "message"
+MESSAGE_STATUS_SIZE = 2
+#: value = revoked << 1 | suspended; a revoked credential stays revoked whatever else.
+STATUS_MESSAGES = (
+    ("0x0", "valid"),
+    ("0x1", "suspended"),
+    ("0x2", "revoked"),
+    ("0x3", "revoked"),
+)
+
+
+def status_value(*, revoked: bool, suspended: bool) -> int:
+    """The two-bit value of the message list (see ``STATUS_MESSAGES``)."""
+    return (2 if revoked else 0) | (1 if suspended else 0)
+
+
+def contexts(public_url: str) -> list[str]:
+    """The ``@context`` of an export: VC 2.0, OB 3.0 and our v2 context as served here."""
+    return [CREDENTIALS_V2_URL, OPEN_BADGES_V3_URL, ledger_context_url(public_url)]
 
 
 @dataclass(frozen=True)
@@ -52,7 +79,7 @@ class IssuerProfile:
 class StatusPointer:
     """Where a credential's bit sits: a status list credential URL and an index."""
 
-    purpose: StatusPurpose
+    purpose: PublishedPurpose
     list_credential: str
     index: int
 
@@ -112,25 +139,67 @@ def issuer_profile(profile: IssuerProfile) -> dict[str, Any]:
         "address": {"type": ["Address"], "addressCountryCode": profile.country},
     }
     if profile.identifiers:
+        # Registry codes are written as their registries name them: BRIN as ext:BRIN (SURF).
         document["otherIdentifier"] = [
-            {"type": "IdentifierEntry", "identifier": value, "identifierType": f"ext:{key}"}
+            {"type": "IdentifierEntry", "identifier": value, "identifierType": f"ext:{key.upper()}"}
             for key, value in sorted(profile.identifiers.items())
         ]
     return document
 
 
-def _alignment(target_type: str, name: str, code: str, url: str) -> dict[str, Any]:
-    return {
+def _alignment(
+    target_type: str, name: str, code: str, url: str, description: str = ""
+) -> dict[str, Any]:
+    found: dict[str, Any] = {
         "type": ["Alignment"],
         "targetType": target_type,
         "targetName": name,
         "targetCode": code,
         "targetUrl": url,
     }
+    if description:
+        found["targetDescription"] = description
+    return found
+
+
+def achievement_revision_url(public_url: str, achievement_id: UUID, revision: int) -> str:
+    """Where an achievement revision resolves (the ``id`` of the OB ``Achievement``)."""
+    return f"{public_url}/v1/achievements/{achievement_id}/revisions/{revision}"
 
 
 def _result_id(achievement_url: str, name: str) -> str:
     return f"{achievement_url}#result-{quote(name, safe='')}"
+
+
+#: The result every credential without graded results carries: it was completed.
+COMPLETION = "Completion"
+
+
+def _number(value: Decimal) -> int | float:
+    """A JSON number that reads the same in every JSON-LD processor (5, not 5.0)."""
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def _alignments(spec: AchievementSpec, issuer_url: str) -> list[dict[str, Any]]:
+    alignments = []
+    if spec.eqf_level is not None:
+        code = str(spec.eqf_level)
+        alignments.append(_alignment("ext:EQF", f"EQF level {code}", code, EQF_URL))
+    if spec.nlqf_level:
+        alignments.append(
+            _alignment("ext:NLQF", f"NLQF level {spec.nlqf_level}", spec.nlqf_level, NLQF_URL)
+        )
+    if spec.quality_assurance:
+        alignments.append(
+            _alignment(
+                "ext:QualityAssurance",
+                spec.quality_assurance,
+                spec.quality_assurance_code or "quality-assurance",
+                spec.quality_assurance_url or issuer_url,
+                spec.quality_assurance_description,
+            )
+        )
+    return alignments
 
 
 def achievement(
@@ -144,42 +213,36 @@ def achievement(
     """The OB ``Achievement``, with the EU elements mapped as the module docstring says."""
     document: dict[str, Any] = {
         "id": achievement_url,
-        "type": ["Achievement"],
+        "type": ["Achievement", "EducredentialAchievement"],
         "achievementType": "MicroCredential" if spec.kind == "microcredential" else "Badge",
         "name": spec.title,
         "description": spec.description,
         "criteria": {"narrative": spec.criteria or spec.description},
         "version": str(revision),
     }
-    alignments = []
-    if spec.eqf_level is not None:
-        code = str(spec.eqf_level)
-        alignments.append(_alignment("ext:EQF", f"EQF level {code}", code, EQF_URL))
-    if spec.nlqf_level:
-        alignments.append(
-            _alignment("ext:NLQF", f"NLQF level {spec.nlqf_level}", spec.nlqf_level, NLQF_URL)
-        )
-    if spec.quality_assurance:
-        alignments.append(
-            _alignment(
-                "ext:QualityAssurance", spec.quality_assurance, "quality-assurance", issuer_url
-            )
-        )
+    if spec.image:
+        document["image"] = {"id": spec.image, "type": "Image"}
+    alignments = _alignments(spec, issuer_url)
     if alignments:
         document["alignment"] = alignments
     if spec.ects > 0:
         document["creditsAvailable"] = float(spec.ects)
+        document["ECTS"] = _number(spec.ects)
     optional: dict[str, Any] = {
         "fieldOfStudy": spec.field_of_study,
         "inLanguage": spec.language,
-        "studyLoad": spec.study_load_hours or None,
+        "timeInvestment": spec.study_load_hours or None,
         "learningOutcome": list(spec.learning_outcomes) or None,
         "assessmentType": spec.assessment_type,
+        "assessmentDescription": spec.assessment_description,
         "participationType": spec.participation_form,
+        "supervisionType": spec.supervision_type,
         "awardingBody": spec.awarding_body,
         "achievementExtensions": dict(sorted(spec.extensions.items())) or None,
     }
     document.update({key: value for key, value in optional.items() if value})
+    if spec.identity_checked is not None:
+        document["identityChecked"] = spec.identity_checked
     if result_names:
         document["resultDescription"] = [
             {
@@ -189,6 +252,15 @@ def achievement(
                 "resultType": "Result",
             }
             for name in result_names
+        ]
+    else:
+        document["resultDescription"] = [
+            {
+                "id": _result_id(achievement_url, COMPLETION),
+                "type": ["ResultDescription"],
+                "name": COMPLETION,
+                "resultType": "Status",
+            }
         ]
     return document
 
@@ -201,12 +273,11 @@ def open_badge_credential(
     public_url: str,
     awarded_at: datetime,
     salt: str | None,
-    status: list[StatusPointer],
+    status: StatusPointer,
 ) -> dict[str, Any]:
     """The unsigned ``OpenBadgeCredential`` of a credential as it stands now."""
-    achievement_url = (
-        f"{public_url}/v1/achievements/{credential.achievement_id}"
-        f"/revisions/{credential.achievement_revision}"
+    achievement_url = achievement_revision_url(
+        public_url, credential.achievement_id, credential.achievement_revision
     )
     result_names = sorted(credential.result)
     subject: dict[str, Any] = {
@@ -229,10 +300,18 @@ def open_badge_credential(
             }
             for name in result_names
         ]
+    else:
+        subject["result"] = [
+            {
+                "type": ["Result"],
+                "resultDescription": _result_id(achievement_url, COMPLETION),
+                "status": "Completed",
+            }
+        ]
     if spec.ects > 0:
         subject["creditsEarned"] = float(spec.ects)
     document: dict[str, Any] = {
-        "@context": list(CONTEXTS),
+        "@context": contexts(public_url),
         "id": document_id(credential.id, credential.amendments),
         "type": ["VerifiableCredential", "OpenBadgeCredential"],
         "name": spec.title,
@@ -240,16 +319,17 @@ def open_badge_credential(
         "validFrom": xsd_datetime(credential.valid_from),
         "awardedDate": xsd_datetime(awarded_at),
         "credentialSubject": subject,
-        "credentialStatus": [
-            {
-                "id": f"{pointer.list_credential}#{pointer.index}",
-                "type": "BitstringStatusListEntry",
-                "statusPurpose": pointer.purpose,
-                "statusListIndex": str(pointer.index),
-                "statusListCredential": pointer.list_credential,
-            }
-            for pointer in status
-        ],
+        "credentialStatus": {
+            "id": f"{status.list_credential}#{status.index}",
+            "type": "BitstringStatusListEntry",
+            "statusPurpose": status.purpose,
+            "statusListIndex": str(status.index),
+            "statusListCredential": status.list_credential,
+            "statusSize": MESSAGE_STATUS_SIZE,
+            "statusMessage": [
+                {"status": value, "message": message} for value, message in STATUS_MESSAGES
+            ],
+        },
     }
     if credential.valid_until is not None:
         document["validUntil"] = xsd_datetime(credential.valid_until)

@@ -112,31 +112,36 @@ def verify_consistency(
 ) -> None:
     """Check that the tree ``(new_size, new_root)`` extends ``(old_size, old_root)``.
 
-    Implements RFC 9162 section 2.1.4.2, plus the degenerate cases the RFC
-    leaves to the caller: an empty old tree (consistent with anything, proof
-    must be empty and ``old_root`` must be the empty-tree hash) and equal
-    sizes (proof must be empty and the roots equal).  Raises
-    :class:`ProofError` on any failure.
+    Implements RFC 9162 section 2.1.4.2 with the edge cases decided as
+    transparency-dev/merkle's ``VerifyConsistency`` tables decide them:
+
+    * a proof *from* the empty tree (``old_size == 0``) is refused, even
+      between two empty trees: every tree extends the empty one, so such a
+      "proof" proves nothing, and accepting it lets a caller believe it
+      checked something it did not;
+    * equal sizes need an empty proof and byte-identical roots (the roots are
+      compared, not recomputed, so their length is not judged there);
+    * otherwise the proof must be non-empty and reproduce both roots.
+
+    Raises :class:`ProofError` on any failure.
     """
-    _check_hash("old_root", old_root)
-    _check_hash("new_root", new_root)
-    _check_proof(proof)
     if old_size < 0 or new_size < 0:
         raise ProofError("tree sizes must be non-negative")
     if old_size > new_size:
         raise ProofError(f"old size {old_size} is larger than new size {new_size}")
+    if old_size == 0:
+        raise ProofError(
+            "a consistency proof from the empty tree (size 0) proves nothing and is refused"
+        )
     if old_size == new_size:
         if proof:
             raise ProofError("consistency proof between equal sizes must be empty")
-        if not _equal(old_root, new_root):
+        if not _equal(bytes(old_root), bytes(new_root)):
             raise ProofError("roots differ for equal tree sizes")
         return
-    if old_size == 0:
-        if proof:
-            raise ProofError("consistency proof from the empty tree must be empty")
-        if not _equal(old_root, EMPTY_ROOT):
-            raise ProofError("old root is not the empty-tree hash for size 0")
-        return
+    _check_hash("old_root", old_root)
+    _check_hash("new_root", new_root)
+    _check_proof(proof)
     if not proof:
         raise ProofError("consistency proof is empty")
 

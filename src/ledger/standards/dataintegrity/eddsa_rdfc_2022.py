@@ -138,6 +138,8 @@ def sign(
     verification_method: str,
     created: str | None,
     proof_purpose: str = "assertionMethod",
+    challenge: str | None = None,
+    domain: str | None = None,
 ) -> dict[str, Any]:
     """Return a copy of ``document`` with an ``eddsa-rdfc-2022`` proof added.
 
@@ -158,6 +160,11 @@ def sign(
         "verificationMethod": verification_method,
         "proofPurpose": proof_purpose,
     }
+    # A presentation's proof binds it to a verifier's challenge and domain.
+    if challenge is not None:
+        options["challenge"] = challenge
+    if domain is not None:
+        options["domain"] = domain
     _check_type_and_suite(options, ProofGenerationError)
     _check_created(options, ProofGenerationError)
     intermediates = hashing_intermediates(unsecured, options)

@@ -5,11 +5,19 @@ Loading one from the network at verification time would hand that decision to
 whoever serves the URL, and would make verification depend on connectivity.
 So contexts are package files, looked up by exact URL, and anything else is
 refused with :class:`UnknownContextError`.
+
+Our own context from version 2 on is served by each deployment under its
+``LEDGER_PUBLIC_URL`` (``/contexts/ob-extensions-v2.json``), so that a standard
+verifier can fetch it; the URL therefore depends on the deployment, and the
+deployment registers it here (``serve_own_context``) to map it onto the same
+bundled bytes: the content is pinned, only its address varies.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import threading
 from collections.abc import Mapping
 from functools import cache
 from importlib import resources
@@ -25,6 +33,10 @@ MULTIKEY_V1_URL = "https://w3id.org/security/multikey/v1"
 #: Our own terms for what OB 3.0 has no field for (docs/decisions.md, "Standard credentials").
 LEDGER_EXTENSIONS_V1_URL = "https://w3id.org/edu-ledger/contexts/ob-extensions-v1.json"
 
+#: Where a deployment serves our context, version 2 (under its public URL).
+LEDGER_EXTENSIONS_V2_PATH = "/contexts/ob-extensions-v2.json"
+LEDGER_EXTENSIONS_V2_FILE = "ledger-ob-extensions-v2.json"
+
 #: Exact context URL -> file name inside ``ledger/dataintegrity/contexts``.
 BUNDLED_CONTEXTS: Mapping[str, str] = {
     CREDENTIALS_V2_URL: "credentials-v2.json",
@@ -36,19 +48,54 @@ BUNDLED_CONTEXTS: Mapping[str, str] = {
 }
 
 
+_own_urls: dict[str, str] = {}
+_own_lock = threading.Lock()
+
+
+def ledger_context_url(public_url: str) -> str:
+    """The URL of our context (version 2) as the deployment at ``public_url`` serves it."""
+    return public_url.rstrip("/") + LEDGER_EXTENSIONS_V2_PATH
+
+
+def serve_own_context(public_url: str) -> str:
+    """Map this deployment's context URL onto the bundled file; returns the URL."""
+    url = ledger_context_url(public_url)
+    with _own_lock:
+        _own_urls[url] = LEDGER_EXTENSIONS_V2_FILE
+    return url
+
+
+def bundled_name(url: str) -> str | None:
+    """The bundled file that ``url`` names, if it is a known or registered context."""
+    name = BUNDLED_CONTEXTS.get(url)
+    if name is None:
+        with _own_lock:
+            name = _own_urls.get(url)
+    return name
+
+
 @cache
-def context_bytes(url: str) -> bytes:
-    """Return the exact bundled bytes for ``url`` (cached; files never change)."""
-    try:
-        name = BUNDLED_CONTEXTS[url]
-    except KeyError:
-        raise UnknownContextError(url) from None
+def file_bytes(name: str) -> bytes:
+    """The exact bytes of a bundled context file (cached; files never change)."""
     return (
         resources.files("ledger.standards.dataintegrity")
         .joinpath("contexts")
         .joinpath(name)
         .read_bytes()
     )
+
+
+def context_bytes(url: str) -> bytes:
+    """Return the exact bundled bytes for ``url``."""
+    name = bundled_name(url)
+    if name is None:
+        raise UnknownContextError(url)
+    return file_bytes(name)
+
+
+def context_digest(name: str) -> str:
+    """SHA-256 (hex) of a bundled file: what pins a context served elsewhere."""
+    return hashlib.sha256(file_bytes(name)).hexdigest()
 
 
 def load_context(url: str) -> dict[str, Any]:
