@@ -18,6 +18,7 @@ from ledger.api.pages.public_pages import download_response, share_url
 from ledger.api.pages.rendering import render
 from ledger.api.pages.session import check_csrf
 from ledger.api.pages.signin import person_in
+from ledger.projections.backpack import CredentialRow
 from starlette.responses import RedirectResponse, Response
 
 from ledger.application.actor import Actor
@@ -32,10 +33,10 @@ verdicts = VerdictCache()
 
 
 def _own_credential(services: Any, actor: Actor, credential_id: UUID) -> dict[str, Any]:
-    found = services.views.credential(credential_id)
-    if found is None or found.pop("learner_id") != str(learner_id_for(actor.subject)):
+    found: CredentialRow | None = services.views.credential(credential_id)
+    if found is None or found.learner_id != str(learner_id_for(actor.subject)):
         raise NotFound("credential not found")
-    return dict(found)
+    return found.shown()
 
 
 def _end_of(day: str | None) -> datetime | None:
@@ -60,7 +61,11 @@ def backpack(request: Request, actor: Learner) -> Response:
     """Every credential with its state."""
     services = request.app.state.services
     learner_id = learner_id_for(actor.subject)
-    return render(request, "backpack.html", credentials=services.views.backpack(learner_id))
+    return render(
+        request,
+        "backpack.html",
+        credentials=[c.shown() for c in services.views.backpack(learner_id)],
+    )
 
 
 @router.get("/credentials/{credential_id}")
@@ -117,8 +122,7 @@ def _links_page(request: Request, actor: Actor, **extra: Any) -> Response:
     services = request.app.state.services
     learner_id = learner_id_for(actor.subject)
     titles = {
-        c["credential_id"]: c["achievement"].get("title")
-        for c in services.views.backpack(learner_id)
+        c.credential_id: c.achievement.get("title") for c in services.views.backpack(learner_id)
     }
     return render(
         request,
@@ -202,7 +206,7 @@ def _consents_page(request: Request, actor: Actor, **extra: Any) -> Response:
         "consents.html",
         status_code=extra.get("status_code", 200),
         consents=consents,
-        credentials=services.views.backpack(learner_id),
+        credentials=[c.shown() for c in services.views.backpack(learner_id)],
         errors=extra.get("errors", {}),
         given=extra.get("given", {}),
     )
@@ -283,7 +287,7 @@ def _claims_page(request: Request, actor: Actor, **extra: Any) -> Response:
         status_code=extra.get("status_code", 200),
         claims=claims,
         institutions=institutions,
-        credentials=services.views.backpack(learner_id),
+        credentials=[c.shown() for c in services.views.backpack(learner_id)],
         errors=extra.get("errors", {}),
         given=extra.get("given", {}),
     )
