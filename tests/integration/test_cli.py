@@ -26,7 +26,7 @@ def run(
 
 
 def test_init_demo_history(store_url: str, tmp_path: Path) -> None:
-    env = {"LEDGER_KEY_DIR": str(tmp_path / "keys")}
+    env = {"LEDGER_KEY_DIR": str(tmp_path / "keys"), "LEDGER_ENV": "development"}
     first = run("init", "--store", store_url, "--json", cwd=tmp_path, env=env)
     assert first.returncode == 0, first.stderr
     assert json.loads(first.stdout)["created"] is True
@@ -97,8 +97,9 @@ def test_encrypted_key_files_round_trip(tmp_path: Path) -> None:
     pem = next((tmp_path / "l.db.keys").glob("*.pem")).read_text()
     assert "ENCRYPTED" in pem
     assert run("demo", "--store", store, cwd=tmp_path, env=env).returncode == 0
+    # Signing anything needs the key: with the wrong passphrase the checkpoint is refused.
     wrong = run(
-        "demo", "--store", store, cwd=tmp_path, env={**env, "LEDGER_KEY_PASSPHRASE": "wrong"}
+        "checkpoint", "--store", store, cwd=tmp_path, env={**env, "LEDGER_KEY_PASSPHRASE": "wrong"}
     )
     assert wrong.returncode == 1
     assert "key-unavailable" in wrong.stderr
