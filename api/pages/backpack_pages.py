@@ -20,6 +20,7 @@ from ledger.api.pages.rendering import render
 from ledger.api.pages.session import check_csrf
 from ledger.api.pages.signin import person_in
 from ledger.api.schemas import PRINTABLE
+from ledger.projections.backpack import CredentialRow
 from starlette.responses import RedirectResponse, Response
 
 from ledger.application.actor import Actor
@@ -34,10 +35,10 @@ verdicts = VerdictCache()
 
 
 def _own_credential(services: Any, actor: Actor, credential_id: UUID) -> dict[str, Any]:
-    found = services.views.credential(credential_id)
-    if found is None or found.pop("learner_id") != str(learner_id_for(actor.subject)):
+    found: CredentialRow | None = services.views.credential(credential_id)
+    if found is None or found.learner_id != str(learner_id_for(actor.subject)):
         raise NotFound("credential not found")
-    return dict(found)
+    return found.shown()
 
 
 def _printable(text: str) -> bool:
@@ -68,7 +69,11 @@ def backpack(request: Request, actor: Learner) -> Response:
     """Every credential with its state."""
     services = request.app.state.services
     learner_id = learner_id_for(actor.subject)
-    return render(request, "backpack.html", credentials=services.views.backpack(learner_id))
+    return render(
+        request,
+        "backpack.html",
+        credentials=[c.shown() for c in services.views.backpack(learner_id)],
+    )
 
 
 @router.get("/credentials/{credential_id}")
@@ -125,8 +130,7 @@ def _links_page(request: Request, actor: Actor, **extra: Any) -> Response:
     services = request.app.state.services
     learner_id = learner_id_for(actor.subject)
     titles = {
-        c["credential_id"]: c["achievement"].get("title")
-        for c in services.views.backpack(learner_id)
+        c.credential_id: c.achievement.get("title") for c in services.views.backpack(learner_id)
     }
     return render(
         request,
@@ -210,7 +214,7 @@ def _consents_page(request: Request, actor: Actor, **extra: Any) -> Response:
         "consents.html",
         status_code=extra.get("status_code", 200),
         consents=consents,
-        credentials=services.views.backpack(learner_id),
+        credentials=[c.shown() for c in services.views.backpack(learner_id)],
         errors=extra.get("errors", {}),
         given=extra.get("given", {}),
     )
@@ -291,7 +295,7 @@ def _claims_page(request: Request, actor: Actor, **extra: Any) -> Response:
         status_code=extra.get("status_code", 200),
         claims=claims,
         institutions=institutions,
-        credentials=services.views.backpack(learner_id),
+        credentials=[c.shown() for c in services.views.backpack(learner_id)],
         errors=extra.get("errors", {}),
         given=extra.get("given", {}),
     )
