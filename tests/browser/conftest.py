@@ -129,9 +129,6 @@ def web_env(store_url: str, tmp_path: Path, provider: Provider, port: int) -> di
         "LEDGER_PUBLIC_RATE": "0",
         "LEDGER_PROJECT_IN_PROCESS": "yes",
         "LEDGER_PUBLIC_URL": f"http://127.0.0.1:{port}",
-        "LEDGER_ENV": "development",  # a PostgreSQL store is production unless told
-        # The tests call public routes faster than a visitor would; the limit has its own test.
-        "LEDGER_PUBLIC_RATE": "0",
         "LEDGER_OIDC_ISSUER": provider.url,
         "LEDGER_OIDC_CLIENT_ID": CLIENT_ID,
         "LEDGER_OIDC_CLIENT_SECRET": CLIENT_SECRET,
