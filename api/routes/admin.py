@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-from typing import Annotated, Any
+from dataclasses import asdict
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Header, Query, status
@@ -26,31 +26,14 @@ from ledger.api.schemas import (
 )
 
 from ledger.application.actor import Actor
-from ledger.application.ledger import CredentialOrder
 
 router = APIRouter(prefix="/v1", tags=["administrators"], responses=PROBLEM_RESPONSES)
-
-
-def _spec(body: AchievementIn) -> dict[str, Any]:
-    spec = body.model_dump()
-    spec["ects"] = Decimal(body.ects)
-    return spec
 
 
 def _own(services: Services, actor: Actor, issuer_id: UUID) -> None:
     """The one gate of every read and write of this router on an issuer."""
     with services.acting(actor):
         services.ledger.administered_issuer(issuer_id)
-
-
-def _order(item: Any) -> CredentialOrder:
-    return CredentialOrder(
-        learner_subject=item.learner_subject,
-        valid_from=item.valid_from,
-        valid_until=item.valid_until,
-        result=item.result,
-        evidence=tuple(item.evidence),
-    )
 
 
 @router.post("/issuers/{issuer_id}/achievements", status_code=status.HTTP_201_CREATED)
@@ -60,7 +43,7 @@ def define_achievement(
     """Register an achievement (microcredential or edubadge)."""
     _own(services, actor, issuer_id)
     return Created(
-        id=services.write(actor, lambda: services.ledger.define_achievement(issuer_id, _spec(body)))
+        id=services.write(actor, lambda: services.ledger.define_achievement(issuer_id, body.spec()))
     )
 
 
@@ -72,7 +55,7 @@ def revise_achievement(
     revision = services.write(
         actor,
         lambda: services.ledger.revise_achievement(
-            achievement_id, _spec(body.achievement), reason=body.reason
+            achievement_id, body.achievement.spec(), reason=body.reason
         ),
     )
     return RevisionOut(revision=revision)
@@ -87,7 +70,7 @@ def issue_credential(
     credential_id = services.write(
         actor,
         lambda: services.ledger.issue_credential(
-            issuer_id, body.achievement_id, _order(body.credential)
+            issuer_id, body.achievement_id, body.credential.order()
         ),
     )
     return Created(id=credential_id)
@@ -108,7 +91,7 @@ def issue_cohort(
         lambda: services.ledger.issue_cohort(
             issuer_id,
             body.achievement_id,
-            [_order(c) for c in body.credentials],
+            [c.order() for c in body.credentials],
             request_id=idempotency_key,
         ),
     )
@@ -176,7 +159,10 @@ def list_issued(
     """What the issuer issued, filtered by state, paginated by a stable cursor."""
     _own(services, actor, issuer_id)
     items = services.views.issued_by(issuer_id, state=state, after=after, limit=limit)
-    return Page(items=items, next=items[-1]["credential_id"] if len(items) == limit else None)
+    return Page(
+        items=[asdict(item) for item in items],
+        next=items[-1].credential_id if len(items) == limit else None,
+    )
 
 
 @router.get("/issuers/{issuer_id}/exemption-claims")
