@@ -51,6 +51,8 @@ class BackpackProjection(Projection):
         "ON backpack_credentials (learner_id, issued_at, credential_id)",
         "CREATE INDEX IF NOT EXISTS backpack_credentials_issuer "
         "ON backpack_credentials (issuer_id, issued_at, credential_id)",
+        "CREATE INDEX IF NOT EXISTS backpack_credentials_achievement "
+        "ON backpack_credentials (achievement_id, learner_id)",
         "CREATE TABLE IF NOT EXISTS backpack_achievements ("
         "achievement_id TEXT NOT NULL, revision INTEGER NOT NULL, issuer_id TEXT NOT NULL, "
         "spec TEXT NOT NULL, PRIMARY KEY (achievement_id, revision))",
@@ -454,3 +456,13 @@ class BackpackQueries(Queries):
             }
             for r in rows
         ]
+
+    def learners_holding(self, achievement_id: UUID) -> set[str]:
+        """Learner ids holding an active or suspended credential of an achievement
+        (a cohort import refuses to award it to them again)."""
+        rows = self._query(
+            "SELECT DISTINCT learner_id FROM backpack_credentials "
+            "WHERE achievement_id = ? AND state IN ('active', 'suspended')",
+            (str(achievement_id),),
+        )
+        return {str(r[0]) for r in rows}
