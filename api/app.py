@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.responses import ORJSONResponse
-from ledger.api import problems
+from ledger.api import pages, problems
 from ledger.api.deps import Services
 from ledger.api.routes import (
     achievements,
@@ -48,6 +48,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description="Signed, append-only ledger of educational credentials.",
         default_response_class=ORJSONResponse,
+        docs_url=None,  # served offline by the pages (bundled Swagger UI)
+        redoc_url=None,
     )
     app.state.services = Services.start(settings)
     problems.install(app)
@@ -67,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(module.router)
     _add_problem_schema(app)
+    pages.mount(app, settings)
 
     @app.middleware("http")
     async def observe(

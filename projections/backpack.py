@@ -291,6 +291,11 @@ def _state_condition(state: str, now: str) -> tuple[str, tuple[str, ...]]:
 class BackpackQueries(Queries):
     """Reads of backpacks: credentials, consents, share links, lookups, erasures."""
 
+    def issuers(self) -> list[tuple[str, str]]:
+        """Every issuer (id, name) by name: the institutions a learner may address."""
+        rows = self._query("SELECT issuer_id, name FROM backpack_issuers ORDER BY name, issuer_id")
+        return [(str(r[0]), str(r[1])) for r in rows]
+
     def erased_at(self, learner_id: UUID) -> str | None:
         """When the learner's personal data was erased (None if it was not)."""
         rows = self._query(

@@ -28,7 +28,16 @@ from collections.abc import Callable
 from benchkit import Figure, load_average, print_figures
 
 #: name -> module; each module has ``measure(full: bool) -> list[Figure]``.
-PARTS = ("writers", "write", "projections", "verify", "status_lookup", "http")
+PARTS = (
+    "writers",
+    "write",
+    "projections",
+    "ed25519",
+    "verify",
+    "status_lookup",
+    "http",
+    "scale",
+)
 
 
 def _part(name: str) -> Callable[[bool], list[Figure]]:

@@ -45,6 +45,26 @@ Where to go (development tokens, valid one hour):
   the latest signed checkpoint of the log (public):
     curl http://127.0.0.1:$PORT/v1/log/checkpoint
 INFO
+.venv/bin/python - "$PORT" <<'PY'
+import json, sys
+from urllib.parse import quote
+port = sys.argv[1]
+made = json.load(open("demo/demo.json"))
+base = f"http://127.0.0.1:{port}"
+first, fifth = made["learners"][0], made["learners"][4]
+print(f"""
+Pages (in a browser; add ?lang=nl for Dutch):
+  start page:                      {base}/
+  check a credential (public):     {base}/verify
+  {first}'s shared credentials (public page, as on LinkedIn):
+                                   {base}/v1/shared/{made["share_link"]["token"]}
+  sign in as a demo learner (development only; press "Sign in for development"):
+    {first} (consent, lookup, approved exemption):
+                                   {base}/signin?subject={quote(first)}
+    {fifth} (rejected exemption):  {base}/signin?subject={quote(fifth)}
+  sign in as the demo employer (looks up with the consent link from {first}'s Consents page):
+                                   {base}/signin?subject=hr%40employer.example&role=verifier""")
+PY
 if [ "${LEDGER_DEMO_SERVE:-yes}" = "yes" ]; then
     echo
     echo "Serving on http://127.0.0.1:$PORT (Ctrl-C stops)"

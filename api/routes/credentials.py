@@ -12,17 +12,19 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import orjson
-from fastapi import APIRouter, Body, Header, Query, status
+from fastapi import APIRouter, Header, Query, Request, status
 from ledger.api.caching import cacheable
 from ledger.api.deps import AdministratorDep, LearnerDep, ServicesDep
+from ledger.api.pages.checking import check, credential_input, documents_from_url
 from ledger.api.problems import PROBLEM_RESPONSES
 from ledger.api.schemas import CheckReportOut, LinkedInOut, ListNumber
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from ledger.application.actor import Actor
 from ledger.domain.statusallocation import PublishedPurpose
 from ledger.errors import NotFound
-from ledger.standards.credential_checker import TOLERANCES, CheckPolicy, CredentialChecker
+from ledger.standards.credential_checker import TOLERANCES
 from ledger.standards.dataintegrity.loader import (
     LEDGER_EXTENSIONS_V1_URL,
     LEDGER_EXTENSIONS_V2_FILE,
@@ -86,22 +88,52 @@ def share_on_linkedin(credential_id: UUID, actor: LearnerDep, services: Services
     )
 
 
-@router.post("/v1/credentials/check")
-def check_credential(
+CHECK_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "description": 'a VC 2.0 / OB 3.0 credential, or {"url": "..."}',
+                }
+            },
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "credential": {"type": "string"},
+                        "url": {"type": "string"},
+                    },
+                }
+            },
+        },
+    }
+}
+
+
+@router.post("/v1/credentials/check", openapi_extra=CHECK_BODY)
+async def check_credential(
+    request: Request,
     services: ServicesDep,
-    credential: Annotated[dict[str, Any], Body(description="a VC 2.0 / OB 3.0 credential")],
     tolerate: Annotated[list[Tolerance] | None, Query()] = None,
 ) -> CheckReportOut:
     """Check a presented credential: proof, key validity, validity period, status lists.
 
-    Answers 200 with a report whether or not the credential verifies; ``tolerate``
-    names deviations of others' status lists to accept (each is reported)."""
-    checker = CredentialChecker(
-        resolver=services.publisher.resolver,
-        status_lists=services.publisher.fetch_status_list,
-        policy=CheckPolicy.tolerating(tolerate or ()),
-    )
-    return CheckReportOut(**checker.check(credential).to_json())
+    The credential comes as JSON, as a form (a ``file``, a ``credential`` text or a
+    ``url``), or as ``{"url": ...}``: a share link of this ledger or a URL under a
+    trusted origin (the first credential of a link that shares several). Answers 200
+    with a report whether or not the credential verifies; ``tolerate`` names
+    deviations of others' status lists to accept (each is reported)."""
+    document, url = await credential_input(request)
+    if url is not None:
+        found = await run_in_threadpool(documents_from_url, services, url)
+        if not found:
+            raise NotFound("this link shares no credential")
+        document = found[0]
+    report = await run_in_threadpool(check, services, document, list(tolerate or ()))
+    return CheckReportOut(**report.to_json())
 
 
 @router.get(

@@ -6,9 +6,10 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import orjson
-from fastapi import APIRouter, Header, Path
+from fastapi import APIRouter, Header, Path, Request
 from ledger.api.caching import cacheable
 from ledger.api.deps import ServicesDep
+from ledger.api.pages.public_pages import shared_page, wants_html
 from ledger.api.problems import PROBLEM_RESPONSES
 from ledger.api.schemas import ListNumber
 from starlette.responses import Response
@@ -22,11 +23,17 @@ router = APIRouter(prefix="/v1", tags=["public"], responses=PROBLEM_RESPONSES)
 STATUS_LIST_MAX_AGE = 300
 
 
-@router.get("/shared/{token}")
+@router.get("/shared/{token}", response_model=None)
 def shared(
-    token: Annotated[str, Path(min_length=20, max_length=100)], services: ServicesDep
-) -> dict[str, Any]:
-    """The credentials a learner shared under this link (while it is open)."""
+    token: Annotated[str, Path(min_length=20, max_length=100)],
+    services: ServicesDep,
+    request: Request,
+) -> dict[str, Any] | Response:
+    """The credentials a learner shared under this link (while it is open).
+
+    A browser gets the public credential page instead (``Accept: text/html``)."""
+    if wants_html(request):
+        return shared_page(request, token)
     link = services.views.share_link_by_digest(share_token_digest(token))
     if link is None:
         raise NotFound("this share link does not exist or is closed")

@@ -22,8 +22,13 @@ from typing import Any, ClassVar, TypeVar, cast
 from uuid import UUID, uuid4
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from eventsourcing.application import AggregateNotFoundError, Application, Repository
-from eventsourcing.domain import MutableOrImmutableAggregate
+from eventsourcing.application import (
+    AggregateNotFoundError,
+    Application,
+    ProcessingEvent,
+    Repository,
+)
+from eventsourcing.domain import DomainEventProtocol, MutableOrImmutableAggregate
 from eventsourcing.persistence import EventStore, IntegrityError, Recording, StoredEvent
 from eventsourcing.utils import get_topic
 
@@ -141,6 +146,30 @@ class Ledger(Application[UUID]):
         return self.recorder.select_events(KEY_REGISTRY_ID, gt=gt)
 
     # -- saving -------------------------------------------------------------------
+
+    def save(
+        self,
+        *objs: MutableOrImmutableAggregate[UUID] | DomainEventProtocol[UUID] | None,
+        **kwargs: Any,
+    ) -> list[Recording[UUID]]:
+        """The library's ``save``, collecting our aggregates' events directly.
+
+        The library tells aggregates from events with ``isinstance`` against
+        runtime-checkable protocols, which costs about 100 µs per object on
+        Python 3.11 (profiled: 1.5 s of a 10,000-credential save, as much as
+        preparing all their canonical bytes). Our aggregates are known; anything
+        else takes the library's path.
+        """
+        if kwargs or not all(isinstance(obj, LedgerAggregate) for obj in objs):
+            return super().save(*objs, **kwargs)
+        processing_event: ProcessingEvent[UUID] = ProcessingEvent()
+        for obj in cast(Sequence[LedgerAggregate], objs):
+            processing_event.events.extend(obj.collect_events())
+            processing_event.aggregates[obj.id] = obj
+        recordings = self._record(processing_event)
+        self._take_snapshots(processing_event)
+        self._notify(recordings)
+        return recordings
 
     def _save(
         self, *aggregates: LedgerAggregate, authority: str = OPERATOR

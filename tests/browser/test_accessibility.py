@@ -1,0 +1,146 @@
+"""Accessibility: axe-core on every page, 360 px wide screens, and the keyboard alone.
+
+axe runs the WCAG 2.0/2.1 A and AA rules; a serious or critical violation fails.
+The pages are visited in the states people see them in: empty, filled, with
+form errors, and with results.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+
+from tests.browser.conftest import Web
+
+pytestmark = [pytest.mark.browser, pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)]
+
+LEARNER = "learner-anna@eduid.example"
+EMPLOYER = "hr@employer.example"
+AXE = Axe()
+RULES = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
+
+
+def _assert_accessible(page: Any, name: str) -> None:
+    results = AXE.run(page, options=RULES)
+    assert results.response["testEngine"]["name"] == "axe-core"
+    assert results.response["passes"], f"{name}: axe checked nothing"
+    bad = [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert not bad, f"{name}: {bad}"
+    # 360 px wide: nothing sticks out sideways (no horizontal scrolling of the page).
+    page.set_viewport_size({"width": 360, "height": 740})
+    overflow = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0, f"{name} scrolls sideways at 360 px by {overflow} px"
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+
+def _pages_of_a_world(web: Web, signed_in: Any, visitor: Any) -> list[tuple[str, Any]]:
+    """Visit every page once in a world with a credential, links, a consent and a claim."""
+    issuer_id, admin, achievement_id = web.issuer_with_achievement()
+    web.issue(issuer_id, admin, achievement_id, LEARNER)
+    visited: list[tuple[str, Any]] = []
+    learner = signed_in(LEARNER)
+
+    def check(name: str, page: Any) -> None:
+        _assert_accessible(page, name)
+        visited.append((name, page.url))
+
+    check("backpack", learner)
+    learner.get_by_role("link", name="Data Science Foundations").click()
+    check("credential detail", learner)
+    learner.get_by_role("button", name="Add to my LinkedIn profile").click()
+    check("linkedin", learner)
+    learner.goto(web.url + "/backpack/share-links")
+    learner.get_by_role("button", name="Make the link").click()  # nothing chosen: an error
+    check("share links with an error", learner)
+    learner.get_by_label("Data Science Foundations").check()
+    learner.get_by_role("button", name="Make the link").click()
+    check("share links with a new link", learner)
+    share = learner.locator("#new-url").input_value()
+    learner.goto(web.url + "/backpack/consents")
+    learner.get_by_role("button", name="Give consent").click()
+    check("consents with errors", learner)
+    learner.get_by_label("Employer's account").fill(EMPLOYER)
+    learner.get_by_label("Purpose").fill("Job application")
+    learner.get_by_label("Last day of the consent").fill("2099-12-31")
+    learner.get_by_role("button", name="Give consent").click()
+    check("consents", learner)
+    consent_link = learner.locator("input.consent-link").input_value()
+    learner.goto(web.url + "/backpack/claims")
+    learner.get_by_role("button", name="Send request").click()
+    check("claims with errors", learner)
+    learner.get_by_label("Institution").select_option(label="Universiteit Test")
+    learner.get_by_label("Programme").fill("MSc Data Science")
+    learner.locator("input[name=credentials]").first.check()
+    learner.get_by_role("button", name="Send request").click()
+    check("claims", learner)
+
+    employer = signed_in(EMPLOYER, role="verifier")
+    check("lookup start", employer)
+    employer.goto(consent_link)
+    check("lookup", employer)
+    employer.get_by_role("button", name="Look up now").click()
+    check("lookup results", employer)
+
+    public = visitor()
+    for name, path in (
+        ("home", "/"),
+        ("home in Dutch", "/?lang=nl"),
+        ("home in English again", "/?lang=en"),
+        ("sign-in", "/signin"),
+        ("verify", "/verify"),
+        ("closed link", "/v1/shared/" + "x" * 43),
+        ("not found", "/backpack/credentials/not-an-id"),
+    ):
+        public.goto(web.url + path)
+        check(name, public)
+    public.goto(share)
+    check("public credential page", public)
+    public.goto(web.url + "/verify")
+    public.get_by_label("Or give a link").fill(share)
+    public.get_by_role("button", name="Check").click()
+    check("verify result", public)
+    public.get_by_label("Or give a link").fill("https://elsewhere.example/c")
+    public.get_by_role("button", name="Check").click()
+    check("verify with an error", public)
+    return visited
+
+
+def test_no_serious_accessibility_problem_on_any_page(
+    web: Web, signed_in: Any, visitor: Any, tmp_path: Path
+) -> None:
+    visited = _pages_of_a_world(web, signed_in, visitor)
+    assert len(visited) == 22
+    (tmp_path / "visited.json").write_text(json.dumps(visited))
+
+
+def test_a_learner_shares_with_the_keyboard_alone(web: Web, signed_in: Any) -> None:
+    issuer_id, admin, achievement_id = web.issuer_with_achievement()
+    web.issue(issuer_id, admin, achievement_id, LEARNER)
+    learner = signed_in(LEARNER)
+    learner.goto(web.url + "/backpack/share-links")
+    learner.keyboard.press("Tab")  # the skip link comes first
+    assert learner.evaluate("document.activeElement.textContent") == "Skip to main content"
+    learner.keyboard.press("Enter")
+    checkbox = learner.get_by_label("Data Science Foundations")
+    for _ in range(30):
+        learner.keyboard.press("Tab")
+        if learner.evaluate("document.activeElement.name") == "credentials":
+            break
+    assert checkbox.evaluate("e => e === document.activeElement")
+    learner.keyboard.press("Space")
+    assert checkbox.is_checked()
+    while learner.evaluate("document.activeElement.textContent") != "Make the link":
+        learner.keyboard.press("Tab")
+    learner.keyboard.press("Enter")
+    learner.locator("#new-url").wait_for()
+    assert learner.locator("#new-url").input_value().startswith(web.url + "/v1/shared/")
