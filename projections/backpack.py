@@ -433,31 +433,47 @@ class BackpackQueries(Queries):
         issuer_id: UUID,
         *,
         state: str | None = None,
+        achievement_id: UUID | None = None,
+        learner_id: UUID | None = None,
+        issued_from: str | None = None,
+        issued_until: str | None = None,
         after: str | None = None,
         limit: int = 100,
         now: datetime | None = None,
     ) -> list[dict[str, Any]]:
         """An issuer's credentials, by credential id, a page after the cursor ``after``.
 
-        The state filter is part of the query (expiry included), so a page holds
-        ``limit`` credentials whenever that many in the state follow the cursor.
+        Every filter (state with expiry, achievement, learner, issue date from inclusive
+        to exclusive, in canonical time text) is part of the query, so a page holds
+        ``limit`` credentials whenever that many matching ones follow the cursor.
         """
         at = format_datetime(now or utcnow())
         condition, params = ("1 = 1", ()) if state is None else _state_condition(state, at)
+        filters = [
+            ("achievement_id = ?", str(achievement_id) if achievement_id else None),
+            ("learner_id = ?", str(learner_id) if learner_id else None),
+            ("issued_at >= ?", issued_from),
+            ("issued_at < ?", issued_until),
+            ("credential_id > ?", after),
+        ]
+        # Each clause is one of the fixed strings above; only the values are parameters.
+        clauses = "".join(f" AND {sql}" for sql, value in filters if value is not None)
+        values = tuple(value for _, value in filters if value is not None)
         rows = self._query(
-            "SELECT credential_id, learner_id, achievement_id, state, issued_at, valid_until "  # noqa: S608
-            "FROM backpack_credentials WHERE issuer_id = ? "
-            f"AND (CAST(? AS TEXT) IS NULL OR credential_id > ?) AND {condition} "
-            "ORDER BY credential_id LIMIT ?",
-            (str(issuer_id), after, after, *params, limit),
+            "SELECT credential_id, learner_id, achievement_id, state, issued_at, valid_until, "  # noqa: S608
+            "achievement_revision FROM backpack_credentials WHERE issuer_id = ?"
+            f"{clauses} AND {condition} ORDER BY credential_id LIMIT ?",
+            (str(issuer_id), *values, *params, limit),
         )
         return [
             {
                 "credential_id": r[0],
                 "learner_id": r[1],
                 "achievement_id": r[2],
+                "achievement_revision": r[6],
                 "state": current_state(r[3], r[5], now),
                 "issued_at": r[4],
+                "valid_until": r[5],
             }
             for r in rows
         ]
