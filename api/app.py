@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
-import os
-import time
-import uuid
-from collections.abc import Awaitable, Callable
+import queue
+from logging.handlers import QueueHandler, QueueListener
 from typing import Any
 
-import orjson
-from fastapi import FastAPI, Request
-from fastapi.responses import ORJSONResponse
+from fastapi import FastAPI
 from ledger.api import pages, problems
 from ledger.api.deps import Services
+from ledger.api.middleware import BodyLimits, RequestEdge
+from ledger.api.rate_limit import RateLimiter
 from ledger.api.routes import (
     achievements,
     admin,
@@ -31,15 +30,36 @@ from ledger.api.routes import (
     verifier,
 )
 from ledger.api.schemas import Problem
-from prometheus_client import Counter, Histogram
-from starlette.responses import Response
 
 from ledger.settings import Settings
 
-REQUESTS = Counter("ledger_http_requests_total", "HTTP requests", ["route", "method", "status"])
-LATENCY = Histogram("ledger_http_request_seconds", "HTTP request latency", ["route", "method"])
-access_log = logging.getLogger("ledger.access")
-PID = os.getpid()  # which worker served a request, with --workers N
+logger = logging.getLogger("ledger.server")
+
+#: Request bodies: small by default; a cohort carries up to 20,000 credentials, and a
+#: presented credential is bounded again by size and node count in the checker.
+BODY_LIMITS = BodyLimits(
+    default=64 * 1024,
+    by_prefix=(
+        ("POST", "/v1/issuers/*/cohorts", 16 * 1024 * 1024),
+        ("POST", "/v1/credentials/check", 256 * 1024),
+        ("POST", "/verify", 256 * 1024),
+        ("POST", "/credentials/verify", 256 * 1024),
+        ("POST", "/presentations/verify", 1024 * 1024),
+    ),
+)
+#: Routes anyone may call without a token: rate limited per client.
+PUBLIC_PREFIXES = (
+    "/v1/shared/",
+    "/v1/status-lists/",
+    "/v1/credentials/check",
+    "/credentials/verify",
+    "/presentations/verify",
+    "/verify",
+    "/v1/log/",
+    "/issuers/",
+    "/.well-known/",
+    "/contexts/",
+)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -49,7 +69,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="ledger",
         version="0.1.0",
         description="Signed, append-only ledger of educational credentials.",
-        default_response_class=ORJSONResponse,
         docs_url=None,  # served offline by the pages (bundled Swagger UI)
         redoc_url=None,
     )
@@ -75,32 +94,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _add_problem_schema(app)
     pages.mount(app, settings)
 
-    @app.middleware("http")
-    async def observe(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex
-        start = time.perf_counter()
-        response = await call_next(request)
-        elapsed = time.perf_counter() - start
-        route = getattr(request.scope.get("route"), "path", "unmatched")
-        REQUESTS.labels(route, request.method, str(response.status_code)).inc()
-        LATENCY.labels(route, request.method).observe(elapsed)
-        response.headers["X-Request-ID"] = request_id
-        access_log.info(
-            orjson.dumps(
-                {
-                    "request_id": request_id,
-                    "pid": PID,
-                    "method": request.method,
-                    "route": route,
-                    "status": response.status_code,
-                    "ms": round(elapsed * 1000, 2),
-                }
-            ).decode()
-        )
-        return response
-
+    app.add_middleware(
+        RequestEdge,
+        body_limits=BODY_LIMITS,
+        rate_limiter=(
+            RateLimiter(rate=settings.public_rate, burst=max(1, int(settings.public_rate * 2)))
+            if settings.public_rate > 0
+            else None
+        ),
+        public_prefixes=PUBLIC_PREFIXES,
+    )
+    _log_off_the_request_path()
+    _log_mode(settings)
     return app
 
 
@@ -118,3 +123,31 @@ def _add_problem_schema(app: FastAPI) -> None:
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _log_mode(settings: Settings) -> None:
+    """Say at start which mode the server runs in, and why development tokens work."""
+    logger.warning(
+        "ledger serving %s in %s mode (%s)%s",
+        settings.store.kind,
+        settings.environment,
+        settings.environment_source,
+        "; development tokens are accepted" if settings.development else "",
+    )
+
+
+def _log_off_the_request_path() -> None:
+    """Hand the ledger's log records to a queue; a thread writes them to the handlers.
+
+    A request then only formats its access line and puts it on the queue: it never
+    waits for the stream (a slow terminal or a full pipe) under the handler's lock.
+    """
+    ledger_log = logging.getLogger("ledger")
+    handlers = [h for h in ledger_log.handlers if not isinstance(h, QueueHandler)]
+    if not handlers or len(handlers) != len(ledger_log.handlers):
+        return  # nothing to move, or already moved
+    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    listener = QueueListener(records, *handlers, respect_handler_level=True)
+    listener.start()
+    atexit.register(listener.stop)
+    ledger_log.handlers = [QueueHandler(records)]

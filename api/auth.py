@@ -9,10 +9,11 @@ there: production never loads that key.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 import jwt
@@ -20,7 +21,7 @@ import orjson
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from ledger.application.actor import ROLES, Actor
+from ledger.application.actor import ROLES, Actor, Role
 from ledger.application.authorization import PRIVILEGED
 from ledger.errors import ConfigurationError, Unauthenticated
 from ledger.settings import Settings
@@ -32,6 +33,8 @@ VERIFIED_TTL_SECONDS = 60.0
 VERIFIED_MAX_ENTRIES = 10_000
 DEV_KEY_FILE = "dev-token-key.pem"
 ALGORITHMS = ["RS256", "ES256", "EdDSA"]
+#: A subject becomes the actor of signed events: printable, bounded.
+PRINTABLE_SUBJECT = re.compile(r"[^\x00-\x1f\x7f]{1,500}")
 
 
 def _dev_key(settings: Settings) -> Ed25519PrivateKey:
@@ -132,18 +135,25 @@ class TokenVerifier:
         except jwt.PyJWTError as error:
             raise Unauthenticated(f"malformed token: {error}") from None
         issuer = unverified.get("iss")
+        if not isinstance(issuer, str):
+            raise Unauthenticated("the token's issuer is not a string")
         key: Any
         if issuer == DEV_ISSUER and self._dev_public is not None:
-            key, authenticated_by = self._dev_public, "dev-token"
+            key, algorithm, authenticated_by = self._dev_public, "EdDSA", "dev-token"
         elif self.settings.oidc_issuer and issuer == self.settings.oidc_issuer:
-            key, authenticated_by = self._oidc_key(token, header), "oidc"
+            key, algorithm = self._oidc_key(token, header)
+            authenticated_by = "oidc"
         else:
             raise Unauthenticated("token from an issuer this ledger does not trust")
+        if header.get("alg") != algorithm:
+            # The algorithm follows from the key, never from the token: a header naming
+            # another algorithm than the key's type is refused before the key is used.
+            raise Unauthenticated(f"the token's algorithm does not match its key ({algorithm})")
         try:
             claims = jwt.decode(
                 token,
                 key,
-                algorithms=ALGORITHMS,
+                algorithms=[algorithm],
                 audience=self.settings.oidc_audience,
                 issuer=issuer,
                 options={"require": ["exp", "iss", "aud", "sub"]},
@@ -151,20 +161,29 @@ class TokenVerifier:
         except jwt.PyJWTError as error:
             raise Unauthenticated(f"invalid token: {error}") from None
         role = claims.get(self.settings.role_claim)
-        if role not in ROLES or (role in PRIVILEGED and role != "operator"):
+        if (
+            not isinstance(role, str)
+            or role not in ROLES
+            or (role in PRIVILEGED and role != "operator")
+        ):
             raise Unauthenticated("the token carries no usable role")
-        if role == "operator" and not self._may_operate(str(claims["sub"]), authenticated_by):
+        subject = claims["sub"]
+        if not isinstance(subject, str) or not subject or not PRINTABLE_SUBJECT.fullmatch(subject):
+            raise Unauthenticated("the token's subject is not a printable string")
+        if role == "operator" and not self._may_operate(subject, authenticated_by):
             raise Unauthenticated("the token's subject is not one of this ledger's operators")
         scope = claims.get(self.settings.issuer_claim)
+        if scope is not None and not isinstance(scope, str):
+            raise Unauthenticated("the token's issuer scope is not an issuer id")
         try:
             issuer_id = UUID(scope) if scope else None
-        except (TypeError, ValueError):
+        except ValueError:
             raise Unauthenticated("the token's issuer scope is not an issuer id") from None
         if role == "administrator" and issuer_id is None:
             raise Unauthenticated("an administrator token must name its issuer")
         actor = Actor(
-            subject=str(claims["sub"]),
-            role=role,
+            subject=subject,
+            role=cast(Role, role),  # one of ROLES, checked above
             authenticated_by=authenticated_by,
             issuer_id=issuer_id,
         )
@@ -175,12 +194,22 @@ class TokenVerifier:
         a development token (development mode only) may also carry it."""
         return subject in self.settings.operator_subjects or authenticated_by == "dev-token"
 
-    def _oidc_key(self, token: str, header: dict[str, Any]) -> Any:
+    def _oidc_key(self, token: str, header: dict[str, Any]) -> tuple[Any, str]:
+        """The provider's key the token names, and the one algorithm that key may verify."""
+        jwk: jwt.PyJWK
         try:
             if self._jwks_client is not None:
-                return self._jwks_client.get_signing_key_from_jwt(token).key
-            if self._jwks is not None:
-                return self._jwks[header.get("kid", "")].key
+                jwk = self._jwks_client.get_signing_key_from_jwt(token)
+            elif self._jwks is not None:
+                kid = header.get("kid")
+                if not isinstance(kid, str):
+                    raise Unauthenticated("the token names no provider key")
+                jwk = self._jwks[kid]
+            else:
+                raise Unauthenticated("no OpenID Connect provider is configured")
         except (jwt.PyJWTError, KeyError) as error:
             raise Unauthenticated(f"no provider key for this token: {error}") from None
-        raise Unauthenticated("no OpenID Connect provider is configured")
+        algorithm = jwk.algorithm_name
+        if algorithm not in ALGORITHMS:
+            raise Unauthenticated(f"the provider key's algorithm {algorithm} is not accepted")
+        return jwk.key, algorithm

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
+import logging
 import threading
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from ledger.api.auth import TokenVerifier
 from ledger.projections.read_models import ReadModels
+from ledger.projections.recorded_history import RecordedHistory
 from ledger.projections.runner import ProjectionRunner
 from starlette.concurrency import run_in_threadpool
 
@@ -26,7 +28,29 @@ from ledger.settings import Settings
 from ledger.transparency.checkpoint_publisher import CheckpointPolicy, CheckpointPublisher
 
 R = TypeVar("R")
+logger = logging.getLogger(__name__)
 READ_WAIT_SECONDS = 5.0
+#: How often the embedded read side looks for events written by other processes.
+FOLLOW_SECONDS = 0.25
+FOLLOW_RETRY_SECONDS = 5.0
+#: How long a write waits for a projector that did not move since a write last timed out.
+STALLED_WAIT_SECONDS = 0.5
+
+
+@dataclass
+class ProgressWatch:
+    """Tells a stuck read side: behind the log, and not moving for ``stuck_after`` seconds."""
+
+    stuck_after: float
+    position: int = -1
+    since: float = 0.0
+
+    def stuck(self, *, position: int, lag: int, now: float) -> bool:
+        """Whether the read side, seen now at ``position`` and ``lag``, is stuck."""
+        if lag == 0 or position != self.position:
+            self.position, self.since = position, now
+            return False
+        return now - self.since >= self.stuck_after
 
 
 @dataclass
@@ -41,6 +65,10 @@ class Services:
     publisher: Publisher
     checkpoints: CheckpointPublisher
     write_lock: threading.Lock = field(default_factory=threading.Lock)
+    progress: ProgressWatch = field(default_factory=lambda: ProgressWatch(30.0))
+    #: The slowest projection's position when a write last waited in vain for the
+    #: projector: while it has not moved since, writes do not wait again.
+    stalled_at: int | None = None
 
     @classmethod
     def start(cls, settings: Settings) -> Services:
@@ -48,6 +76,7 @@ class Services:
             settings.store, key_store=settings.key_store(), operator_anchor=settings.operator_anchor
         )
         runner = ProjectionRunner(ledger)
+        ledger.history_check = RecordedHistory(runner).check
         if settings.project_in_process:
             runner.catch_up()
         views = ReadModels(runner)
@@ -58,7 +87,39 @@ class Services:
 
         publisher = publisher_for(settings, ledger, encoded_list)
         checkpoints = CheckpointPublisher(runner, CheckpointPolicy.from_settings(settings))
-        return cls(settings, ledger, runner, views, TokenVerifier(settings), publisher, checkpoints)
+        services = cls(
+            settings,
+            ledger,
+            runner,
+            views,
+            TokenVerifier(settings),
+            publisher,
+            checkpoints,
+            progress=ProgressWatch(settings.ready_stuck_seconds),
+        )
+        if settings.project_in_process:
+            threading.Thread(
+                target=services.follow_log, name="ledger-follower", daemon=True
+            ).start()
+        return services
+
+    def follow_log(self) -> None:
+        """Embedded mode: follow the log on its own, not only after this process's writes.
+
+        Another process (``ledger erase-learner``, ``ledger revoke`` through the CLI)
+        may write to the same store; without this, the server would show the old
+        state (open share links, live consents) until its next own write. A failure
+        is recorded by the runner (``/readyz`` says so) and retried after a pause.
+        """
+        while True:
+            try:
+                with self.write_lock:
+                    self.runner.catch_up()
+                    self.checkpoints.maybe_publish()
+            except Exception:
+                logger.exception("the in-process read side could not follow the log")
+                time.sleep(FOLLOW_RETRY_SECONDS)
+            time.sleep(FOLLOW_SECONDS)
 
     def write(self, actor: Actor, command: Callable[[], R]) -> R:
         """Run a command as ``actor``, then make its effect visible to the next read.
@@ -66,8 +127,15 @@ class Services:
         Embedded mode catches the projections up in this process; otherwise it waits
         (bounded) for the separate projection process to reach the new head.
         """
-        with acting_as(actor):
-            result = command()
+        try:
+            with acting_as(actor):
+                return command()
+        finally:
+            # Also after a refusal: some refusals are recorded (a lookup for another
+            # purpose than the consent's), and the learner must see them.
+            self._make_visible()
+
+    def _make_visible(self) -> None:
         head = self.ledger.recorder.max_notification_id() or 0
         if self.settings.project_in_process:
             with self.write_lock:
@@ -75,10 +143,27 @@ class Services:
                 # Embedded mode has no `ledger project` process to checkpoint the log.
                 self.checkpoints.maybe_publish()
         else:
-            # Written and signed either way; on a timeout the read side shows it later.
-            with contextlib.suppress(TimeoutError):
-                self.runner.wait(head, timeout=READ_WAIT_SECONDS)
-        return result
+            self._wait_for_projector(head)
+
+    def _wait_for_projector(self, head: int) -> None:
+        """Wait (bounded) for the projection process to reach ``head``.
+
+        Written and signed either way; on a timeout the read side shows it later.
+        A projector that is down or stuck would make every write wait the whole
+        bound: after one wait in vain, writes wait again only once it has moved.
+        """
+        timeout = READ_WAIT_SECONDS
+        if self.stalled_at is not None:
+            if self.runner.slowest_position() == self.stalled_at:
+                timeout = STALLED_WAIT_SECONDS
+            else:
+                self.stalled_at = None
+        try:
+            self.runner.wait(head, timeout=timeout)
+        except TimeoutError:
+            self.stalled_at = self.runner.slowest_position()
+        else:
+            self.stalled_at = None
 
     @contextmanager
     def acting(self, actor: Actor) -> Iterator[None]:

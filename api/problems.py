@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from ledger.api.check_limits import CheckerBusy
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -19,6 +20,7 @@ MEDIA_TYPE = "application/problem+json"
 #: subclass falls under one entry (a test holds this for every subclass defined).
 STATUS_BY_ERROR: tuple[tuple[type[errors.LedgerError], int], ...] = (
     (errors.Unauthenticated, 401),
+    (CheckerBusy, 429),
     (errors.IdempotencyKeyReused, 422),
     (errors.NotFound, 404),
     (errors.Forbidden, 403),
@@ -29,6 +31,16 @@ STATUS_BY_ERROR: tuple[tuple[type[errors.LedgerError], int], ...] = (
     (errors.ConfigurationError, 500),
     (errors.LedgerError, 400),
 )
+
+
+#: Problem kinds of the errors Starlette and the request edge raise themselves.
+HTTP_KINDS = {
+    400: "malformed-body",
+    404: "not-found",
+    405: "method-not-allowed",
+    413: "body-too-large",
+    429: "rate-limited",
+}
 
 
 def problem(status: int, kind: str, title: str, detail: str, **extra: Any) -> Response:
@@ -60,19 +72,24 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, error: RequestValidationError) -> Response:
+        found = error.errors()
+        if any(e.get("type") == "json_invalid" for e in found):
+            return problem(
+                400, "malformed-body", "MalformedBody", "the request body is not valid JSON"
+            )
         fields = [
             {
                 "field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"),
                 "message": e.get("msg", ""),
             }
-            for e in error.errors()
+            for e in found
         ]
         names = ", ".join(f["field"] for f in fields) or "request"
         return problem(422, "invalid-input", "InvalidInput", f"invalid {names}", errors=fields)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> Response:
-        kind = {404: "not-found", 405: "method-not-allowed"}.get(error.status_code, "http-error")
+        kind = HTTP_KINDS.get(error.status_code, "http-error")
         return problem(error.status_code, kind, str(error.detail), str(error.detail))
 
 
@@ -82,10 +99,13 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
         "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
     }
     for status, description in (
+        (400, "The body is not valid JSON"),
         (401, "Missing or invalid bearer token"),
         (403, "Not allowed for this caller"),
         (404, "Not found (or not visible to this caller)"),
         (409, "Conflicts with the current state"),
+        (413, "The body is larger than this route accepts"),
         (422, "Invalid input; the fields are named"),
+        (429, "Too many requests from this client (public routes)"),
     )
 }

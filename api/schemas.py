@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import Path
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 from ledger.domain.credential import KEEP, Amendment
 
@@ -15,6 +23,42 @@ from ledger.domain.credential import KEEP, Amendment
 MAX_POSITION = 2**63 - 1
 #: A status list's number in its issuer's sequence, as routes take it from the path.
 ListNumber = Annotated[int, Path(ge=1, le=1_000_000)]
+
+
+#: Characters no free text may hold: C0 controls but tab, line feed and carriage return,
+#: and DEL. NUL in particular cannot be stored in PostgreSQL text, and a signed event
+#: holding one would stop the read side; the others have no place in a credential.
+CONTROL_CHARACTERS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f"
+#: The same rule as a pattern, so that the OpenAPI document says it too.
+PRINTABLE = f"^[^{CONTROL_CHARACTERS}]*$"
+
+#: Free text, bounded, without control characters: every text field of every body uses
+#: one of these, so the rule and the bounds live here once.
+Name = Annotated[str, StringConstraints(max_length=200, pattern=PRINTABLE)]
+ShortText = Annotated[str, StringConstraints(max_length=500, pattern=PRINTABLE)]
+Text = Annotated[str, StringConstraints(max_length=2000, pattern=PRINTABLE)]
+LongText = Annotated[str, StringConstraints(max_length=10_000, pattern=PRINTABLE)]
+
+#: The instants a body or query may name: with a time zone, and far enough from the
+#: calendar's ends that arithmetic on them (a grace period, a conversion to UTC) cannot
+#: overflow.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+def _bounded_instant(value: datetime) -> datetime:
+    try:
+        instant = value.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise ValueError("the instant lies outside the calendar") from None
+    if not EARLIEST <= instant < LATEST:
+        raise ValueError(f"the instant must lie between {EARLIEST.date()} and {LATEST.date()}")
+    return instant
+
+
+#: A point in time: ISO 8601 with a time zone (a date alone or a local time is refused,
+#: since it would mean a different instant on every server), kept in UTC.
+Instant = Annotated[AwareDatetime, AfterValidator(_bounded_instant)]
 
 
 class Strict(BaseModel):
@@ -30,16 +74,16 @@ class Problem(BaseModel):
 
 class AchievementIn(Strict):
     kind: Literal["microcredential", "edubadge"]
-    title: str = Field(min_length=1, max_length=500)
-    description: str = Field(min_length=1, max_length=10_000)
-    criteria: str = ""
-    awarding_body: str = ""
-    country: str = ""
-    learning_outcomes: list[str] = Field(default_factory=list, max_length=100)
+    title: ShortText = Field(min_length=1)
+    description: LongText = Field(min_length=1)
+    criteria: LongText = ""
+    awarding_body: ShortText = ""
+    country: Name = ""
+    learning_outcomes: list[Text] = Field(default_factory=list, max_length=100)
     study_load_hours: int = Field(default=0, ge=0, le=100_000)
     ects: str = Field(default="0", pattern=r"^\d{1,4}(\.\d{1,2})?$")
     eqf_level: int | None = Field(default=None, ge=1, le=8)
-    nlqf_level: str | None = None
+    nlqf_level: Name | None = None
     assessment_type: Literal[
         "", "testing", "application of a skill", "portfolio", "recognition of prior learning"
     ] = ""
@@ -51,9 +95,9 @@ class AchievementIn(Strict):
         "work experience",
         "personalized learning activities",
     ] = ""
-    quality_assurance: str = ""
-    language: str = ""
-    field_of_study: str = ""
+    quality_assurance: Text = ""
+    language: Name = ""
+    field_of_study: ShortText = ""
     # SURF's edubadges conventions (issue 14): value lists as in SURF's JSON Schemas.
     supervision_type: Literal[
         "",
@@ -63,16 +107,18 @@ class AchievementIn(Strict):
         "onsite with identity verification",
     ] = ""
     identity_checked: bool | None = None
-    image: str = Field(default="", max_length=65_536, description="https:// URL or data:image/ URI")
-    assessment_description: str = Field(default="", max_length=2000)
-    quality_assurance_code: str = Field(default="", max_length=200)
-    quality_assurance_url: str = Field(default="", max_length=2000)
-    quality_assurance_description: str = Field(default="", max_length=2000)
+    image: Annotated[str, StringConstraints(max_length=65_536, pattern=PRINTABLE)] = Field(
+        default="", description="https:// URL or data:image/ URI"
+    )
+    assessment_description: Text = ""
+    quality_assurance_code: Name = ""
+    quality_assurance_url: Text = ""
+    quality_assurance_description: Text = ""
 
 
 class RevisionIn(Strict):
     achievement: AchievementIn
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: Text = Field(min_length=1)
 
 
 class Created(BaseModel):
@@ -84,11 +130,11 @@ class RevisionOut(BaseModel):
 
 
 class CredentialIn(Strict):
-    learner_subject: str = Field(min_length=1, max_length=500)
-    valid_from: datetime | None = None
-    valid_until: datetime | None = None
-    result: dict[str, str] = Field(default_factory=dict)
-    evidence: list[str] = Field(default_factory=list, max_length=50)
+    learner_subject: ShortText = Field(min_length=1)
+    valid_from: Instant | None = None
+    valid_until: Instant | None = None
+    result: dict[Name, Text] = Field(default_factory=dict, max_length=50)
+    evidence: list[Text] = Field(default_factory=list, max_length=50)
 
 
 class CohortIn(Strict):
@@ -106,7 +152,7 @@ class CohortOut(BaseModel):
 
 
 class ReasonIn(Strict):
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: Text = Field(min_length=1)
 
 
 class AmendIn(Strict):
@@ -114,11 +160,11 @@ class AmendIn(Strict):
     ``valid_until: null`` removes the end date; ``result``, ``achievement_revision`` and
     ``evidence`` cannot be null (unsent, they are kept)."""
 
-    reason: str = Field(min_length=1, max_length=2000)
-    valid_until: datetime | None = None
-    result: dict[str, str] | None = None
+    reason: Text = Field(min_length=1)
+    valid_until: Instant | None = None
+    result: dict[Name, Text] | None = Field(default=None, max_length=50)
     achievement_revision: int | None = Field(default=None, ge=1)
-    evidence: list[str] | None = Field(default=None, max_length=50)
+    evidence: list[Text] | None = Field(default=None, max_length=50)
 
     @field_validator("result", "achievement_revision", "evidence", mode="before")
     @classmethod
@@ -146,20 +192,20 @@ class KeyOut(BaseModel):
 
 class DecisionIn(Strict):
     approve: bool
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: Text = Field(min_length=1)
 
 
 class ConsentIn(Strict):
-    grantee: str = Field(min_length=1, max_length=500)
+    grantee: ShortText = Field(min_length=1)
     credential_ids: list[UUID] = Field(default_factory=list, max_length=1000)
     all_credentials: bool = False
-    purpose: str = Field(min_length=1, max_length=2000)
-    expires_at: datetime
+    purpose: Text = Field(min_length=1)
+    expires_at: Instant
 
 
 class ShareLinkIn(Strict):
     credential_ids: list[UUID] = Field(min_length=1, max_length=1000)
-    expires_at: datetime | None = None
+    expires_at: Instant | None = None
 
 
 class ShareLinkOut(BaseModel):
@@ -170,19 +216,19 @@ class ShareLinkOut(BaseModel):
 
 class ClaimIn(Strict):
     institution_id: UUID
-    programme: str = Field(min_length=1, max_length=500)
+    programme: ShortText = Field(min_length=1)
     credential_ids: list[UUID] = Field(min_length=1, max_length=100)
-    motivation: str = Field(default="", max_length=10_000)
+    motivation: LongText = ""
 
 
 class WithdrawIn(Strict):
-    reason: str = Field(default="", max_length=2000)
+    reason: Text = ""
 
 
 class LookupIn(Strict):
     learner_id: UUID
     credential_id: UUID
-    purpose: str = Field(min_length=1, max_length=2000)
+    purpose: Text = Field(min_length=1)
 
 
 class StatusOut(BaseModel):
@@ -241,6 +287,10 @@ class LogEvent(BaseModel):
     hash: str
     kid: str
     prev: str
+    verified: bool = Field(
+        description="the signature, the key's validity and the chain link all check out"
+    )
+    problem: str | None = Field(default=None, description="why the event does not verify")
 
 
 class LogPage(BaseModel):
@@ -309,16 +359,17 @@ class ConsistencyProofOut(BaseModel):
 
 # -- the console: institutions, policies, keys, achievements, cohorts (issue 12) ---------
 
-#: Text a person typed: no NUL byte (it would stop a PostgreSQL projection).
-Text = Annotated[str, Field(pattern=r"^[^\x00]*$")]
-Subject = Annotated[str, Field(min_length=1, max_length=500, pattern=r"^[^\x00\s][^\x00]*$")]
+#: An eduID subject as a person typed it: no control characters, no leading space.
+Subject = Annotated[
+    str, Field(min_length=1, max_length=500, pattern=r"^[^\x00-\x1f\x7f\s][^\x00-\x1f\x7f]*$")
+]
 
 
 class InstitutionIn(Strict):
     name: Annotated[Text, Field(min_length=1, max_length=500)]
     country: str = Field(pattern=r"^[A-Z]{2}$")
     identifiers: dict[
-        Annotated[str, Field(max_length=32)], Annotated[Text, Field(max_length=200)]
+        Annotated[Name, Field(max_length=32)], Annotated[Text, Field(max_length=200)]
     ] = Field(default_factory=dict, max_length=20)
     homepage: Annotated[Text, Field(max_length=2000)] = ""
     logo_url: Annotated[Text, Field(max_length=2000)] = ""
@@ -329,7 +380,7 @@ class ProfileIn(Strict):
     name: Annotated[Text, Field(min_length=1, max_length=500)] | None = None
     country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
     identifiers: (
-        dict[Annotated[str, Field(max_length=32)], Annotated[Text, Field(max_length=200)]] | None
+        dict[Annotated[Name, Field(max_length=32)], Annotated[Text, Field(max_length=200)]] | None
     ) = Field(default=None, max_length=20)
     homepage: Annotated[Text, Field(max_length=2000)] | None = None
     logo_url: Annotated[Text, Field(max_length=2000)] | None = None
@@ -341,12 +392,12 @@ class AdministratorIn(Strict):
 
 class PolicyIn(Strict):
     policy: str = Field(min_length=1, max_length=200, pattern=r"^[a-z0-9-]+$")
-    in_force_from: AwareDatetime | None = None
-    in_force_until: AwareDatetime | None = None
+    in_force_from: Instant | None = None
+    in_force_until: Instant | None = None
 
 
 class CompromiseIn(Strict):
-    since: AwareDatetime
+    since: Instant
     reason: Annotated[Text, Field(min_length=1, max_length=2000)]
 
 

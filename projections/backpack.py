@@ -38,6 +38,7 @@ class BackpackProjection(Projection):
         "backpack_consents",
         "backpack_share_links",
         "backpack_lookups",
+        "backpack_refused_lookups",
         "backpack_erasures",
     )
     ddl = (
@@ -71,6 +72,12 @@ class BackpackProjection(Projection):
         "position BIGINT PRIMARY KEY, learner_id TEXT NOT NULL, consent_id TEXT NOT NULL, "
         "grantee TEXT NOT NULL, credential_id TEXT NOT NULL, purpose TEXT NOT NULL, at TEXT NOT NULL)",
         "CREATE INDEX IF NOT EXISTS backpack_lookups_learner ON backpack_lookups (learner_id)",
+        # Lookups refused because they named another purpose than the consent's.
+        "CREATE TABLE IF NOT EXISTS backpack_refused_lookups ("
+        "position BIGINT PRIMARY KEY, learner_id TEXT NOT NULL, consent_id TEXT NOT NULL, "
+        "grantee TEXT NOT NULL, credential_id TEXT NOT NULL, purpose TEXT NOT NULL, at TEXT NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS backpack_refused_lookups_learner "
+        "ON backpack_refused_lookups (learner_id)",
         "CREATE TABLE IF NOT EXISTS backpack_erasures ("
         "learner_id TEXT PRIMARY KEY, erased_at TEXT NOT NULL, position BIGINT NOT NULL)",
     )
@@ -248,11 +255,16 @@ class BackpackProjection(Projection):
             (learner_id, time_text(event.timestamp), applied.position),
         )
 
-    @handles("ledger/Learner/LookedUp")
+    @handles("ledger/Learner/LookedUp", "ledger/Learner/LookupRefused")
     def _looked_up(self, cursor: Cursor, applied: Applied) -> None:
         event = applied.event
+        table = (
+            "backpack_lookups"
+            if applied.topic.endswith("/LookedUp")
+            else "backpack_refused_lookups"
+        )
         cursor.execute(
-            "INSERT INTO backpack_lookups VALUES (?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO {table} VALUES (?, ?, ?, ?, ?, ?, ?)",  # noqa: S608 (one of two names)
             (
                 applied.position,
                 str(event.originator_id),
@@ -419,13 +431,16 @@ class BackpackQueries(Queries):
         }
 
     def lookups(self, learner_id: UUID) -> list[dict[str, Any]]:
-        """Every register lookup made under the learner's consents."""
+        """Every register lookup made under the learner's consents, and every one refused
+        because it named another purpose (``outcome``: ``shown`` or ``refused``)."""
         rows = self._query(
-            "SELECT position, consent_id, grantee, credential_id, purpose, at FROM backpack_lookups "
-            "WHERE learner_id = ? ORDER BY position",
-            (str(learner_id),),
+            "SELECT position, consent_id, grantee, credential_id, purpose, at, 'shown' AS outcome "
+            "FROM backpack_lookups WHERE learner_id = ? UNION ALL "
+            "SELECT position, consent_id, grantee, credential_id, purpose, at, 'refused' AS outcome "
+            "FROM backpack_refused_lookups WHERE learner_id = ? ORDER BY position",
+            (str(learner_id), str(learner_id)),
         )
-        keys = ("position", "consent_id", "grantee", "credential_id", "purpose", "at")
+        keys = ("position", "consent_id", "grantee", "credential_id", "purpose", "at", "outcome")
         return [dict(zip(keys, r, strict=True)) for r in rows]
 
     def issued_by(

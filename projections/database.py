@@ -34,6 +34,8 @@ class Dialect:
 
 SQLITE = Dialect(name="sqlite", placeholder="?", blob="BLOB")
 POSTGRES = Dialect(name="postgresql", placeholder="%s", blob="BYTEA")
+#: What a read model on PostgreSQL stores in place of a NUL character.
+NUL_REPLACEMENT = "\ufffd"
 
 Row = tuple[Any, ...]
 
@@ -74,16 +76,32 @@ class Cursor:
 
     def execute(self, statement: str, params: Sequence[Any] = ()) -> None:
         """Run one statement (an insert is held until the next flush)."""
+        values = self._storable(params)
         if statement.startswith("INSERT INTO "):
-            self._inserts.setdefault(statement, []).append(tuple(params))
+            self._inserts.setdefault(statement, []).append(values)
             return
         self.flush()
-        self.raw.execute(self.dialect.sql(statement), tuple(params))
+        self.raw.execute(self.dialect.sql(statement), values)
 
     def executemany(self, statement: str, rows: Iterable[Sequence[Any]]) -> None:
         """Run one statement for many parameter rows."""
         self.flush()
-        self.raw.executemany(self.dialect.sql(statement), [tuple(r) for r in rows])
+        self.raw.executemany(self.dialect.sql(statement), [self._storable(r) for r in rows])
+
+    def _storable(self, params: Sequence[Any]) -> tuple[Any, ...]:
+        """The parameters as the store can hold them.
+
+        PostgreSQL text cannot hold NUL. The API refuses it, but the log may hold it
+        anyway (written before the API refused it, or by another writer), and one
+        such event must not stop the read side for good: the read model stores the
+        text with U+FFFD in place of each NUL, and the signed event keeps the original.
+        """
+        if self.dialect is not POSTGRES:
+            return tuple(params)
+        return tuple(
+            p.replace("\x00", NUL_REPLACEMENT) if isinstance(p, str) and "\x00" in p else p
+            for p in params
+        )
 
     def flush(self) -> None:
         """Send the held-back inserts."""

@@ -34,13 +34,13 @@ from ledger.projections.backpack import BackpackProjection
 from ledger.projections.database import POSTGRES, SQLITE, Cursor
 from ledger.projections.exemptions import ExemptionRegisterProjection
 from ledger.projections.institutions import InstitutionsProjection
-from ledger.projections.merkle_log import MerkleLogProjection
+from ledger.projections.merkle_log import MerkleLogProjection, MerkleLogView
 from ledger.projections.projection import Applied, Projection
 from ledger.projections.status import StatusListProjection
 
 from ledger.application.ledger import Ledger
 from ledger.audit.log_sources import StoreSource
-from ledger.audit.log_verifier import Verifier
+from ledger.audit.log_verifier import CheckpointClaim, Verifier
 from ledger.errors import ChainBroken, TamperDetected
 from ledger.eventlog.chain import START, ChainHead, follow
 from ledger.eventlog.envelope import event_digest, open_row, seal_of
@@ -52,8 +52,6 @@ BATCH_SIZE = 500
 #: Events per transaction of a rebuild's replay (fewer commits; nobody reads a rebuild's
 #: intermediate positions).
 REBUILD_BATCH_SIZE = 5000
-#: A rebuild verifies the log in parallel first from this many events on.
-PREVERIFY_FROM = 5000
 CHAIN_CACHE_SIZE = 1_000_000
 
 
@@ -90,6 +88,9 @@ class ProjectionRunner:
         self._lock = threading.Lock()
         self._on_schema: weakref.WeakSet[Any] = weakref.WeakSet()
         self._preverified: dict[int, str] | None = None
+        #: Why this runner stopped, if it did: a broken read side says so (``/readyz``)
+        #: instead of serving stale answers in silence.
+        self.failure: str | None = None
         if create_tables:
             self.create_tables()
 
@@ -144,13 +145,33 @@ class ProjectionRunner:
         """Every projection's position, by name."""
         return {p.name: self.position(p) for p in self.projections}
 
+    def slowest_position(self) -> int:
+        """The position of the projection furthest behind."""
+        return min(self.positions().values(), default=0)
+
     def lag(self) -> int:
         """How many notification ids the slowest projection is behind the log's head."""
         head = self.ledger.recorder.max_notification_id() or 0
         return max((head - position for position in self.positions().values()), default=0)
 
     def run_once(self) -> int:
-        """Apply one batch; returns the number of notifications read (0: caught up)."""
+        """Apply one batch; returns the number of notifications read (0: caught up).
+
+        Anything but a lost connection (tampering, an event a projection cannot
+        apply) is recorded as this runner's ``failure`` before it propagates.
+        """
+        try:
+            read = self._run_once()
+        except OperationalError:
+            raise
+        except Exception as error:
+            self.failure = f"{type(error).__name__}: {error}"
+            logger.error("the read side stopped: %s", self.failure)
+            raise
+        self.failure = None
+        return read
+
+    def _run_once(self) -> int:
         with self._lock:
             positions = {p.name: self.position(p) for p in self.projections}
             start = min(positions.values(), default=0)
@@ -239,25 +260,22 @@ class ProjectionRunner:
     ) -> None:
         """Drop the named projections' tables (all if none) and replay them from the log.
 
-        With ``workers`` > 1 and a log of at least ``PREVERIFY_FROM`` events, the whole
-        log is first verified in that many processes (``ledger.audit.log_verifier``: signatures,
-        keys, authority, chains, checkpoints), before anything is dropped; the replay
-        then applies only events whose signed bytes hash to what was verified, and
-        checks the signatures of anything written since as usual. Unless ``full``,
-        the events the newest checkpoint covers are held to its operator-signed
-        Merkle root instead of having their signatures checked one by one (the
-        verifier's ``trust_checkpoint``).
+        Whatever the log's size and the number of workers, the whole log is first
+        verified (``ledger.audit.log_verifier``, in ``workers`` processes: signatures,
+        keys, authority, chains, and every checkpoint, those in the log and those the
+        Merkle projection serves), before anything is dropped: a rebuild must never
+        forget what a cut or altered log no longer shows (a deleted revocation). The
+        replay then applies only events whose signed bytes hash to what was verified,
+        and checks the signatures of anything written since as usual.
+        Unless ``full``, the events the newest checkpoint covers are held to its
+        operator-signed Merkle root instead of having their signatures checked one by
+        one (the verifier's ``trust_checkpoint``).
         """
         chosen = [p for p in self.projections if names is None or p.name in names]
         unknown = set(names or ()) - {p.name for p in self.projections}
         if unknown:
             raise KeyError(f"unknown projection {sorted(unknown)[0]!r}")
-        head = self.ledger.recorder.max_notification_id() or 0
-        verified = (
-            self._verify_log(workers, trust_checkpoint=not full)
-            if workers > 1 and head >= PREVERIFY_FROM
-            else None
-        )
+        verified = self._verify_log(workers, trust_checkpoint=not full)
         with self._lock, self.transaction(commit=True) as (raw, cursor):
             if self.dialect is POSTGRES:
                 lock_schema_changes(raw)
@@ -285,10 +303,16 @@ class ProjectionRunner:
 
     def _verify_log(self, workers: int, *, trust_checkpoint: bool = False) -> dict[int, str]:
         """Verify the whole log in parallel; the digests of its events by position."""
+        claims, served_roots = self._served_checkpoints()
         source = StoreSource(self.ledger.store)
         try:
             verifier = Verifier(
-                source, workers=workers, keep_digests=True, trust_checkpoint=trust_checkpoint
+                source,
+                workers=workers,
+                keep_digests=True,
+                checkpoints=claims,
+                served_roots=served_roots,
+                trust_checkpoint=trust_checkpoint,
             )
             report = verifier.run()
         finally:
@@ -300,6 +324,28 @@ class ProjectionRunner:
                 f"{first.kind}: {first.message}"
             )
         return verifier.digests or {}
+
+    def _served_checkpoints(self) -> tuple[list[CheckpointClaim], dict[int, str]]:
+        """The checkpoints the Merkle projection holds, and the roots its tree serves.
+
+        A cut log can lose the checkpoint events that covered the cut; the projection
+        built before the cut still remembers them.
+        """
+        merkle = next((p for p in self.projections if isinstance(p, MerkleLogProjection)), None)
+        if merkle is None or self.position(merkle) == 0:
+            return [], {}
+        with self.transaction(commit=False) as (_, cursor):
+            view = MerkleLogView(cursor)
+            served = [c.to_json() for c in view.checkpoints(limit=1_000_000)]
+            sizes = {c["tree_size"] for c in served if c["tree_size"] <= view.size}
+            roots = {size: view.tree.root(size).hex() for size in sizes}
+            if view.size:
+                roots[view.size] = view.tree.root().hex()
+        claims = [
+            CheckpointClaim(note=c["note"], source=f"served checkpoint of {c['tree_size']} events")
+            for c in served
+        ]
+        return claims, roots
 
     def _tracking_table(self) -> str:
         name = getattr(self.tracking, "tracking_table_name", "tracking")

@@ -8,7 +8,12 @@ export LEDGER_STORE="${LEDGER_STORE:-sqlite:///demo/ledger.db}"
 PORT="${LEDGER_PORT:-8000}"
 mkdir -p demo
 .venv/bin/ledger init
-.venv/bin/ledger demo --json > demo/demo.json
+if [ -s demo/demo.json ]; then
+    # The demo fills a fresh ledger once (a second `ledger demo` refuses): reuse it.
+    echo "Reusing the demo world in $LEDGER_STORE (remove the demo/ folder to start over)"
+else
+    .venv/bin/ledger demo --json > demo/demo.json.new && mv demo/demo.json.new demo/demo.json
+fi
 .venv/bin/python - <<'PY'
 import json
 made = json.load(open("demo/demo.json"))

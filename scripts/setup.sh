@@ -9,7 +9,8 @@ if [ ! -x .venv/bin/python ]; then
 fi
 if [ ! -f .venv/.installed ] || [ pyproject.toml -nt .venv/.installed ]; then
     .venv/bin/python -m pip install --quiet --upgrade pip
-    .venv/bin/python -m pip install --quiet -e '.[dev]'
+    # Not quiet: the first install takes minutes, and its progress should show.
+    .venv/bin/python -m pip install -e '.[dev]'
     touch .venv/.installed
 fi
 # The independent verifier test (tests/interop) runs Digital Bazaar's JSON-LD verifier on

@@ -15,10 +15,17 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from ledger.application.actor import CLI_OPERATOR, acting_as
 from ledger.application.ledger import Ledger
 from ledger.eventlog.signing_keys import FileKeyStore
+
+# Hypothesis' per-example deadline (200 ms) measures the shared machine's load, not the
+# code: at load 20 an example that takes 5 ms can take 300. Properties stay checked;
+# only the timing luck goes.
+hypothesis_settings.register_profile("ledger", deadline=None)
+hypothesis_settings.load_profile("ledger")
 
 POSTGRES_URL = os.environ.get("LEDGER_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 REQUIRE_POSTGRES = os.environ.get("LEDGER_REQUIRE_POSTGRES") == "1"

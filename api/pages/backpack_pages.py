@@ -18,6 +18,7 @@ from ledger.api.pages.public_pages import download_response, share_url
 from ledger.api.pages.rendering import render
 from ledger.api.pages.session import check_csrf
 from ledger.api.pages.signin import person_in
+from ledger.api.schemas import PRINTABLE
 from starlette.responses import RedirectResponse, Response
 
 from ledger.application.actor import Actor
@@ -218,8 +219,8 @@ def consents(request: Request, actor: Learner) -> Response:
 def grant_consent(
     request: Request,
     actor: Learner,
-    grantee: Annotated[str, Form(max_length=500)] = "",
-    purpose: Annotated[str, Form(max_length=2000)] = "",
+    grantee: Annotated[str, Form(max_length=500, pattern=PRINTABLE)] = "",
+    purpose: Annotated[str, Form(max_length=2000, pattern=PRINTABLE)] = "",
     expires: Annotated[str, Form()] = "",
     scope: Annotated[str, Form()] = "all",
     credentials: Checked = [],  # noqa: B006
@@ -300,8 +301,8 @@ def submit_claim(
     request: Request,
     actor: Learner,
     institution: Annotated[str, Form()] = "",
-    programme: Annotated[str, Form(max_length=500)] = "",
-    motivation: Annotated[str, Form(max_length=10_000)] = "",
+    programme: Annotated[str, Form(max_length=500, pattern=PRINTABLE)] = "",
+    motivation: Annotated[str, Form(max_length=10_000, pattern=PRINTABLE)] = "",
     credentials: Checked = [],  # noqa: B006
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Header, Query, status
 from ledger.api.deps import AdministratorDep, Services, ServicesDep
 from ledger.api.problems import PROBLEM_RESPONSES
 from ledger.api.schemas import (
+    PRINTABLE,
     AchievementIn,
     AmendIn,
     CohortIn,
@@ -100,7 +101,7 @@ def issue_cohort(
     body: CohortIn,
     actor: AdministratorDep,
     services: ServicesDep,
-    idempotency_key: Annotated[str, Header(min_length=1, max_length=200)],
+    idempotency_key: Annotated[str, Header(min_length=1, max_length=200, pattern=PRINTABLE)],
 ) -> CohortOut:
     """Issue a cohort atomically; the same Idempotency-Key and body return the same credentials."""
     _own(services, actor, issuer_id)
@@ -171,7 +172,7 @@ def list_issued(
     actor: AdministratorDep,
     services: ServicesDep,
     state: Annotated[str | None, Query(pattern="^(active|suspended|revoked|expired)$")] = None,
-    after: Annotated[str | None, Query(max_length=64)] = None,
+    after: Annotated[str | None, Query(max_length=64, pattern=PRINTABLE)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     achievement_id: Annotated[UUID | None, Query()] = None,
     issued_from: Annotated[AwareDatetime | None, Query()] = None,
@@ -201,7 +202,7 @@ def claims_to_decide(
     state: Annotated[
         str | None, Query(pattern="^(pending|approved|rejected|withdrawn)$")
     ] = "pending",
-    programme: Annotated[str | None, Query(max_length=500)] = None,
+    programme: Annotated[str | None, Query(max_length=500, pattern=PRINTABLE)] = None,
 ) -> Page:
     """Exemption claims addressed to this institution."""
     _own(services, actor, issuer_id)

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from ledger.api.deps import AuditorDep, ServicesDep
 from ledger.api.problems import PROBLEM_RESPONSES
-from ledger.api.schemas import MAX_POSITION, LogEvent, LogPage, Page
+from ledger.api.schemas import MAX_POSITION, PRINTABLE, Instant, LogEvent, LogPage, Page
 
 from ledger.audit.time_travel import credential_at
-from ledger.errors import InvalidInput, NotFound
+from ledger.errors import InvalidInput, LedgerError, NotFound
 from ledger.eventlog.canonical_json import to_json_value
-from ledger.eventlog.envelope import open_row
+from ledger.eventlog.envelope import GENESIS, event_digest, open_row, seal_of
 
 router = APIRouter(prefix="/v1/audit", tags=["auditors"], responses=PROBLEM_RESPONSES)
 
@@ -32,8 +31,10 @@ def log(
         start=after, limit=limit, inclusive_of_start=False
     )
     events = []
+    heads: dict[UUID, tuple[int, str]] = {}
     for n in notifications:
         sealed = open_row(n)
+        problem = _problem_of(services, n, heads)
         events.append(
             LogEvent(
                 position=n.id,
@@ -45,15 +46,53 @@ def log(
                 hash=sealed.seal.digest,
                 kid=sealed.seal.kid,
                 prev=sealed.seal.prev,
+                verified=problem is None,
+                problem=problem,
             )
         )
     return LogPage(events=events, next_after=events[-1].position if len(events) == limit else None)
 
 
+def _problem_of(services: Any, notification: Any, heads: dict[UUID, tuple[int, str]]) -> str | None:
+    """Why an event fails its signature, key or chain link (None: it verifies).
+
+    The log route serves every row, tampered or not, so that an auditor sees what
+    is stored; but it never presents a row as valid that is not.
+    """
+    try:
+        event = services.ledger.mapper.to_domain_event(notification)
+    except LedgerError as error:
+        return f"{error.kind}: {error}"
+    seal = seal_of(event)
+    if seal is None:
+        return "chain-broken: the event carries no seal"
+    record = UUID(str(notification.originator_id))
+    version = notification.originator_version
+    expected = _previous_digest(services, record, version, heads)
+    heads[record] = (version, seal.digest)
+    if seal.prev != expected:
+        return f"chain-broken: v{version} does not link to v{version - 1} of its record"
+    return None
+
+
+def _previous_digest(
+    services: Any, record: UUID, version: int, heads: dict[UUID, tuple[int, str]]
+) -> str | None:
+    if version == 1:
+        return GENESIS
+    cached = heads.get(record)
+    if cached is not None and cached[0] == version - 1:
+        return cached[1]
+    previous = services.ledger.recorder.select_events(record, lte=version - 1, desc=True, limit=1)
+    if not previous or previous[0].originator_version != version - 1:
+        return None  # missing: no digest can match
+    return event_digest(open_row(previous[0]).signed_bytes)
+
+
 @router.get("/trails/{kind}/{key}")
 def trail(
-    kind: str,
-    key: str,
+    kind: Annotated[str, Path(max_length=20, pattern="^[a-z]+$")],
+    key: Annotated[str, Path(min_length=1, max_length=500, pattern=PRINTABLE)],
     actor: AuditorDep,
     services: ServicesDep,
     after: Annotated[int, Query(ge=0, le=MAX_POSITION)] = 0,
@@ -72,7 +111,7 @@ def credential_state(
     credential_id: UUID,
     actor: AuditorDep,
     services: ServicesDep,
-    at: datetime | None = None,
+    at: Annotated[Instant | None, Query(description="an instant with a time zone")] = None,
     position: Annotated[int | None, Query(ge=0, le=MAX_POSITION)] = None,
 ) -> dict[str, Any]:
     """The credential as it was at an instant or a log position, recomputed from the log."""

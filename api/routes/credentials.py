@@ -14,6 +14,7 @@ from uuid import UUID
 import orjson
 from fastapi import APIRouter, Header, Query, Request, status
 from ledger.api.caching import cacheable
+from ledger.api.check_limits import CheckGate, check_size
 from ledger.api.deps import AdministratorDep, LearnerDep, ServicesDep
 from ledger.api.pages.checking import check, credential_input, documents_from_url
 from ledger.api.problems import PROBLEM_RESPONSES
@@ -42,6 +43,8 @@ JSON_DOCUMENT: dict[int | str, dict[str, Any]] = {
     200: {"content": {"application/json": {"schema": {"type": "object"}}}}
 }
 Tolerance = Literal[TOLERANCES]  # type: ignore[valid-type]
+#: Checks of presented credentials: one at a time in this worker, each within a budget.
+CHECKS = CheckGate()
 
 
 def _export(services: Any, actor: Actor, credential_id: UUID) -> dict[str, Any]:
@@ -132,7 +135,9 @@ async def check_credential(
         if not found:
             raise NotFound("this link shares no credential")
         document = found[0]
-    report = await run_in_threadpool(check, services, document, list(tolerate or ()))
+    check_size(document)
+    tolerated = list(tolerate or ())
+    report = await run_in_threadpool(CHECKS.run, lambda: check(services, document, tolerated))
     return CheckReportOut(**report.to_json())
 
 

@@ -12,12 +12,17 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
+
+# The same bounds and gate as /v1/credentials/check: checking is costly and public.
+from ledger.api.check_limits import check_size
 from ledger.api.deps import ServicesDep
 from ledger.api.problems import PROBLEM_RESPONSES
+from ledger.api.routes.credentials import CHECKS
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from ledger.standards.credential_checker import CredentialChecker
+from ledger.standards.outsider_checking import OutsiderFetcher
 from ledger.standards.vc_api import check_presentation, credential_result
 
 router = APIRouter(tags=["VC API"], responses=PROBLEM_RESPONSES)
@@ -62,6 +67,14 @@ RESULTS = {
 }
 
 
+def _pin_contexts(services: Any, documents: list[Any]) -> None:
+    """Another deployment's copy of our context, from a trusted origin, pinned by its bytes."""
+    fetcher = OutsiderFetcher.from_settings(services.settings.trusted_origins)
+    for document in documents:
+        if isinstance(document, dict):
+            fetcher.pin_contexts(document)
+
+
 def _checker(services: Any) -> CredentialChecker:
     return CredentialChecker(
         resolver=services.publisher.resolver, status_lists=services.publisher.fetch_status_list
@@ -82,7 +95,9 @@ def _answer(result: dict[str, Any], model: type[BaseModel]) -> Response:
 )
 def verify_credential(body: VerifyCredentialRequest, services: ServicesDep) -> Response:
     """Verify a credential (proof, key validity, validity period, status), VC API shape."""
-    report = _checker(services).check(body.verifiableCredential)
+    check_size(body.verifiableCredential)
+    _pin_contexts(services, [body.verifiableCredential])
+    report = CHECKS.run(lambda: _checker(services).check(body.verifiableCredential))
     return _answer(credential_result(report), CredentialVerificationResult)
 
 
@@ -93,10 +108,15 @@ def verify_credential(body: VerifyCredentialRequest, services: ServicesDep) -> R
 )
 def verify_presentation(body: VerifyPresentationRequest, services: ServicesDep) -> Response:
     """Verify a presentation: the holder's proof (challenge, domain) and every credential."""
-    result = check_presentation(
-        _checker(services),
-        body.verifiablePresentation,
-        challenge=body.options.challenge,
-        domain=body.options.domain,
+    check_size(body.verifiablePresentation)
+    held = body.verifiablePresentation.get("verifiableCredential", [])
+    _pin_contexts(services, held if isinstance(held, list) else [held])
+    result = CHECKS.run(
+        lambda: check_presentation(
+            _checker(services),
+            body.verifiablePresentation,
+            challenge=body.options.challenge,
+            domain=body.options.domain,
+        )
     )
     return _answer(result.to_json(), PresentationVerificationResult)

@@ -1,8 +1,10 @@
 """Configuration: the one entry point, read from ``LEDGER_*`` environment variables.
 
 Defaults are safe for a developer's machine and refused elsewhere: outside
-development mode (``LEDGER_ENV=development``, the default only for the embedded
-SQLite store) private key files must be encrypted with ``LEDGER_KEY_PASSPHRASE``.
+development mode private key files must be encrypted with ``LEDGER_KEY_PASSPHRASE``
+and only the OpenID Connect provider's tokens are accepted. An unset ``LEDGER_ENV``
+means development only for a local SQLite file; any other store (PostgreSQL) is
+production unless ``LEDGER_ENV=development`` says otherwise.
 """
 
 from __future__ import annotations
@@ -43,6 +45,12 @@ class Settings:
     checkpoint_seconds: float = 60.0
     #: Origins whose did:web documents and status lists the checker may fetch (none by default).
     trusted_origins: tuple[str, ...] = ()
+    #: Why the environment is what it is (set explicitly, or the default for the store).
+    environment_source: str = "LEDGER_ENV"
+    #: Requests per second each client may make to the public routes (0: no limit).
+    public_rate: float = 20.0
+    #: ``/readyz`` says unready once the read side is behind and has not moved for this long.
+    ready_stuck_seconds: float = 30.0
     #: eduID subjects whose provider tokens may carry the operator role (none by default:
     #: only development tokens, in development mode, can act as operator otherwise).
     operator_subjects: tuple[str, ...] = ()
@@ -54,15 +62,15 @@ class Settings:
         """Read the settings; ``store_url`` (a ``--store`` option) wins over ``LEDGER_STORE``."""
         values = os.environ if env is None else env
         store = parse_store_url(store_url or values.get("LEDGER_STORE") or DEFAULT_STORE)
-        environment = values.get("LEDGER_ENV", "development")
+        environment = values.get("LEDGER_ENV") or None
+        source = "LEDGER_ENV"
+        if environment is None:
+            # Development only where nothing can leak: a file on this machine.
+            environment = "development" if store.kind == "sqlite" else "production"
+            source = f"LEDGER_ENV unset: the default for a {store.kind} store"
         if environment not in ENVIRONMENTS:
             raise ConfigurationError(f"LEDGER_ENV must be one of {', '.join(ENVIRONMENTS)}")
         passphrase = values.get("LEDGER_KEY_PASSPHRASE")
-        if environment == "production" and not passphrase and not values.get("LEDGER_SIGNING_KEYS"):
-            raise ConfigurationError(
-                "production refuses unencrypted key files: set LEDGER_KEY_PASSPHRASE "
-                "or give the keys in LEDGER_SIGNING_KEYS"
-            )
         key_dir = values.get("LEDGER_KEY_DIR")
         in_process = values.get("LEDGER_PROJECT_IN_PROCESS", "auto")
         if in_process not in ("auto", "yes", "no"):
@@ -90,6 +98,9 @@ class Settings:
             trusted_origins=tuple(
                 o.strip() for o in values.get("LEDGER_TRUSTED_ORIGINS", "").split(",") if o.strip()
             ),
+            environment_source=source,
+            public_rate=_rate(values, "LEDGER_PUBLIC_RATE", 20.0),
+            ready_stuck_seconds=_rate(values, "LEDGER_READY_STUCK_SECONDS", 30.0) or 30.0,
             operator_subjects=tuple(
                 s.strip()
                 for s in values.get("LEDGER_OPERATOR_SUBJECTS", "").split(",")
@@ -103,7 +114,16 @@ class Settings:
         return self.environment == "development"
 
     def key_store(self) -> KeyStore:
-        """The key store these settings name."""
+        """The key store these settings name (production refuses unencrypted key files).
+
+        Checked here rather than when the settings are read: commands that need no
+        private key (``ledger verify``, ``ledger check``) run anywhere.
+        """
+        if self.environment == "production" and not (self.key_passphrase or self.signing_keys_pem):
+            raise ConfigurationError(
+                "production refuses unencrypted key files: set LEDGER_KEY_PASSPHRASE "
+                "or give the keys in LEDGER_SIGNING_KEYS"
+            )
         if self.signing_keys_pem:
             return _LayeredKeyStore(
                 load_pem_keys(self.signing_keys_pem, passphrase=self.key_passphrase),
@@ -130,6 +150,19 @@ def _positive(values: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigurationError(f"{name} must be a whole number, not {text!r}") from None
     if number < 1:
         raise ConfigurationError(f"{name} must be at least 1")
+    return number
+
+
+def _rate(values: Mapping[str, str], name: str, default: float) -> float:
+    text = values.get(name)
+    if not text:
+        return default
+    try:
+        number = float(text)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a number, not {text!r}") from None
+    if not 0 <= number < 1e9:
+        raise ConfigurationError(f"{name} must be 0 (no limit) or a positive rate")
     return number
 
 

@@ -110,6 +110,10 @@ def _env(store_url: str, tmp_path: Path, *, in_process: bool) -> dict[str, str]:
     return {
         **os.environ,
         "LEDGER_STORE": store_url,
+        # Development tokens on both stores (unset, PostgreSQL would mean production).
+        "LEDGER_ENV": "development",
+        # The tests call public routes faster than a client should; the limit has its own test.
+        "LEDGER_PUBLIC_RATE": "0",
         "LEDGER_KEY_DIR": str(tmp_path / "keys"),
         "LEDGER_PROJECT_IN_PROCESS": "yes" if in_process else "no",
         "LEDGER_PUBLIC_URL": "https://ledger.test",

@@ -54,6 +54,7 @@ def test_issue_export_verify_revoke_verify(server: Server, tmp_path: Path) -> No
     ]
     env = {
         "LEDGER_PUBLIC_URL": "https://ledger.test",
+        "LEDGER_ENV": "development",
         "LEDGER_KEY_DIR": str(server.settings.key_dir),
         "PATH": "",
     }

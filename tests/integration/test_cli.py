@@ -26,7 +26,7 @@ def run(
 
 
 def test_init_demo_history(store_url: str, tmp_path: Path) -> None:
-    env = {"LEDGER_KEY_DIR": str(tmp_path / "keys")}
+    env = {"LEDGER_KEY_DIR": str(tmp_path / "keys"), "LEDGER_ENV": "development"}
     first = run("init", "--store", store_url, "--json", cwd=tmp_path, env=env)
     assert first.returncode == 0, first.stderr
     assert json.loads(first.stdout)["created"] is True

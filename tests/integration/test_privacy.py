@@ -103,6 +103,7 @@ def test_the_cli_erases_by_subject(
 ) -> None:
     learner_id, _ = with_learner(ledger)
     monkeypatch.setenv("LEDGER_KEY_DIR", str(key_store.directory))  # type: ignore[attr-defined]
+    monkeypatch.setenv("LEDGER_ENV", "development")  # unset, PostgreSQL means production
     url = ledger.store.url
     assert main(["--store", url, "erase-learner", "--subject", SUBJECT, "--reason", "request"]) == 0
     assert ledger.data_keys.key(learner_id) is None

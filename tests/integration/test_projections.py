@@ -115,12 +115,9 @@ def test_projections_show_the_demo_world(ledger: Ledger, demo: dict[str, Any]) -
 def test_a_parallel_rebuild_verifies_first_and_gives_identical_bytes(
     ledger: Ledger, demo: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ledger.projections import runner as runner_module
-
     from ledger.errors import TamperDetected
     from tests.rawstore import RawEvents
 
-    monkeypatch.setattr(runner_module, "PREVERIFY_FROM", 0)
     runner = ProjectionRunner(ledger, batch_size=7)
     runner.catch_up()
     before = table_digests(runner)
@@ -280,7 +277,12 @@ def test_every_projection_has_a_distinct_name() -> None:
 def test_killed_projection_process_loses_and_repeats_nothing(
     store_url: str, tmp_path: Path
 ) -> None:
-    env = {**os.environ, "LEDGER_STORE": store_url, "LEDGER_KEY_DIR": str(tmp_path / "keys")}
+    env = {
+        **os.environ,
+        "LEDGER_ENV": "development",
+        "LEDGER_STORE": store_url,
+        "LEDGER_KEY_DIR": str(tmp_path / "keys"),
+    }
     ledger_cmd = [sys.executable, "-m", "ledger.cli.main"]
     subprocess.run([*ledger_cmd, "init"], env=env, check=True, capture_output=True, timeout=60)
     from ledger.settings import Settings
@@ -343,7 +345,12 @@ def test_a_projection_process_follows_parallel_writers(
     from tests.conftest import postgres_store_url
 
     store_url = postgres_store_url(postgres_schema)
-    env = {**os.environ, "LEDGER_STORE": store_url, "LEDGER_KEY_DIR": str(tmp_path / "keys")}
+    env = {
+        **os.environ,
+        "LEDGER_ENV": "development",
+        "LEDGER_STORE": store_url,
+        "LEDGER_KEY_DIR": str(tmp_path / "keys"),
+    }
     subprocess.run(
         [sys.executable, "-m", "ledger.cli.main", "init"],
         env=env,

@@ -318,7 +318,11 @@ def test_a_kept_checkpoint_catches_what_the_store_no_longer_shows(
     raw.projection_execute(
         "DELETE FROM merkle_nodes WHERE ((idx + 1) << level) > ?", (world.first_checkpoint,)
     )
-    assert verify(world.ledger)[0] == 0  # without the auditor's copy, the shorter log is consistent
+    # Without the auditor's copy the shorter log is consistent in itself; the read side,
+    # which the attacker left alone, still remembers credentials the log lost.
+    code, report = verify(world.ledger)
+    assert report["first_problem"] is None
+    assert code == 1 and report["read_side_disagreements"]
     code, report = verify(world.ledger, "--checkpoint", str(note))
     assert code == 1
     assert "removed from its tail" in report["first_problem"]["message"]
@@ -478,6 +482,7 @@ def test_ledger_project_publishes_checkpoints_by_policy(
     # Two credentials follow the second checkpoint (status entries come from a block
     # reserved before it, so no issuer event follows them).
     monkeypatch.setenv("LEDGER_CHECKPOINT_EVERY", "2")
+    monkeypatch.setenv("LEDGER_ENV", "development")  # unset, PostgreSQL means production
     monkeypatch.setenv("LEDGER_KEY_DIR", str(key_store.directory))
     before = world.ledger.checkpoint_log()
     assert before is not None and before.count == 2
@@ -644,11 +649,8 @@ def test_an_event_removed_under_the_trusted_checkpoint_breaks_the_trust(world: W
 def test_a_rebuild_trusts_the_checkpoint_and_a_full_rebuild_does_not(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ledger.projections import runner as runner_module
-
     from ledger.errors import TamperDetected
 
-    monkeypatch.setattr(runner_module, "PREVERIFY_FROM", 0)
     runner = ProjectionRunner(world.ledger)
     runner.catch_up()
     seen: list[bool] = []

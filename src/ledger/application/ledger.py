@@ -34,7 +34,7 @@ from eventsourcing.utils import get_topic
 
 from ledger.application import authorization
 from ledger.application.actor import SYSTEM, Actor, current_actor
-from ledger.application.privacy import LearnerDataKeys, seal, unseal
+from ledger.application.privacy import LearnerDataKeys, new_data_key, seal, unseal
 from ledger.application.status_entries import StatusEntryPool
 from ledger.domain.achievement import Achievement, AchievementSpec
 from ledger.domain.base import LedgerAggregate, utcnow
@@ -59,7 +59,7 @@ from ledger.errors import (
 from ledger.eventlog.canonical_json import canonical_bytes
 from ledger.eventlog.chain import ChainedRepository, project_chained
 from ledger.eventlog.keyring import KeyRing
-from ledger.eventlog.persistence import StoreConfig, parse_store_url
+from ledger.eventlog.persistence import StoreConfig, create_private_file, parse_store_url
 from ledger.eventlog.signing_keys import KeyStore, encode_public_key, key_id
 from ledger.eventlog.signing_mapper import SealingContext, SignedEventMapper, sealing
 from ledger.eventlog.signing_store import SigningEventStore
@@ -106,7 +106,7 @@ class Ledger(Application[UUID]):
         self.store = parse_store_url(store) if isinstance(store, str) else store
         self.key_store = key_store
         if self.store.sqlite_path is not None:
-            self.store.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+            create_private_file(self.store.sqlite_path)
         settings = dict(self.store.settings)
         settings.update(env or {})
         super().__init__(env=settings)
@@ -123,6 +123,9 @@ class Ledger(Application[UUID]):
         )
         if self.factory.env_create_table():  # type: ignore[attr-defined]
             self.data_keys.create_table()
+        #: Holds a record about to be written on against the history the read side
+        #: verified (``record id, loaded version, chain head``); raises if it was cut.
+        self.history_check: Callable[[UUID, int, str], None] | None = None
         self.status_entries = StatusEntryPool(self._reserve_status_block)
 
     def construct_repository(self) -> Repository[UUID]:
@@ -175,6 +178,18 @@ class Ledger(Application[UUID]):
         self, *aggregates: LedgerAggregate, authority: str = OPERATOR
     ) -> list[Recording[UUID]]:
         """Save pending events atomically, signed by ``authority``'s active key."""
+        for aggregate in aggregates:
+            if isinstance(aggregate, Learner) and aggregate.unsaved_data_key is not None:
+                key = aggregate.unsaved_data_key
+                if self.data_keys.key_for_new(aggregate.id, key) != key:
+                    raise Conflict("another request registered this learner first; try again")
+                aggregate.unsaved_data_key = None
+        if self.history_check is not None:
+            for aggregate in aggregates:
+                loaded = aggregate.version - len(aggregate.pending_events)
+                head = aggregate.chain_head
+                if loaded > 0 and head is not None:
+                    self.history_check(aggregate.id, loaded, head)
         kid, private_key = self._signing_key(authority)
         actor = current_actor() or SYSTEM
         context = SealingContext(
@@ -658,8 +673,12 @@ class Ledger(Application[UUID]):
         try:
             return self.learner(learner_id)
         except NotFound:
-            key = self.data_keys.key_for_new(learner_id)
-            return Learner(learner_id=learner_id, sealed_subject=seal(key, learner_id, subject))
+            # The key is stored only when the learner's first event is about to be
+            # saved (``_save``): a refused request leaves no key row behind.
+            key = new_data_key()
+            learner = Learner(learner_id=learner_id, sealed_subject=seal(key, learner_id, subject))
+            learner.unsaved_data_key = key
+            return learner
 
     def learner_subject(self, learner_id: UUID) -> str | None:
         """The learner's eduID subject, or None once their data was erased."""
@@ -670,14 +689,25 @@ class Ledger(Application[UUID]):
         key = self.data_keys.key(learner_id)
         return None if key is None else unseal(key, learner_id, learner.sealed_subject)
 
-    def erase_learner(self, learner_id: UUID, *, reason: str) -> None:
+    def erase_learner(
+        self, learner_id: UUID, *, reason: str, holds_credentials: bool = False
+    ) -> None:
         """Erase a learner's personal data (operator only): record it, then destroy the key.
 
         The event comes first: if destroying the key fails, erasing again finishes
         the job (the key of an erased learner is always destroyed).
         """
         self._require_operator()
-        learner = self.learner(learner_id)
+        try:
+            learner = self.learner(learner_id)
+        except NotFound:
+            if not holds_credentials:
+                raise
+            # A learner who only holds credentials has no record yet: start one whose
+            # sealed value opens with no stored key (it holds nothing), to record the erasure.
+            learner = Learner(
+                learner_id=learner_id, sealed_subject=seal(new_data_key(), learner_id, "")
+            )
         if not learner.erased:
             learner.erase(reason=reason)
             self._save(learner)
@@ -763,10 +793,12 @@ class Ledger(Application[UUID]):
         credential = self.credential(credential_id)
         if credential.learner_id != learner_id:
             raise Forbidden("no live consent of this learner for you")
-        learner.record_lookup(
+        allowed = learner.record_lookup(
             grantee=actor.subject, credential_id=credential_id, purpose_seen=purpose
         )
         self._save(learner)
+        if not allowed:
+            raise Forbidden("the learner's consent is for another purpose; the attempt is recorded")
         return credential
 
     # -- exemptions ---------------------------------------------------------------

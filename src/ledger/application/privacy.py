@@ -52,6 +52,11 @@ def unseal(key: bytes, learner_id: UUID, text: str) -> str:
     return plain.decode("utf-8")
 
 
+def new_data_key() -> bytes:
+    """A fresh AES-256 data key."""
+    return AESGCM.generate_key(bit_length=256)
+
+
 class LearnerDataKeys:
     """The data keys of learners, in the store's ``learner_data_keys`` table."""
 
@@ -86,9 +91,10 @@ class LearnerDataKeys:
         value = row["data_key"] if isinstance(row, dict) else row[0]
         return bytes(value)
 
-    def key_for_new(self, learner_id: UUID) -> bytes:
-        """A data key for a learner being registered (the existing one if a racer made it)."""
-        candidate = AESGCM.generate_key(bit_length=256)
+    def key_for_new(self, learner_id: UUID, candidate: bytes | None = None) -> bytes:
+        """Store a data key for a learner being registered; returns the stored key (the
+        existing one if a racer stored one first)."""
+        candidate = candidate or new_data_key()
         conflict = "ON CONFLICT (learner_id) DO NOTHING"
         with self._datastore.transaction(commit=True) as cursor:
             cursor.execute(
@@ -102,9 +108,26 @@ class LearnerDataKeys:
         return found
 
     def destroy(self, learner_id: UUID) -> None:
-        """Delete a learner's data key for good (erasure)."""
+        """Delete a learner's data key for good (erasure), so that no copy stays readable.
+
+        SQLite: with ``secure_delete`` the freed page is overwritten with zeros, and a
+        WAL checkpoint (TRUNCATE) copies that into the database file and empties the
+        WAL, which held the key's page too. PostgreSQL: a deleted row stays in its
+        page until vacuumed; ``VACUUM FULL`` of this small table writes a new file
+        without it. (Backups and PostgreSQL's own WAL archive keep old copies until
+        they rotate; see docs/decisions.md.)
+        """
         with self._datastore.transaction(commit=True) as cursor:
+            if not self._postgres:
+                cursor.execute("PRAGMA secure_delete = ON")
             cursor.execute(
                 f"DELETE FROM {self._table} WHERE learner_id = {self._mark}",  # noqa: S608
                 (str(learner_id),),
             )
+        if self._postgres:
+            with self._datastore.get_connection() as conn:
+                conn.execute(f"VACUUM FULL {self._table}")
+        else:
+            # Outside any transaction: a checkpoint cannot run inside one.
+            with self._datastore.get_connection(commit=True) as conn:
+                conn.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -203,8 +203,29 @@ def cmd_verify(args: argparse.Namespace) -> int:
         ).run()
     finally:
         source.close()
-    _emit(args, report.to_json(), report.summary())
-    return 0 if report.ok else 1
+    disagreements = _read_side_disagreements(settings) if args.bundle is None and report.ok else []
+    result = report.to_json()
+    result["read_side_disagreements"] = disagreements
+    summary = report.summary()
+    if disagreements:
+        summary += "\nthe read side disagrees with the log:\n  " + "\n  ".join(disagreements)
+    _emit(args, result, summary)
+    return 0 if report.ok and not disagreements else 1
+
+
+def _read_side_disagreements(settings: Settings) -> list[str]:
+    """Credentials whose projected state or status bits differ from the verified log."""
+    from ledger.projections.agreement import read_side_disagreements  # noqa: PLC0415
+    from ledger.projections.runner import ProjectionRunner  # noqa: PLC0415
+
+    reader = _readonly_ledger(settings)
+    try:
+        return read_side_disagreements(ProjectionRunner(reader, create_tables=False))
+    except Exception as error:  # no read side in this store: nothing to compare
+        sys.stderr.write(f"ledger: no read side to compare with ({type(error).__name__})\n")
+        return []
+    finally:
+        reader.close()
 
 
 def _throttled(progress: Progress, every: float = 1.0) -> Progress:

@@ -68,6 +68,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from ledger.projections.runner import ProjectionRunner  # noqa: PLC0415 (read side, loaded on use)
 
     ledger = open_ledger(args.store)
+    _require_fresh(ledger)
     made = build_demo(ledger)
     # The embedded default projects in process: catch up before reporting.
     ProjectionRunner(ledger).catch_up()
@@ -182,13 +183,25 @@ def cmd_erase_learner(args: argparse.Namespace) -> int:
         raise ValueError("give either a learner id or --subject")
     learner_id = learner_id_for(args.subject) if args.subject else UUID(args.learner_id)
     with acting_as(CLI_OPERATOR):
-        ledger.erase_learner(learner_id, reason=args.reason)
+        ledger.erase_learner(
+            learner_id, reason=args.reason, holds_credentials=_holds_credentials(ledger, learner_id)
+        )
     _print(
         args,
         {"learner_id": str(learner_id), "erased": True},
         f"erased the personal data of learner {learner_id}; the log and its signatures are intact",
     )
     return 0
+
+
+def _holds_credentials(ledger: Ledger, learner_id: UUID) -> bool:
+    """Whether any credential names the learner (a learner may have no record of their own)."""
+    from ledger.projections.read_models import ReadModels  # noqa: PLC0415 (read side, loaded on use)
+    from ledger.projections.runner import ProjectionRunner  # noqa: PLC0415
+
+    runner = ProjectionRunner(ledger)
+    runner.catch_up()
+    return bool(ReadModels(runner).credential_ids_of_learner(learner_id))
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -230,6 +243,7 @@ def cmd_token(args: argparse.Namespace) -> int:
     from ledger.api.auth import mint_dev_token  # noqa: PLC0415
 
     settings = Settings.from_env(store_url=args.store)
+    _require_initialised(settings)
     token = mint_dev_token(
         settings,
         role=args.role,
@@ -239,6 +253,41 @@ def cmd_token(args: argparse.Namespace) -> int:
     )
     _print(args, {"token": token}, token)
     return 0
+
+
+def _require_fresh(ledger: Ledger) -> None:
+    """The demo fills a fresh ledger once: a second run would repeat every institution."""
+    first = ledger.recorder.select_notifications(start=None, limit=100)
+    records = [n for n in first if not n.topic.startswith("ledger/KeyRegistry")]
+    if records:
+        raise Conflict(
+            f"{ledger.store.url} already holds records (the demo ran before?): the demo "
+            "fills a fresh ledger only; use another --store, or remove this one to start over"
+        )
+
+
+def _store_exists(settings: Settings) -> bool:
+    """Whether the store holds a ledger (checked without creating anything)."""
+    path = settings.store.sqlite_path
+    if path is not None and not path.exists():
+        return False
+    reader = audit_commands._readonly_ledger(settings)
+    try:
+        reader.keyring.refresh()
+        return reader.keyring.registry is not None
+    except PersistenceError:
+        return False
+    finally:
+        reader.close()
+
+
+def _require_initialised(settings: Settings) -> None:
+    """Refuse, clearly, to act on a store that ``ledger init`` has not set up."""
+    if not _store_exists(settings):
+        raise LedgerError(
+            f"the store {settings.store.url} is not initialised: run `ledger init` first "
+            "(or point --store / LEDGER_STORE at the ledger you mean)"
+        )
 
 
 def _publisher(ledger: Ledger, store_url: str | None) -> Any:
@@ -268,27 +317,60 @@ def cmd_credential_export(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    """Check a presented credential; exit 0 if it verifies, 3 if it does not."""
-    from ledger.standards.credential_checker import CheckPolicy, CredentialChecker  # noqa: PLC0415
+    """Check a presented credential (a file or a URL); exit 0 if it verifies, 3 if not.
 
-    try:
-        document = orjson.loads(Path(args.file).read_bytes())
-    except (OSError, orjson.JSONDecodeError) as error:
-        raise ValueError(f"{args.file}: {error}") from None
-    if not isinstance(document, dict):
-        raise ValueError(f"{args.file}: not a JSON object")
-    publisher = _publisher(open_ledger(args.store), args.store)
+    Where no ledger is initialised no store is opened or created: the
+    checker is an outsider's, fetching did:web documents, status lists and
+    contexts only from trusted origins (``LEDGER_TRUSTED_ORIGINS``, ``--trust``);
+    ``--offline`` fetches nothing and says which checks could not be made.
+    """
+    from ledger.standards.credential_checker import CheckPolicy, CredentialChecker  # noqa: PLC0415
+    from ledger.standards.did_documents import DidResolver  # noqa: PLC0415
+    from ledger.standards.outsider_checking import OutsiderFetcher  # noqa: PLC0415
+
+    settings = Settings.from_env(store_url=args.store)
+    fetcher = OutsiderFetcher.from_settings(
+        [*settings.trusted_origins, *(args.trust or ())], offline=args.offline
+    )
+    document = _presented(args.file, fetcher)
+    # A ledger here (never created by checking): its own DIDs and lists are built
+    # locally; otherwise an outsider's check, everything fetched from trusted origins.
+    if _store_exists(settings):
+        publisher = _publisher(open_ledger(args.store), args.store)
+        resolver, status_lists = publisher.resolver, publisher.fetch_status_list
+    else:
+        resolver = DidResolver(public_url=settings.public_url, keyring=None, fetch=fetcher.fetch)
+        status_lists = fetcher.fetch
+    context_problems = fetcher.pin_contexts(document)
     checker = CredentialChecker(
-        resolver=publisher.resolver,
-        status_lists=publisher.fetch_status_list,
+        resolver=resolver,
+        status_lists=status_lists,
         policy=CheckPolicy.tolerating(args.tolerate or ()),
     )
     report = checker.check(document).to_json()
+    report["not_fetched"] = [*dict.fromkeys(fetcher.refused_offline)]
+    report["context_problems"] = context_problems
     lines = [f"{'VERIFIED' if report['verified'] else 'NOT VERIFIED'}: {report['credential_id']}"]
     lines += [f"  {c['outcome']:7} {c['check']}: {c['detail']}" for c in report["checks"]]
+    lines += [f"  not checked (offline, not fetched): {url}" for url in report["not_fetched"]]
+    lines += [f"  context: {problem}" for problem in context_problems]
     lines.append(f"  policy: {report['policy']['name']} {report['policy']['tolerated']}")
     _print(args, report, "\n".join(lines))
     return 0 if report["verified"] else 3
+
+
+def _presented(source: str, fetcher: Any) -> dict[str, Any]:
+    """The credential to check: a file, or a URL fetched under the fetcher's rules."""
+    if source.startswith(("https://", "http://")):
+        fetched: dict[str, Any] = fetcher.fetch(source)
+        return fetched
+    try:
+        document = orjson.loads(Path(source).read_bytes())
+    except (OSError, orjson.JSONDecodeError) as error:
+        raise ValueError(f"{source}: {error}") from None
+    if not isinstance(document, dict):
+        raise ValueError(f"{source}: not a JSON object")
+    return document
 
 
 def _add_standard_commands(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -297,9 +379,18 @@ def _add_standard_commands(commands: Any, common: argparse.ArgumentParser) -> No
     export = actions.add_parser("export", parents=[common], help="print a signed OB 3.0 export")
     export.add_argument("credential_id")
     check = commands.add_parser("check", parents=[common], help="check a presented credential")
-    check.add_argument("file")
+    check.add_argument("file", metavar="FILE|URL")
     check.add_argument(
         "--tolerate", action="append", help="a status list deviation to accept (repeatable)"
+    )
+    check.add_argument(
+        "--trust",
+        action="append",
+        metavar="ORIGIN",
+        help="an origin (https://host) whose DID documents, lists and contexts may be fetched",
+    )
+    check.add_argument(
+        "--offline", action="store_true", help="fetch nothing; report what could not be checked"
     )
 
 

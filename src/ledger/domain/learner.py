@@ -44,6 +44,11 @@ class Consent:
         """Whether the consent's scope includes a credential."""
         return self.all_credentials or credential_id in self.credential_ids
 
+    def allows_purpose(self, purpose: str) -> bool:
+        """Whether a lookup stated for ``purpose`` is the purpose the learner consented to
+        (the same words; case and surrounding space aside)."""
+        return " ".join(purpose.split()).casefold() == " ".join(self.purpose.split()).casefold()
+
 
 @dataclass(frozen=True)
 class ShareLink:
@@ -95,6 +100,10 @@ class Learner(LedgerAggregate):
             subject = str(state.pop("subject"))
             state["learner_id"] = str(learner_id_for(subject))
             state["sealed_subject"] = CLEAR_SUBJECT + subject
+
+    #: A new learner's data key until the application stores it with the first event
+    #: (not part of the learner's state: never in an event).
+    unsaved_data_key: bytes | None = None
 
     @staticmethod
     def create_id(learner_id: UUID, **_: object) -> UUID:
@@ -211,20 +220,39 @@ class Learner(LedgerAggregate):
                 return consent
         raise Forbidden(f"no live consent of this learner for {grantee}")
 
-    def record_lookup(self, *, grantee: str, credential_id: UUID, purpose_seen: str) -> Consent:
-        """Record a register lookup made under a live consent (refused without one)."""
+    def record_lookup(self, *, grantee: str, credential_id: UUID, purpose_seen: str) -> bool:
+        """Record a register lookup made under a live consent (refused without one).
+
+        A lookup for another purpose than the consent's is recorded as refused, so the
+        learner sees the attempt, and answers False: the caller saves the record and
+        then refuses the lookup.
+        """
         consent = self.live_consent(grantee=grantee, credential_id=credential_id, at=utcnow())
+        if not consent.allows_purpose(purpose_seen):
+            self._lookup_refused(
+                consent_id=consent.consent_id,
+                grantee=grantee,
+                credential_id=credential_id,
+                purpose=purpose_seen,
+            )
+            return False
         self._looked_up(
             consent_id=consent.consent_id,
             grantee=grantee,
             credential_id=credential_id,
             purpose=purpose_seen,
         )
-        return consent
+        return True
 
     @event("LookedUp")
     def _looked_up(self, consent_id: UUID, grantee: str, credential_id: UUID, purpose: str) -> None:
         self.lookups += 1
+
+    @event("LookupRefused")
+    def _lookup_refused(
+        self, consent_id: UUID, grantee: str, credential_id: UUID, purpose: str
+    ) -> None:
+        """A lookup stated for another purpose than the consent's; nothing was shown."""
 
     def create_share_link(
         self,

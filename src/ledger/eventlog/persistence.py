@@ -9,6 +9,7 @@ DELETE on the events table (and TRUNCATE in PostgreSQL), whatever the code does.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -198,3 +199,17 @@ class LedgerPostgresTrackingRecorder(PostgresTrackingRecorder):
     def _create_table(self, curs: Any) -> None:
         lock_schema_changes(curs)
         super()._create_table(curs)
+
+
+def create_private_file(path: Path) -> None:
+    """Create a SQLite database file readable by its owner only (0600), if it is new.
+
+    The file holds every learner's data key. SQLite creates its ``-wal`` and ``-shm``
+    files with the database file's permissions, so they are private too.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return
+    os.close(descriptor)

@@ -27,9 +27,11 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from ledger.domain.base import utcnow
 from ledger.errors import LedgerError
@@ -49,9 +51,10 @@ from ledger.standards.dataintegrity import (
     ProofTransformationError,
     ProofVerificationError,
     SignatureMismatchError,
-    verify,
+    VerifiedProof,
+    verify_proof_set,
 )
-from ledger.standards.dataintegrity.loader import CREDENTIALS_V2_URL
+from ledger.standards.dataintegrity.loader import CREDENTIALS_V1_URL, CREDENTIALS_V2_URL
 from ledger.standards.did_documents import DidResolver, ResolvedKey
 from ledger.standards.error_codes import ErrorCode
 
@@ -238,43 +241,69 @@ class CredentialChecker:
         contexts = document.get("@context")
         types = document.get("type")
         problems = []
-        if not isinstance(contexts, list) or not contexts or contexts[0] != CREDENTIALS_V2_URL:
-            problems.append(f"@context must be a list starting with {CREDENTIALS_V2_URL}")
+        first = contexts[0] if isinstance(contexts, list) and contexts else None
+        if first not in (CREDENTIALS_V2_URL, CREDENTIALS_V1_URL):
+            problems.append(
+                f"@context must be a list starting with {CREDENTIALS_V2_URL} (VC 2.0) "
+                f"or {CREDENTIALS_V1_URL} (VC 1.1)"
+            )
         if not isinstance(types, list) or "VerifiableCredential" not in types:
             problems.append("type must be a list including VerifiableCredential")
         if issuer is None:
             problems.append("issuer (or issuer.id) must be a URL")
         if not isinstance(document.get("credentialSubject"), dict | list):
             problems.append("credentialSubject is missing")
+        identifier = document.get("id")
+        if identifier is not None and (not isinstance(identifier, str) or ":" not in identifier):
+            # VC 2.0 4.4: "If present, the value of the id property MUST be a single URL".
+            problems.append(f"id {identifier!r} is not a URL")
         if problems:
             return Check(
                 "structure", Outcome.FAILED, "; ".join(problems), ErrorCode.MALFORMED_VALUE_ERROR
             )
+        if first == CREDENTIALS_V1_URL:
+            if _parse_time(document.get("issuanceDate")) is None:
+                return Check(
+                    "structure",
+                    Outcome.FAILED,
+                    "a VC 1.1 credential needs an issuanceDate (a dateTime with a time zone)",
+                    ErrorCode.MALFORMED_VALUE_ERROR,
+                )
+            return Check("structure", Outcome.PASSED, "a VC 1.1 credential")
         return Check("structure", Outcome.PASSED, "a VC 2.0 credential")
 
     def _verify_signed(
         self, document: dict[str, Any], issuer: str | None
-    ) -> tuple[ResolvedKey, datetime | None]:
-        """Verify a document's proof with a key its issuer controls (raises on failure)."""
-        proof = document.get("proof")
-        if isinstance(proof, list) and len(proof) == 1:
-            proof = proof[0]  # a proof set of one, as OB 3.0's schema writes it
-        method = proof.get("verificationMethod") if isinstance(proof, dict) else None
-        if not isinstance(method, str):
-            raise KeyResolutionError("the proof names no verificationMethod")
-        resolved = self.resolver.resolve(method)
-        if issuer is None or resolved.did != issuer:
-            raise KeyResolutionError(f"the key {method} is not controlled by the issuer {issuer!r}")
-        verified = verify(
-            document, public_key=resolved.public_key, expected_proof_purpose="assertionMethod"
+    ) -> tuple[ResolvedKey, datetime | None, list[VerifiedProof]]:
+        """Verify every proof (a set or chain); one must be by a key the issuer controls.
+
+        VC Data Integrity 4.6: each proof of a set is verified, and the document is
+        verified only if all are. Which proof binds the credential to its issuer is
+        VC 2.0's question, not Data Integrity's: at least one must be by a key of
+        the issuer's DID (others, e.g. an endorser's, only have to verify).
+        """
+        resolved_keys: dict[str, ResolvedKey] = {}
+
+        def key_for(method: str) -> Ed25519PublicKey:
+            resolved = self.resolver.resolve(method)
+            resolved_keys[method] = resolved
+            return resolved.public_key
+
+        verified = verify_proof_set(
+            document, key_for=key_for, expected_proof_purpose="assertionMethod"
         )
-        return resolved, _parse_time(verified.created)
+        for proof in verified:
+            resolved = resolved_keys[proof.verification_method]
+            if issuer is not None and resolved.did == issuer:
+                return resolved, _parse_time(proof.created), verified
+        methods = ", ".join(p.verification_method for p in verified)
+        raise KeyResolutionError(f"no proof is by a key the issuer {issuer!r} controls ({methods})")
 
     def _proof(
         self, document: dict[str, Any], issuer: str | None
     ) -> tuple[Check, ResolvedKey | None, datetime | None]:
         try:
-            resolved, created = self._verify_signed(document, issuer)
+            resolved, created, verified = self._verify_signed(document, issuer)
         except (ProofVerificationError, KeyResolutionError, LedgerError) as error:
             code = (
                 _proof_error(error)
@@ -286,9 +315,11 @@ class CredentialChecker:
                 None,
                 None,
             )
+        suites = ", ".join(sorted({p.cryptosuite for p in verified}))
+        many = f"; all {len(verified)} proofs of the set verified" if len(verified) > 1 else ""
         return (
             Check(
-                "proof", Outcome.PASSED, f"eddsa-rdfc-2022 by {resolved.method} ({resolved.source})"
+                "proof", Outcome.PASSED, f"{suites} by {resolved.method} ({resolved.source}){many}"
             ),
             resolved,
             created,
@@ -349,15 +380,19 @@ class CredentialChecker:
 
     def _period_problem(self, document: dict[str, Any], now: datetime) -> str | None:
         skew = self.policy.clock_skew
-        for name in ("validFrom", "validUntil"):
+        # VC 1.1 names the period issuanceDate / expirationDate, VC 2.0 validFrom / validUntil.
+        contexts = document.get("@context")
+        v1 = isinstance(contexts, list) and bool(contexts) and contexts[0] == CREDENTIALS_V1_URL
+        start, end = ("issuanceDate", "expirationDate") if v1 else ("validFrom", "validUntil")
+        for name in (start, end):
             if name in document and _parse_time(document[name]) is None:
                 return f"{name} is not a dateTime with a time zone"
-        valid_from = _parse_time(document.get("validFrom"))
-        valid_until = _parse_time(document.get("validUntil"))
+        valid_from = _parse_time(document.get(start))
+        valid_until = _parse_time(document.get(end))
         if valid_from is not None and now + skew < valid_from:
-            return f"not yet valid (validFrom {document['validFrom']})"
+            return f"not yet valid ({start} {document[start]})"
         if valid_until is not None and now >= valid_until:
-            return f"expired (validUntil {document['validUntil']})"
+            return f"expired ({end} {document[end]})"
         return None
 
     def _statuses(self, document: dict[str, Any], issuer: str | None, now: datetime) -> list[Check]:
@@ -379,8 +414,14 @@ class CredentialChecker:
         for entry in entries:
             purpose = entry.get("statusPurpose") if isinstance(entry, dict) else None
             name = f"status:{purpose}" if isinstance(purpose, str) else "status"
-            if not isinstance(entry, dict) or entry.get("type") != "BitstringStatusListEntry":
-                checks.append(Check(name, Outcome.SKIPPED, "not a BitstringStatusListEntry"))
+            kind = entry.get("type") if isinstance(entry, dict) else None
+            if kind not in LIST_TYPES:
+                # VC 2.0 4.10: a verifier checks the status methods it knows; others are reported.
+                checks.append(
+                    Check(
+                        name, Outcome.SKIPPED, f"status type {kind!r} is not one this checker reads"
+                    )
+                )
                 continue
             try:
                 set_bit, tolerated, detail = self._status(entry, issuer, now)
@@ -406,7 +447,8 @@ class CredentialChecker:
             listed = self.status_lists(url)
         except Exception as error:  # any failure to obtain the list is a retrieval error
             raise StatusError(ErrorCode.STATUS_RETRIEVAL_ERROR, f"{url}: {error}") from None
-        self._verify_list(listed, url, issuer, now)
+        entry_type = str(entry.get("type"))
+        self._verify_list(listed, url, issuer, now, entry_type)
         subject = listed.get("credentialSubject")
         if not isinstance(subject, dict):
             raise StatusError(
@@ -417,12 +459,21 @@ class CredentialChecker:
         if not isinstance(encoded_list, str):
             raise StatusError(ErrorCode.MALFORMED_VALUE_ERROR, "the list has no encodedList string")
         try:
-            bits = Bitstring.decode(encoded_list, policy=self.policy.decode, status_size=size)
+            bits = Bitstring.decode(
+                encoded_list, policy=self._decode_policy(entry_type), status_size=size
+            )
         except StatusListTooShortError as error:
             raise StatusError(ErrorCode.STATUS_LIST_LENGTH_ERROR, str(error)) from None
         except (StatusListDecodeError, ValueError) as error:
             raise StatusError(ErrorCode.MALFORMED_VALUE_ERROR, f"encodedList: {error}") from None
-        tolerated.extend(d.value for d in bits.deviations)
+        tolerated.extend(
+            d.value
+            for d in bits.deviations
+            if not (
+                entry_type != "BitstringStatusListEntry"
+                and d is DecodeDeviation.MISSING_MULTIBASE_PREFIX
+            )
+        )
         try:
             value = bits.get_status(index, size)
         except StatusListIndexError as error:
@@ -435,26 +486,43 @@ class CredentialChecker:
         detail = (
             f"{state} (bit {index} of {url})" if value else f"not {state} (bit {index} of {url})"
         )
-        return value != 0, tolerated, detail
-
-    def _verify_list(
-        self, listed: dict[str, Any], url: str, issuer: str | None, now: datetime
-    ) -> None:
-        types = listed.get("type")
-        if not isinstance(types, list) or "BitstringStatusListCredential" not in types:
-            raise StatusError(
-                ErrorCode.STATUS_VERIFICATION_ERROR, f"{url} is not a BitstringStatusListCredential"
-            )
-        if listed.get("id") not in (None, url):
-            raise StatusError(
-                ErrorCode.STATUS_VERIFICATION_ERROR, f"{url} serves the list {listed.get('id')!r}"
-            )
         list_issuer = _issuer_id(listed)
         if list_issuer != issuer:
+            detail += f"; the list is issued by {list_issuer!r}, not the credential's issuer"
+        return value != 0, tolerated, detail
+
+    def _decode_policy(self, entry_type: str) -> DecodePolicy:
+        """StatusList2021 lists carry plain base64url (that draft had no multibase prefix)."""
+        if entry_type == "BitstringStatusListEntry":
+            return self.policy.decode
+        return replace(self.policy.decode, allow_missing_prefix=True)
+
+    def _verify_list(
+        self,
+        listed: dict[str, Any],
+        url: str,
+        issuer: str | None,
+        now: datetime,
+        entry_type: str = "BitstringStatusListEntry",
+    ) -> None:
+        types = listed.get("type")
+        wanted = LIST_TYPES[entry_type]
+        if not isinstance(types, list) or wanted[0] not in types:
+            raise StatusError(ErrorCode.STATUS_VERIFICATION_ERROR, f"{url} is not a {wanted[0]}")
+        subject = listed.get("credentialSubject")
+        if isinstance(subject, dict) and subject.get("type") != wanted[1]:
             raise StatusError(
                 ErrorCode.STATUS_VERIFICATION_ERROR,
-                f"the list is issued by {list_issuer!r}, not by the credential's issuer",
+                f"{url}: the list's credentialSubject is not a {wanted[1]}",
             )
+        # No refusal when the list's id differs from the URL it was fetched from:
+        # Bitstring Status List 2.2 says the list "MAY express an id property that
+        # matches" statusListCredential, not that a verifier must refuse otherwise.
+        # A list issued by someone other than the credential's issuer is reported in
+        # the detail, not refused: Bitstring Status List 3.2 validates the list
+        # credential and its proof, and has no rule that the two issuers match (the
+        # credential's issuer chose, and signed, the list's URL).
+        list_issuer = _issuer_id(listed)
         try:
             self._verify_signed(listed, list_issuer)
         except (ProofVerificationError, KeyResolutionError, LedgerError) as error:
@@ -482,6 +550,17 @@ class CredentialChecker:
             ErrorCode.STATUS_VERIFICATION_ERROR,
             f"the list's statusPurpose {listed!r} is not {purpose!r}",
         )
+
+
+#: Status entry type -> (list credential type, list type) it points at. StatusList2021
+#: is the W3C CCG draft Bitstring Status List replaced; wallets still hold it.
+LIST_TYPES = {
+    "BitstringStatusListEntry": ("BitstringStatusListCredential", "BitstringStatusList"),
+    "StatusList2021Entry": ("StatusList2021Credential", "StatusList2021"),
+}
+
+#: A status list index has at most this many digits (lists hold far fewer entries).
+MAX_INDEX_DIGITS = 12
 
 
 #: Status messages that make a credential fail: the issuer itself says it is not in force.
@@ -526,7 +605,13 @@ def _status_message(entry: dict[str, Any], value: int, size: int) -> str:
 def _entry_numbers(entry: dict[str, Any]) -> tuple[int, int]:
     raw_index = entry.get("statusListIndex")
     raw_size = entry.get("statusSize", 1)
-    if not isinstance(raw_index, str) or not raw_index.isdigit():
+    # ASCII digits only ("²".isdigit() is true) and few enough for any list's length.
+    if (
+        not isinstance(raw_index, str)
+        or not raw_index.isascii()
+        or not raw_index.isdigit()
+        or len(raw_index) > MAX_INDEX_DIGITS
+    ):
         raise StatusError(
             ErrorCode.MALFORMED_VALUE_ERROR,
             f"statusListIndex {raw_index!r} is not a non-negative integer string",

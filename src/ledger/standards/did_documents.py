@@ -17,6 +17,7 @@ Resolution (``DidResolver``): ``did:key`` always, offline; this ledger's own
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
@@ -113,14 +114,17 @@ class DidResolver:
     """Resolves verification methods: did:key, this ledger's did:web, trusted others."""
 
     def __init__(
-        self, *, public_url: str, keyring: KeyRing, fetch: JsonFetcher | None = None
+        self, *, public_url: str, keyring: KeyRing | None, fetch: JsonFetcher | None = None
     ) -> None:
+        """``keyring`` None: a resolver for outsiders, with no DIDs of its own (no store)."""
         self.operator_did = did_web_base(public_url)
         self._keyring = keyring
         self._fetch = fetch
 
     def owner_of(self, did: str) -> str | None:
         """The key registry owner a DID of this ledger stands for (None if not ours)."""
+        if self._keyring is None:
+            return None
         if did == self.operator_did:
             return OPERATOR
         prefix = f"{self.operator_did}:issuers:"
@@ -136,6 +140,8 @@ class DidResolver:
         owner = self.owner_of(did)
         if owner is None:
             return None
+        if self._keyring is None:
+            return None
         self._keyring.refresh()
         registry = self._keyring.registry
         keys = registry.keys_of(owner) if registry is not None else []
@@ -150,19 +156,28 @@ class DidResolver:
             resolved = resolve_did_key(method)
             return ResolvedKey(did=resolved.did, method=method, public_key=resolved.public_key)
         if not did.startswith(DID_WEB_PREFIX):
-            raise KeyResolutionError(f"unsupported DID method in {method!r}")
+            name = did.split(":")[1] if did.startswith("did:") and did.count(":") >= 2 else did
+            raise KeyResolutionError(
+                f"unsupported DID method {name!r} in {method!r}; supported: did:key, did:web"
+            )
         owner = self.owner_of(did)
         if owner is not None:
             return self._resolve_own(did, owner, fragment, method)
         if self._fetch is None:
             raise KeyResolutionError(f"no resolver for other ledgers' did:web ({did})")
-        document = self._fetch(did_web_document_url(did))
+        url = did_web_document_url(did)
+        try:
+            document = self._fetch(url)
+        except Exception as error:  # any failure to obtain the document fails resolution
+            raise KeyResolutionError(f"cannot resolve {did} ({url}): {error}") from None
         return _method_in(document, did, method)
 
     def _resolve_own(self, did: str, owner: str, fragment: str, method: str) -> ResolvedKey:
         kid = KEY_ID_PREFIX + fragment
         try:
-            entry = self._keyring.entry(kid)
+            entry = self._keyring.entry(kid) if self._keyring is not None else None
+            if entry is None:
+                raise LookupError(kid)
         except Exception:
             raise KeyResolutionError(f"{method} names no key of this ledger") from None
         if entry.owner != owner:
@@ -176,25 +191,70 @@ class DidResolver:
         )
 
 
+#: Verification method types whose Ed25519 key we read, and how they carry it.
+MULTIBASE_TYPES = ("Multikey", "Ed25519VerificationKey2020")
+JWK_TYPES = ("JsonWebKey", "JsonWebKey2020")
+
+
 def _method_in(document: dict[str, Any], did: str, method: str) -> ResolvedKey:
-    """Find an assertion Multikey in a fetched DID document (its id must be the DID)."""
+    """Find an assertion method in a fetched DID document (its id must be the DID).
+
+    DID Core 5.3: a verification relationship lists a method either by reference
+    (its id, resolved against ``verificationMethod``) or embedded (the method
+    object itself); both are accepted. Keys: ``Multikey`` and
+    ``Ed25519VerificationKey2020`` (``publicKeyMultibase``), ``JsonWebKey`` /
+    ``JsonWebKey2020`` (an OKP Ed25519 ``publicKeyJwk``); any other type is
+    refused by name.
+    """
     if document.get("id") != did:
         raise KeyResolutionError(f"the DID document at {did_web_document_url(did)} is not {did}")
-    assertion = document.get("assertionMethod", [])
     fragment = "#" + method.partition("#")[2]
+    wanted = (method, fragment, did + fragment)
+
+    def absolute(value: Any) -> Any:
+        return did + value if isinstance(value, str) and value.startswith("#") else value
+
+    assertion = document.get("assertionMethod", [])
+    assertion = assertion if isinstance(assertion, list) else [assertion]
+    embedded = [m for m in assertion if isinstance(m, dict)]
+    referenced = {absolute(m) for m in assertion if isinstance(m, str)}
+    for candidate in embedded:
+        if absolute(candidate.get("id")) in wanted:
+            return _key_of(candidate, did, method)
     for candidate in document.get("verificationMethod", []):
-        if not isinstance(candidate, dict):
+        if not isinstance(candidate, dict) or absolute(candidate.get("id")) not in wanted:
             continue
-        vm_id = candidate.get("id")
-        if vm_id not in (method, fragment):
-            continue
-        if vm_id not in assertion and method not in assertion:
+        if absolute(candidate.get("id")) not in referenced:
             raise KeyResolutionError(f"{method} is not an assertion method of {did}")
-        if candidate.get("type") != "Multikey":
-            raise KeyResolutionError(f"{method} is not a Multikey")
-        try:
-            key = decode_public_key_multibase(str(candidate.get("publicKeyMultibase")))
-        except MultibaseError as error:
-            raise KeyResolutionError(f"{method}: {error}") from None
-        return ResolvedKey(did=did, method=method, public_key=key, source="did:web (fetched)")
+        return _key_of(candidate, did, method)
     raise KeyResolutionError(f"{did}'s DID document has no method {method}")
+
+
+def _key_of(candidate: dict[str, Any], did: str, method: str) -> ResolvedKey:
+    kind = candidate.get("type")
+    controller = candidate.get("controller")
+    if controller is not None and controller != did:
+        raise KeyResolutionError(f"{method} is controlled by {controller!r}, not by {did}")
+    try:
+        if kind in MULTIBASE_TYPES:
+            key = decode_public_key_multibase(str(candidate.get("publicKeyMultibase")))
+        elif kind in JWK_TYPES:
+            key = _jwk_key(candidate.get("publicKeyJwk"), method)
+        else:
+            supported = ", ".join(MULTIBASE_TYPES + JWK_TYPES)
+            raise KeyResolutionError(f"{method} is a {kind!r} method; supported: {supported}")
+    except MultibaseError as error:
+        raise KeyResolutionError(f"{method}: {error}") from None
+    return ResolvedKey(did=did, method=method, public_key=key, source="did:web (fetched)")
+
+
+def _jwk_key(jwk: Any, method: str) -> Ed25519PublicKey:
+    """The Ed25519 key of an OKP JWK (RFC 8037): ``x`` is the base64url public key."""
+    if not isinstance(jwk, dict) or jwk.get("kty") != "OKP" or jwk.get("crv") != "Ed25519":
+        raise KeyResolutionError(f"{method}: publicKeyJwk is not an OKP Ed25519 key")
+    x = jwk.get("x")
+    try:
+        raw = base64.urlsafe_b64decode(str(x) + "=" * (-len(str(x)) % 4))
+        return Ed25519PublicKey.from_public_bytes(raw)
+    except ValueError:
+        raise KeyResolutionError(f"{method}: publicKeyJwk x is not a 32-byte key") from None

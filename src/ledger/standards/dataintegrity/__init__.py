@@ -14,6 +14,7 @@ from .eddsa_rdfc_2022 import (
     proof_configuration,
     sign,
     verify,
+    verify_proof,
 )
 from .errors import (
     CanonicalizationError,
@@ -51,6 +52,7 @@ from .multibase import (
     resolve_did_key,
     resolve_verification_method,
 )
+from .proof_sets import KeyLookup, proofs_of, verify_proof_set
 from .rdf_canonical import canonicalize
 
 __all__ = [
@@ -60,6 +62,7 @@ __all__ = [
     "CanonicalizationError",
     "DataIntegrityError",
     "HashingIntermediates",
+    "KeyLookup",
     "KeyResolutionError",
     "MalformedProofError",
     "MissingProofError",
@@ -93,8 +96,11 @@ __all__ = [
     "multibase_decode",
     "multibase_encode",
     "proof_configuration",
+    "proofs_of",
     "resolve_did_key",
     "resolve_verification_method",
     "sign",
     "verify",
+    "verify_proof",
+    "verify_proof_set",
 ]

@@ -178,11 +178,33 @@ def _single_proof(document: dict[str, Any]) -> dict[str, Any]:
     proof = document.get("proof")
     if isinstance(proof, list):
         if len(proof) != 1:
-            raise MissingProofError("proof sets/chains are not supported; expected one proof")
+            raise MissingProofError(
+                "a proof set or chain: verify it with verify_proof_set; expected one proof here"
+            )
         proof = proof[0]
     if not isinstance(proof, dict):
         raise MissingProofError("document has no proof object")
     return proof
+
+
+#: Proof types verified here: the eddsa-rdfc-2022 cryptosuite, and the older
+#: Ed25519Signature2020 suite, whose signing algorithm is the same (RDFC-1.0 of
+#: the proof options with the document's @context, then of the document;
+#: SHA-256 of each, concatenated; Ed25519; multibase base58btc).
+LEGACY_PROOF_TYPE = "Ed25519Signature2020"
+
+
+def _check_verifiable_type(proof: dict[str, Any]) -> None:
+    kind, suite = proof.get("type"), proof.get("cryptosuite")
+    if kind == PROOF_TYPE and suite == CRYPTOSUITE:
+        return
+    if kind == LEGACY_PROOF_TYPE and suite is None:
+        return
+    raise ProofTypeError(
+        f"unsupported proof type {kind!r}"
+        + (f" with cryptosuite {suite!r}" if suite is not None else "")
+        + f"; supported: {PROOF_TYPE}/{CRYPTOSUITE}, {LEGACY_PROOF_TYPE}"
+    )
 
 
 def verify(
@@ -191,13 +213,28 @@ def verify(
     public_key: Ed25519PublicKey,
     expected_proof_purpose: str | None = None,
 ) -> VerifiedProof:
-    """Verify an ``eddsa-rdfc-2022`` proof (spec 3.3.2) or raise ProofVerificationError.
+    """Verify a document's one proof (spec 3.3.2) or raise ProofVerificationError.
 
     The caller supplies the key (e.g. via ``resolve_verification_method``);
     binding that key to the issuer is the caller's policy, not this function's.
     """
     proof = _single_proof(document)
-    _check_type_and_suite(proof, ProofTypeError)
+    unsecured = {k: v for k, v in document.items() if k != "proof"}
+    return verify_proof(
+        unsecured, proof, public_key=public_key, expected_proof_purpose=expected_proof_purpose
+    )
+
+
+def verify_proof(
+    unsecured_document: dict[str, Any],
+    proof: dict[str, Any],
+    *,
+    public_key: Ed25519PublicKey,
+    expected_proof_purpose: str | None = None,
+) -> VerifiedProof:
+    """Verify one ``proof`` over ``unsecured_document`` (which, in a proof chain, carries
+    the proofs this one names as ``previousProof``)."""
+    _check_verifiable_type(proof)
     for required in ("verificationMethod", "proofPurpose", "proofValue"):
         if not isinstance(proof.get(required), str):
             raise MalformedProofError(f"proof is missing a string {required!r}")
@@ -206,6 +243,7 @@ def verify(
         raise ProofPurposeMismatchError(
             f"proof purpose is {proof['proofPurpose']!r}, expected {expected_proof_purpose!r}"
         )
+    document = {**unsecured_document, "proof": proof}
 
     try:
         signature = multibase_decode(proof["proofValue"])
@@ -216,7 +254,7 @@ def verify(
             f"proofValue decodes to {len(signature)} bytes, expected {ED25519_SIGNATURE_LENGTH}"
         )
 
-    unsecured = {k: v for k, v in document.items() if k != "proof"}
+    unsecured = dict(unsecured_document)
     options = {k: v for k, v in proof.items() if k != "proofValue"}
     if "@context" in options:
         # Spec step: the document's @context must start with the proof's, in order.
@@ -246,7 +284,7 @@ def verify(
     return VerifiedProof(
         verification_method=proof["verificationMethod"],
         proof_purpose=proof["proofPurpose"],
-        cryptosuite=proof["cryptosuite"],
+        cryptosuite=str(proof.get("cryptosuite") or proof["type"]),
         created=created if isinstance(created, str) else None,
         proof=copy.deepcopy(proof),
     )

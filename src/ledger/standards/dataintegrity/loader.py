@@ -30,6 +30,11 @@ CREDENTIALS_EXAMPLES_V2_URL = "https://www.w3.org/ns/credentials/examples/v2"
 OPEN_BADGES_V3_URL = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
 DATA_INTEGRITY_V2_URL = "https://w3id.org/security/data-integrity/v2"
 MULTIKEY_V1_URL = "https://w3id.org/security/multikey/v1"
+CREDENTIALS_V1_URL = "https://www.w3.org/2018/credentials/v1"
+DATA_INTEGRITY_V1_URL = "https://w3id.org/security/data-integrity/v1"
+ED25519_2020_URL = "https://w3id.org/security/suites/ed25519-2020/v1"
+DID_V1_URL = "https://www.w3.org/ns/did/v1"
+STATUS_LIST_2021_URL = "https://w3id.org/vc/status-list/2021/v1"
 #: Our own terms for what OB 3.0 has no field for (docs/decisions.md, "Standard credentials").
 LEDGER_EXTENSIONS_V1_URL = "https://w3id.org/edu-ledger/contexts/ob-extensions-v1.json"
 
@@ -45,6 +50,16 @@ BUNDLED_CONTEXTS: Mapping[str, str] = {
     DATA_INTEGRITY_V2_URL: "data-integrity-v2.json",
     MULTIKEY_V1_URL: "multikey-v1.json",
     LEDGER_EXTENSIONS_V1_URL: "ledger-ob-extensions-v1.json",
+    # What wallets and other issuers' credentials name (issue 14; origins in SOURCES.md).
+    CREDENTIALS_V1_URL: "credentials-v1.json",
+    DATA_INTEGRITY_V1_URL: "data-integrity-v1.json",
+    ED25519_2020_URL: "ed25519-signature-2020-v1.json",
+    "https://w3id.org/security/suites/x25519-2020/v1": "x25519-key-agreement-2020-v1.json",
+    DID_V1_URL: "did-v1.json",
+    STATUS_LIST_2021_URL: "vc-status-list-2021-v1.json",
+    "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.2.json": "ob-v3p0-context-3.0.2.json",
+    "https://purl.imsglobal.org/spec/ob/v3p0/extensions.json": "ob-v3p0-extensions.json",
+    "https://w3id.org/citizenship/v4rc1": "citizenship-v4rc1.json",
 }
 
 
@@ -60,9 +75,14 @@ def ledger_context_url(public_url: str) -> str:
 def serve_own_context(public_url: str) -> str:
     """Map this deployment's context URL onto the bundled file; returns the URL."""
     url = ledger_context_url(public_url)
-    with _own_lock:
-        _own_urls[url] = LEDGER_EXTENSIONS_V2_FILE
+    register_context_alias(url, LEDGER_EXTENSIONS_V2_FILE)
     return url
+
+
+def register_context_alias(url: str, name: str) -> None:
+    """Serve the bundled file ``name`` for ``url`` (its bytes were checked to be that file's)."""
+    with _own_lock:
+        _own_urls[url] = name
 
 
 def bundled_name(url: str) -> str | None:
