@@ -45,7 +45,7 @@ def test_trail_time_travel_checkpoints_and_proofs(store_url: str, tmp_path: Path
         for e in cli("trail", "actor", "alice@uni.example")
     )
 
-    cli("demo")  # the log grows; a second checkpoint must extend the first
+    cli("institution", "register", "Extra", "--country", "NL")  # the log grows
     cli("checkpoint")
     checkpoints = cli("checkpoints")
     assert len(checkpoints) == 2

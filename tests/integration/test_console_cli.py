@@ -20,7 +20,11 @@ class Cli:
     def __init__(self, store_url: str, tmp_path: Path) -> None:
         self.store_url = store_url
         self.tmp_path = tmp_path
-        self.env = {"LEDGER_KEY_DIR": str(tmp_path / "keys"), "LEDGER_STORE": store_url}
+        self.env = {
+            "LEDGER_KEY_DIR": str(tmp_path / "keys"),
+            "LEDGER_STORE": store_url,
+            "LEDGER_ENV": "development",
+        }
 
     def __call__(self, *args: str, ok: bool = True) -> Any:
         done = run(*args, "--json", cwd=self.tmp_path, env=self.env)
