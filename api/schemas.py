@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -17,6 +18,8 @@ from pydantic import (
     field_validator,
 )
 
+from ledger.application.ledger import CredentialOrder
+from ledger.domain.achievement import AchievementSpec
 from ledger.domain.credential import KEEP, Amendment
 
 #: The largest log position or tree size either store can hold (a signed 64-bit integer).
@@ -115,6 +118,10 @@ class AchievementIn(Strict):
     quality_assurance_url: Text = ""
     quality_assurance_description: Text = ""
 
+    def spec(self) -> AchievementSpec:
+        """The typed achievement (the one place HTTP meets the command; its rules check it)."""
+        return AchievementSpec.parse({**self.model_dump(), "ects": Decimal(self.ects)})
+
 
 class RevisionIn(Strict):
     achievement: AchievementIn
@@ -135,6 +142,16 @@ class CredentialIn(Strict):
     valid_until: Instant | None = None
     result: dict[Name, Text] = Field(default_factory=dict, max_length=50)
     evidence: list[Text] = Field(default_factory=list, max_length=50)
+
+    def order(self) -> CredentialOrder:
+        """The typed order of one credential (the one place HTTP meets the command)."""
+        return CredentialOrder(
+            learner_subject=self.learner_subject,
+            valid_from=self.valid_from,
+            valid_until=self.valid_until,
+            result=self.result,
+            evidence=tuple(self.evidence),
+        )
 
 
 class CohortIn(Strict):

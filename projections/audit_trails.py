@@ -128,7 +128,6 @@ class AuditQueries(Queries):
             "actor_role, actor_auth, actor_issuer, kid, event_hash, reason FROM audit_events "
             f"WHERE {column} = ? AND position > ? ORDER BY position LIMIT ?"
         )
-        rows = self._query(statement, (key, after, limit))
         keys = (
             "position",
             "originator_id",
@@ -143,7 +142,7 @@ class AuditQueries(Queries):
             "event_hash",
             "reason",
         )
-        return [dict(zip(keys, r, strict=True)) for r in rows]
+        return self._records(statement, (key, after, limit), keys)
 
     def credential_ids_of_learner(self, learner_id: UUID) -> list[UUID]:
         """Every credential ever issued to a learner, in log order (for time travel)."""

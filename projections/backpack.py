@@ -8,6 +8,7 @@ is now) and its full change history; listing a backpack is one query on the
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -300,6 +301,64 @@ def _state_condition(state: str, now: str) -> tuple[str, tuple[str, ...]]:
     return "state = ?", (state,)
 
 
+@dataclass(frozen=True)
+class CredentialRow:
+    """A credential as a backpack shows it, with the learner it belongs to."""
+
+    credential_id: str
+    learner_id: str
+    issuer_id: str
+    issuer_name: str
+    achievement_id: str
+    achievement_revision: int
+    achievement: dict[str, Any]
+    state: str
+    issued_at: str
+    valid_from: str
+    valid_until: str | None
+    amendments: int
+    result: dict[str, str]
+    history: list[dict[str, Any]]
+
+    def shown(self) -> dict[str, Any]:
+        """The credential without the learner's id (what a backpack, a share link shows)."""
+        view = asdict(self)
+        del view["learner_id"]
+        return view
+
+
+@dataclass(frozen=True)
+class ShareLinkRow:
+    """An open share link: whose, and which credentials it shows."""
+
+    link_id: str
+    learner_id: str
+    credential_ids: list[str]
+
+
+@dataclass(frozen=True)
+class IssuedRow:
+    """One line of an issuer's credential list."""
+
+    credential_id: str
+    learner_id: str
+    achievement_id: str
+    state: str
+    issued_at: str
+    achievement_revision: int = 0
+    valid_until: str | None = None
+
+
+_CREDENTIAL_COLUMNS = (
+    "SELECT c.credential_id, c.learner_id, c.issuer_id, i.name, c.achievement_id, "
+    "c.achievement_revision, a.spec, c.state, c.issued_at, c.valid_from, c.valid_until, "
+    "c.amendments, c.result, c.history FROM backpack_credentials c "
+    "JOIN backpack_achievements a ON a.achievement_id = c.achievement_id "
+    "AND a.revision = c.achievement_revision "
+    "JOIN backpack_issuers i ON i.issuer_id = c.issuer_id "
+)
+
+
 class BackpackQueries(Queries):
     """Reads of backpacks: credentials, consents, share links, lookups, erasures."""
 
@@ -315,54 +374,37 @@ class BackpackQueries(Queries):
         )
         return str(rows[0][0]) if rows else None
 
-    def backpack(self, learner_id: UUID) -> list[dict[str, Any]]:
+    def backpack(self, learner_id: UUID) -> list[CredentialRow]:
         """Every credential of a learner with its state, history and achievement as issued."""
         rows = self._query(
-            "SELECT c.credential_id, c.issuer_id, i.name, c.achievement_id, c.achievement_revision, "
-            "a.spec, c.state, c.issued_at, c.valid_from, c.valid_until, c.amendments, c.result, c.history "
-            "FROM backpack_credentials c "
-            "JOIN backpack_achievements a ON a.achievement_id = c.achievement_id "
-            "AND a.revision = c.achievement_revision "
-            "JOIN backpack_issuers i ON i.issuer_id = c.issuer_id "
-            "WHERE c.learner_id = ? ORDER BY c.issued_at, c.credential_id",
+            _CREDENTIAL_COLUMNS + "WHERE c.learner_id = ? ORDER BY c.issued_at, c.credential_id",
             (str(learner_id),),
         )
         return [self._credential(row) for row in rows]
 
     @staticmethod
-    def _credential(row: tuple[Any, ...]) -> dict[str, Any]:
-        return {
-            "credential_id": row[0],
-            "issuer_id": row[1],
-            "issuer_name": row[2],
-            "achievement_id": row[3],
-            "achievement_revision": row[4],
-            "achievement": orjson.loads(row[5]),
-            "state": current_state(row[6], row[9]),
-            "issued_at": row[7],
-            "valid_from": row[8],
-            "valid_until": row[9],
-            "amendments": row[10],
-            "result": orjson.loads(row[11]),
-            "history": orjson.loads(row[12]),
-        }
-
-    def credential(self, credential_id: UUID) -> dict[str, Any] | None:
-        """One credential as a backpack shows it (None if unknown)."""
-        rows = self._query(
-            "SELECT c.credential_id, c.issuer_id, i.name, c.achievement_id, c.achievement_revision, "
-            "a.spec, c.state, c.issued_at, c.valid_from, c.valid_until, c.amendments, c.result, c.history, "
-            "c.learner_id FROM backpack_credentials c "
-            "JOIN backpack_achievements a ON a.achievement_id = c.achievement_id "
-            "AND a.revision = c.achievement_revision "
-            "JOIN backpack_issuers i ON i.issuer_id = c.issuer_id WHERE c.credential_id = ?",
-            (str(credential_id),),
+    def _credential(row: tuple[Any, ...]) -> CredentialRow:
+        return CredentialRow(
+            credential_id=row[0],
+            learner_id=row[1],
+            issuer_id=row[2],
+            issuer_name=row[3],
+            achievement_id=row[4],
+            achievement_revision=int(row[5]),
+            achievement=orjson.loads(row[6]),
+            state=current_state(row[7], row[10]),
+            issued_at=row[8],
+            valid_from=row[9],
+            valid_until=row[10],
+            amendments=int(row[11]),
+            result=orjson.loads(row[12]),
+            history=orjson.loads(row[13]),
         )
-        if not rows:
-            return None
-        view = self._credential(rows[0])
-        view["learner_id"] = rows[0][13]
-        return view
+
+    def credential(self, credential_id: UUID) -> CredentialRow | None:
+        """One credential as a backpack shows it (None if unknown)."""
+        rows = self._query(_CREDENTIAL_COLUMNS + "WHERE c.credential_id = ?", (str(credential_id),))
+        return self._credential(rows[0]) if rows else None
 
     def credential_status(self, credential_id: UUID) -> str | None:
         """A credential's current state (None if unknown): one primary-key read, for
@@ -411,7 +453,7 @@ class BackpackQueries(Queries):
             for r in rows
         ]
 
-    def share_link_by_digest(self, token_digest: str) -> dict[str, Any] | None:
+    def share_link_by_digest(self, token_digest: str) -> ShareLinkRow | None:
         """The share link a token opens, if it is still open."""
         rows = self._query(
             "SELECT link_id, learner_id, credential_ids, expires_at, revoked FROM backpack_share_links "
@@ -424,24 +466,19 @@ class BackpackQueries(Queries):
         open_now = not revoked and (expires_at is None or expires_at > format_datetime(utcnow()))
         if not open_now:
             return None
-        return {
-            "link_id": link_id,
-            "learner_id": learner_id,
-            "credential_ids": orjson.loads(credential_ids),
-        }
+        return ShareLinkRow(link_id, learner_id, orjson.loads(credential_ids))
 
     def lookups(self, learner_id: UUID) -> list[dict[str, Any]]:
         """Every register lookup made under the learner's consents, and every one refused
         because it named another purpose (``outcome``: ``shown`` or ``refused``)."""
-        rows = self._query(
+        return self._records(
             "SELECT position, consent_id, grantee, credential_id, purpose, at, 'shown' AS outcome "
             "FROM backpack_lookups WHERE learner_id = ? UNION ALL "
             "SELECT position, consent_id, grantee, credential_id, purpose, at, 'refused' AS outcome "
             "FROM backpack_refused_lookups WHERE learner_id = ? ORDER BY position",
             (str(learner_id), str(learner_id)),
+            ("position", "consent_id", "grantee", "credential_id", "purpose", "at", "outcome"),
         )
-        keys = ("position", "consent_id", "grantee", "credential_id", "purpose", "at", "outcome")
-        return [dict(zip(keys, r, strict=True)) for r in rows]
 
     def issued_by(
         self,
@@ -455,7 +492,7 @@ class BackpackQueries(Queries):
         after: str | None = None,
         limit: int = 100,
         now: datetime | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[IssuedRow]:
         """An issuer's credentials, by credential id, a page after the cursor ``after``.
 
         Every filter (state with expiry, achievement, learner, issue date from inclusive
@@ -481,15 +518,7 @@ class BackpackQueries(Queries):
             (str(issuer_id), *values, *params, limit),
         )
         return [
-            {
-                "credential_id": r[0],
-                "learner_id": r[1],
-                "achievement_id": r[2],
-                "achievement_revision": r[6],
-                "state": current_state(r[3], r[5], now),
-                "issued_at": r[4],
-                "valid_until": r[5],
-            }
+            IssuedRow(r[0], r[1], r[2], current_state(r[3], r[5], now), r[4], r[6], r[5])
             for r in rows
         ]
 

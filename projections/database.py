@@ -57,6 +57,12 @@ class Queries:
     def _query(self, statement: str, params: Sequence[Any] = ()) -> list[Row]:
         return self.reader.query(statement, params)
 
+    def _records(
+        self, statement: str, params: Sequence[Any], keys: Sequence[str]
+    ) -> list[dict[str, Any]]:
+        """The rows of a query as dicts, under ``keys`` (one per selected column)."""
+        return [dict(zip(keys, row, strict=True)) for row in self._query(statement, params)]
+
 
 class Cursor:
     """A store cursor that speaks one SQL dialect, and sends inserts in bulk.

@@ -72,37 +72,35 @@ class ExemptionQueries(Queries):
         self, institution_id: UUID, *, programme: str | None = None, state: str | None = None
     ) -> list[dict[str, Any]]:
         """Claims addressed to an institution, optionally for one programme or state."""
-        rows = self._query(
+        claims = self._records(
             "SELECT claim_id, programme, learner_id, credential_ids, motivation, state, reason, "
             "submitted_at, decided_at FROM exemption_claims WHERE institution_id = ? "
             "AND (CAST(? AS TEXT) IS NULL OR programme = ?) AND (CAST(? AS TEXT) IS NULL OR state = ?) ORDER BY submitted_at, claim_id",
             (str(institution_id), programme, programme, state, state),
+            (
+                "claim_id",
+                "programme",
+                "learner_id",
+                "credential_ids",
+                "motivation",
+                "state",
+                "reason",
+                "submitted_at",
+                "decided_at",
+            ),
         )
-        keys = (
-            "claim_id",
-            "programme",
-            "learner_id",
-            "credential_ids",
-            "motivation",
-            "state",
-            "reason",
-            "submitted_at",
-            "decided_at",
-        )
-        claims = [dict(zip(keys, r, strict=True)) for r in rows]
         for claim in claims:
             claim["credential_ids"] = orjson.loads(claim["credential_ids"])
         return claims
 
     def claims_of(self, learner_id: UUID) -> list[dict[str, Any]]:
         """A learner's own exemption claims."""
-        rows = self._query(
+        return self._records(
             "SELECT claim_id, institution_id, programme, state, reason, submitted_at FROM exemption_claims "
             "WHERE learner_id = ? ORDER BY submitted_at, claim_id",
             (str(learner_id),),
+            ("claim_id", "institution_id", "programme", "state", "reason", "submitted_at"),
         )
-        keys = ("claim_id", "institution_id", "programme", "state", "reason", "submitted_at")
-        return [dict(zip(keys, r, strict=True)) for r in rows]
 
     def claims_at(
         self,

@@ -211,13 +211,6 @@ class MerkleLogView:
         )
         return int(row[0]) if row is not None else None
 
-    def position_of(self, leaf_index: int) -> int | None:
-        """The notification id of a leaf (None if the tree is not that large)."""
-        row = self.cursor.one(
-            "SELECT position FROM merkle_leaves WHERE leaf_index = ?", (leaf_index,)
-        )
-        return int(row[0]) if row is not None else None
-
     def checkpoints(self, *, after: int = 0, limit: int = 100) -> list[StoredCheckpoint]:
         """Checkpoints with a tree size above ``after``, smallest first."""
         return self._checkpoints("WHERE tree_size > ? ORDER BY tree_size LIMIT ?", (after, limit))

@@ -82,6 +82,8 @@ def server(store_url: str, folder: Path) -> Iterator[tuple[str, Settings]]:
         "LEDGER_KEY_DIR": str(folder / "keys"),
         "LEDGER_PROJECT_IN_PROCESS": "yes",
         "LEDGER_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "LEDGER_ENV": "development",  # development tokens make the world to measure
+        "LEDGER_PUBLIC_RATE": "0",  # measure the routes, not the rate limit
     }
     cli = [sys.executable, "-m", "ledger.cli.main"]
     subprocess.run([*cli, "init"], env=env, check=True, capture_output=True, timeout=120)

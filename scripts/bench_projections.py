@@ -62,6 +62,7 @@ from ledger.projections.runner import ProjectionRunner
 from ledger.application.actor import CLI_OPERATOR, acting_as
 from ledger.application.ledger import CredentialOrder, Ledger
 from ledger.cli.demo import MICRO_DATA_SCIENCE
+from ledger.domain.achievement import AchievementSpec
 from ledger.domain.statusallocation import LIST_LENGTH
 from ledger.domain.statusallocation import STATUS_PURPOSES as PURPOSES
 from ledger.eventlog.envelope import decode_event, open_row
@@ -98,7 +99,9 @@ def build_log(ledger: Ledger, events: int, rng: random.Random) -> dict[str, Any]
             ledger.register_issuer(name=f"Bench {n}", country="NL", administrators=["a"])
             for n in range(2)
         ]
-        achievements = [ledger.define_achievement(i, MICRO_DATA_SCIENCE) for i in issuers]
+        achievements = [
+            ledger.define_achievement(i, AchievementSpec.parse(MICRO_DATA_SCIENCE)) for i in issuers
+        ]
     changes = round(events * CHANGE_SHARE)
     credentials: list[UUID] = []
     head = ledger.recorder.max_notification_id() or 0

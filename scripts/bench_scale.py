@@ -42,6 +42,7 @@ from ledger.api.auth import mint_dev_token
 from ledger.application.actor import CLI_OPERATOR, acting_as
 from ledger.application.ledger import CredentialOrder, Ledger
 from ledger.cli.demo import MICRO_DATA_SCIENCE
+from ledger.domain.achievement import AchievementSpec
 from ledger.settings import Settings
 
 COHORT = 10_000
@@ -92,7 +93,7 @@ def issue(settings: Settings, credentials: int) -> tuple[float, list[UUID], UUID
     ledger = Ledger(settings.store, key_store=settings.key_store())
     with acting_as(CLI_OPERATOR):
         issuer = ledger.register_issuer(name="Scale", country="NL", administrators=["a"])
-        achievement = ledger.define_achievement(issuer, dict(MICRO_DATA_SCIENCE))
+        achievement = ledger.define_achievement(issuer, AchievementSpec.parse(MICRO_DATA_SCIENCE))
     ids: list[UUID] = []
     started = time.perf_counter()
     batch = 0

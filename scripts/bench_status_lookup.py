@@ -3,12 +3,12 @@
 Usage: PYTHONPATH=src python scripts/bench_status_lookup.py [--lookups N] [--credentials N]
 
 Prints, for one core (CPython is single-threaded here):
-* lookups/s of ``Bitstring.get`` and of ``IssuerStatusIndex.get``;
+* lookups/s of ``Bitstring.get`` and of a lookup by (list, index) over an issuer's lists;
 * lookups/s of a plain baseline, ``bytearray`` indexing over the same positions, in
   the same run, and the ratio, so the figure can be compared across machines;
-* tracemalloc memory of an ``IssuerStatusIndex`` holding the credentials across
-  the needed 131,072-entry lists, and of the occupancy bitmaps the issuer keeps
-  for index allocation.
+* tracemalloc memory of an issuer's lists (one ``Bitstring`` per list) holding the
+  credentials across the needed 131,072-entry lists, with indexes allocated as the
+  ledger allocates them (``ledger.domain.statusallocation``: a seeded permutation).
 """
 
 from __future__ import annotations
@@ -24,12 +24,8 @@ from collections.abc import Callable
 
 from benchkit import Figure, load_average
 
-from ledger.standards.bitstring_status_list import (
-    MIN_LIST_LENGTH,
-    Bitstring,
-    IndexAllocator,
-    IssuerStatusIndex,
-)
+from ledger.domain.statusallocation import permutation
+from ledger.standards.bitstring_status_list import MIN_LIST_LENGTH, Bitstring
 
 TARGET_LOOKUPS_PER_SECOND = 1_000_000
 
@@ -53,10 +49,8 @@ def bench_lookups(n: int, repeats: int) -> tuple[float, float]:
     bit_indices = [rng.randrange(MIN_LIST_LENGTH) for _ in range(n)]
     byte_indices = [i >> 3 for i in bit_indices]
 
-    registry = IssuerStatusIndex()
     list_ids = [f"list-{k}" for k in range(8)]
-    for list_id in list_ids:
-        registry.add_bitstring(list_id, Bitstring.from_bytes(bits.to_bytes()))
+    registry = {list_id: Bitstring.from_bytes(bits.to_bytes()) for list_id in list_ids}
     keys = [(list_ids[rng.randrange(8)], i) for i in bit_indices]
 
     def run_get() -> None:
@@ -69,9 +63,8 @@ def bench_lookups(n: int, repeats: int) -> tuple[float, float]:
             buf[j]
 
     def run_registry() -> None:
-        get = registry.get
         for list_id, i in keys:
-            get(list_id, i)
+            registry[list_id].get(i)
 
     # Sanity: the benchmarked lookup agrees with the baseline's bytes.
     assert all(bits.get(i) == bool(buf[i >> 3] & (0x80 >> (i & 7))) for i in bit_indices[:1000])
@@ -82,7 +75,7 @@ def bench_lookups(n: int, repeats: int) -> tuple[float, float]:
     verdict = "meets" if get_rate >= TARGET_LOOKUPS_PER_SECOND else "MISSES"
     print(f"lookups per run                 : {n:,} random indices, best of {repeats}")
     print(f"Bitstring.get                   : {get_rate:,.0f} lookups/s ({verdict} >= 1,000,000/s)")
-    print(f"IssuerStatusIndex.get(list, i)  : {reg_rate:,.0f} lookups/s")
+    print(f"lists[list].get(i)              : {reg_rate:,.0f} lookups/s")
     print(f"baseline bytearray[j]           : {base_rate:,.0f} lookups/s")
     print(f"ratio Bitstring.get / baseline  : {get_rate / base_rate:.2f}")
     print(f"ratio registry.get / baseline   : {reg_rate / base_rate:.2f}")
@@ -112,51 +105,40 @@ def bench_memory(credentials: int) -> None:
     rng = random.Random(2)
     tracemalloc.start()
     before = tracemalloc.take_snapshot()
-    registry = IssuerStatusIndex()
-    for k in range(lists_needed):
-        registry.add_list(f"https://issuer.example/status/{k}")
+    registry = {f"https://issuer.example/status/{k}": Bitstring() for k in range(lists_needed)}
     after_registry = tracemalloc.take_snapshot()
-
-    # Issue the credentials as the issuer would: random indices from the allocator,
-    # spread evenly over the lists, with ~1% later revoked.
-    occupancy = {list_id: Bitstring() for list_id in registry.list_ids()}
-    after_occupancy = tracemalloc.take_snapshot()
     tracemalloc.stop()
 
-    allocator = IndexAllocator(randbelow=rng.randrange)
+    # Issue the credentials as the issuer does: the n-th reservation of a list gets
+    # the n-th index of the list seed's permutation; ~1% are later revoked.
     per_list = -(-credentials // lists_needed)
     issued = 0
     started = time.perf_counter()
-    for list_id, used in occupancy.items():
-        for _ in range(min(per_list, credentials - issued)):
-            index = allocator.allocate(used)
-            used.set(index, True)
+    for k, bits in enumerate(registry.values()):
+        order = permutation(k.to_bytes(8, "big"))
+        for position in range(min(per_list, credentials - issued)):
+            index = order[position]
             if rng.random() < 0.01:
-                registry.set(list_id, index, True)
+                bits.set(index, True)
             issued += 1
     alloc_seconds = time.perf_counter() - started
-    fill = max(used.count() for used in occupancy.values()) / MIN_LIST_LENGTH
+    fill = per_list / MIN_LIST_LENGTH
 
     registry_bytes = sum(
         s.size_diff for s in after_registry.compare_to(before, "filename") if s.size_diff > 0
-    )
-    occupancy_bytes = sum(
-        s.size_diff
-        for s in after_occupancy.compare_to(after_registry, "filename")
-        if s.size_diff > 0
     )
     # The lists are fixed-size bytearrays, so setting bits must not grow memory;
     # check that rather than assume it.
     tracemalloc.start()
     grow_before = tracemalloc.get_traced_memory()[0]
-    first = registry.list_ids()[0]
+    first = next(iter(registry.values()))
     for i in range(0, MIN_LIST_LENGTH, 7):
-        registry.set(first, i, registry.get(first, i))
+        first.set(i, first.get(i))
     set_growth = tracemalloc.get_traced_memory()[0] - grow_before
     tracemalloc.stop()
 
-    revoked = sum(registry.bitstring(list_id).count() for list_id in registry.list_ids())
-    encoded = sum(len(registry.encode(list_id)) for list_id in registry.list_ids())
+    revoked = sum(bits.count() for bits in registry.values())
+    encoded = sum(len(bits.encode()) for bits in registry.values())
     print(
         f"credentials                     : {issued:,} in {lists_needed} lists "
         f"of {MIN_LIST_LENGTH:,} (max fill {fill:.1%}), {revoked:,} revoked"
@@ -170,10 +152,6 @@ def bench_memory(credentials: int) -> None:
         f"= {registry_bytes / 2**20:.3f} MiB"
     )
     print(f"growth over {MIN_LIST_LENGTH // 7 + 1:,} set() calls  : {set_growth:,} bytes")
-    print(
-        f"occupancy bitmaps (tracemalloc) : {occupancy_bytes:,} bytes "
-        f"= {occupancy_bytes / 2**20:.3f} MiB"
-    )
     print(f"published encodedLists total    : {encoded:,} characters")
 
 

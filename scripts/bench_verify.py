@@ -36,6 +36,7 @@ from ledger.application.ledger import CredentialOrder, Ledger
 from ledger.audit.log_sources import StoreSource
 from ledger.audit.log_verifier import Verifier
 from ledger.cli.demo import MICRO_DATA_SCIENCE
+from ledger.domain.achievement import AchievementSpec
 from ledger.eventlog.envelope import open_stored
 from ledger.eventlog.signing_keys import MemoryKeyStore, decode_public_key
 from ledger.transparency.checkpoint_publisher import CheckpointPolicy, CheckpointPublisher
@@ -51,7 +52,7 @@ def build(url: str, events: int) -> int:
         ledger.establish()
         issuer = ledger.register_issuer(name="Bench", country="NL", administrators=["a"])
     with acting_as(admin(issuer)):
-        achievement = ledger.define_achievement(issuer, dict(MICRO_DATA_SCIENCE))
+        achievement = ledger.define_achievement(issuer, AchievementSpec.parse(MICRO_DATA_SCIENCE))
     publisher = CheckpointPublisher(
         ProjectionRunner(ledger), CheckpointPolicy(origin="bench.example/ledger")
     )

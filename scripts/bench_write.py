@@ -38,6 +38,7 @@ from eventsourcing.application import Application
 from ledger.application.actor import CLI_OPERATOR, acting_as
 from ledger.application.ledger import CredentialOrder, Ledger
 from ledger.cli.demo import MICRO_DATA_SCIENCE
+from ledger.domain.achievement import AchievementSpec
 from ledger.domain.base import utcnow
 from ledger.domain.credential import Credential
 from ledger.eventlog.persistence import parse_store_url
@@ -93,7 +94,9 @@ def bench_store(kind: str, url: str, plain_url: str, args: argparse.Namespace) -
     with acting_as(CLI_OPERATOR):
         ledger.establish()
         issuer_id = ledger.register_issuer(name="Bench", country="NL", administrators=["a"])
-        achievement_id = ledger.define_achievement(issuer_id, MICRO_DATA_SCIENCE)
+        achievement_id = ledger.define_achievement(
+            issuer_id, AchievementSpec.parse(MICRO_DATA_SCIENCE)
+        )
     authority = str(issuer_id)
 
     def signed_single() -> None:

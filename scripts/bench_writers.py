@@ -29,6 +29,7 @@ from benchkit import Figure, load_average, postgres_schema, postgres_url, print_
 from ledger.application.actor import CLI_OPERATOR, Actor, acting_as
 from ledger.application.ledger import CredentialOrder, Ledger
 from ledger.cli.demo import MICRO_DATA_SCIENCE
+from ledger.domain.achievement import AchievementSpec
 from ledger.eventlog.signing_keys import FileKeyStore
 
 
@@ -138,7 +139,9 @@ def measure(full: bool = False, count: int = 0, writers: int = 4, rounds: int = 
             ledger.establish()
             issuer = ledger.register_issuer(name="Bench", country="NL", administrators=["a"])
         with acting_as(_admin(issuer)):
-            achievement = ledger.define_achievement(issuer, dict(MICRO_DATA_SCIENCE))
+            achievement = ledger.define_achievement(
+                issuer, AchievementSpec.parse(MICRO_DATA_SCIENCE)
+            )
         singles: list[float] = []
         parallels: list[float] = []
         issued: list[str] = []

@@ -55,6 +55,7 @@ def main() -> int:
             "LEDGER_STORE": f"sqlite:///{folder}/ledger.db",
             "LEDGER_KEY_DIR": f"{folder}/keys",
             "LEDGER_PUBLIC_URL": base,
+            "LEDGER_ENV": "development",
         }
         cli = [sys.executable, "-m", "ledger.cli.main"]
         subprocess.run([*cli, "init"], env=env, check=True, capture_output=True)

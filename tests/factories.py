@@ -8,6 +8,7 @@ from uuid import UUID
 from ledger.application.actor import CLI_OPERATOR, Actor, acting_as
 from ledger.application.ledger import Ledger
 from ledger.cli.demo import EDUBADGE_BOARD, MICRO_DATA_SCIENCE
+from ledger.domain.achievement import AchievementSpec
 
 ADMIN = "admin@uni.example"
 
@@ -41,4 +42,4 @@ def new_issuer(ledger: Ledger, name: str = "Universiteit Test", subject: str = A
 
 def new_achievement(ledger: Ledger, issuer_id: UUID, spec: dict[str, Any] | None = None) -> UUID:
     with acting_as(admin(issuer_id)):
-        return ledger.define_achievement(issuer_id, spec or micro())
+        return ledger.define_achievement(issuer_id, AchievementSpec.parse(spec or micro()))

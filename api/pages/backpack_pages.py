@@ -8,6 +8,7 @@ each kind of sharing on its own page.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Any
 from uuid import UUID
@@ -19,6 +20,7 @@ from ledger.api.pages.rendering import render
 from ledger.api.pages.session import check_csrf
 from ledger.api.pages.signin import person_in
 from ledger.api.schemas import PRINTABLE
+from ledger.projections.backpack import CredentialRow
 from starlette.responses import RedirectResponse, Response
 
 from ledger.application.actor import Actor
@@ -33,10 +35,16 @@ verdicts = VerdictCache()
 
 
 def _own_credential(services: Any, actor: Actor, credential_id: UUID) -> dict[str, Any]:
-    found = services.views.credential(credential_id)
-    if found is None or found.pop("learner_id") != str(learner_id_for(actor.subject)):
+    found: CredentialRow | None = services.views.credential(credential_id)
+    if found is None or found.learner_id != str(learner_id_for(actor.subject)):
         raise NotFound("credential not found")
-    return dict(found)
+    return found.shown()
+
+
+def _printable(text: str) -> bool:
+    """The API's rule for free text (no control characters but tab and new lines),
+    checked here so that the form shows the refusal next to its field."""
+    return re.fullmatch(PRINTABLE, text) is not None
 
 
 def _end_of(day: str | None) -> datetime | None:
@@ -61,7 +69,11 @@ def backpack(request: Request, actor: Learner) -> Response:
     """Every credential with its state."""
     services = request.app.state.services
     learner_id = learner_id_for(actor.subject)
-    return render(request, "backpack.html", credentials=services.views.backpack(learner_id))
+    return render(
+        request,
+        "backpack.html",
+        credentials=[c.shown() for c in services.views.backpack(learner_id)],
+    )
 
 
 @router.get("/credentials/{credential_id}")
@@ -118,8 +130,7 @@ def _links_page(request: Request, actor: Actor, **extra: Any) -> Response:
     services = request.app.state.services
     learner_id = learner_id_for(actor.subject)
     titles = {
-        c["credential_id"]: c["achievement"].get("title")
-        for c in services.views.backpack(learner_id)
+        c.credential_id: c.achievement.get("title") for c in services.views.backpack(learner_id)
     }
     return render(
         request,
@@ -203,7 +214,7 @@ def _consents_page(request: Request, actor: Actor, **extra: Any) -> Response:
         "consents.html",
         status_code=extra.get("status_code", 200),
         consents=consents,
-        credentials=services.views.backpack(learner_id),
+        credentials=[c.shown() for c in services.views.backpack(learner_id)],
         errors=extra.get("errors", {}),
         given=extra.get("given", {}),
     )
@@ -219,8 +230,8 @@ def consents(request: Request, actor: Learner) -> Response:
 def grant_consent(
     request: Request,
     actor: Learner,
-    grantee: Annotated[str, Form(max_length=500, pattern=PRINTABLE)] = "",
-    purpose: Annotated[str, Form(max_length=2000, pattern=PRINTABLE)] = "",
+    grantee: Annotated[str, Form(max_length=500)] = "",
+    purpose: Annotated[str, Form(max_length=2000)] = "",
     expires: Annotated[str, Form()] = "",
     scope: Annotated[str, Form()] = "all",
     credentials: Checked = [],  # noqa: B006
@@ -231,7 +242,7 @@ def grant_consent(
     services = request.app.state.services
     given = {"grantee": grantee, "purpose": purpose, "expires": expires}
     errors = {f: "required" for f, v in given.items() if not v.strip()}
-    errors.update({f: "invalid" for f, v in given.items() if "\x00" in v})
+    errors.update({f: "invalid" for f, v in given.items() if not _printable(v)})
     if scope != "all" and not credentials:
         errors["credentials"] = "choose"
     if not errors:
@@ -284,7 +295,7 @@ def _claims_page(request: Request, actor: Actor, **extra: Any) -> Response:
         status_code=extra.get("status_code", 200),
         claims=claims,
         institutions=institutions,
-        credentials=services.views.backpack(learner_id),
+        credentials=[c.shown() for c in services.views.backpack(learner_id)],
         errors=extra.get("errors", {}),
         given=extra.get("given", {}),
     )
@@ -301,8 +312,8 @@ def submit_claim(
     request: Request,
     actor: Learner,
     institution: Annotated[str, Form()] = "",
-    programme: Annotated[str, Form(max_length=500, pattern=PRINTABLE)] = "",
-    motivation: Annotated[str, Form(max_length=10_000, pattern=PRINTABLE)] = "",
+    programme: Annotated[str, Form(max_length=500)] = "",
+    motivation: Annotated[str, Form(max_length=10_000)] = "",
     credentials: Checked = [],  # noqa: B006
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
@@ -311,7 +322,7 @@ def submit_claim(
     services = request.app.state.services
     given = {"institution": institution, "programme": programme, "motivation": motivation}
     errors = {f: "required" for f in ("institution", "programme") if not given[f].strip()}
-    errors.update({f: "invalid" for f, v in given.items() if "\x00" in v})
+    errors.update({f: "invalid" for f, v in given.items() if not _printable(v)})
     if not credentials:
         errors["credentials"] = "choose"
     if not errors:

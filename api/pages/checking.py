@@ -14,6 +14,7 @@ from typing import Any
 from uuid import UUID
 
 import orjson
+from ledger.projections.backpack import ShareLinkRow
 
 from ledger.application.actor import SYSTEM, acting_as
 from ledger.application.ledger import share_token_digest
@@ -50,10 +51,10 @@ def documents_from_url(services: Any, url: str) -> list[dict[str, Any]]:
         if match is None:
             raise InvalidInput("url: not a share link or download link of this ledger")
         token = match["token"] or match["dtoken"]
-        link = services.views.share_link_by_digest(share_token_digest(token))
+        link: ShareLinkRow | None = services.views.share_link_by_digest(share_token_digest(token))
         if link is None:
             raise NotFound("this share link does not exist or is closed")
-        wanted = link["credential_ids"]
+        wanted = link.credential_ids
         if match["credential"]:
             wanted = [c for c in wanted if UUID(c) == UUID(match["credential"])]
         with acting_as(SYSTEM):

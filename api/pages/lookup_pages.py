@@ -17,6 +17,7 @@ from ledger.api.pages.credential_view import elements
 from ledger.api.pages.rendering import render
 from ledger.api.pages.session import check_csrf
 from ledger.api.pages.signin import person_in
+from ledger.projections.backpack import CredentialRow
 from starlette.responses import RedirectResponse, Response
 
 from ledger.application.actor import Actor
@@ -99,8 +100,8 @@ def look_up(
             )
         except (Forbidden, NotFound):
             continue  # no longer in the consent's scope, or gone
-        view = services.views.credential(credential_id)
+        view: CredentialRow | None = services.views.credential(credential_id)
         if view is not None:
-            view.pop("learner_id", None)
-            results.append({**view, "elements": elements(view["achievement"])})
+            shown = view.shown()
+            results.append({**shown, "elements": elements(view.achievement)})
     return render(request, "lookup.html", consent=consent, code=code, results=results)

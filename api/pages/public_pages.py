@@ -25,6 +25,7 @@ from ledger.api.pages.credential_view import (
     version_key,
 )
 from ledger.api.pages.rendering import environment, language_of, render
+from ledger.projections.backpack import ShareLinkRow
 from markupsafe import Markup
 from starlette.responses import Response
 
@@ -49,11 +50,11 @@ def share_url(services: Any, token: str) -> str:
 
 
 def _shared_credentials(services: Any, token: str) -> list[dict[str, Any]] | None:
-    link = services.views.share_link_by_digest(share_token_digest(token))
+    link: ShareLinkRow | None = services.views.share_link_by_digest(share_token_digest(token))
     if link is None:
         return None
-    found = (services.views.credential(UUID(c)) for c in link["credential_ids"])
-    return [c for c in found if c is not None]
+    found = (services.views.credential(UUID(c)) for c in link.credential_ids)
+    return [c.shown() for c in found if c is not None]
 
 
 def shared_page(request: Request, token: str) -> Response:

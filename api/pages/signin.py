@@ -25,13 +25,14 @@ from ledger.api.pages.rendering import gettext_for, render
 from ledger.api.pages.session import ISSUED, PageSettings, check_csrf
 from starlette.responses import RedirectResponse, Response
 
+from ledger.application import authorization
 from ledger.application.actor import ROLES, Actor
 from ledger.errors import NotFound
 from ledger.settings import Settings
 
 PROVIDER = "provider"
 #: Roles a person may sign in with (operator and system never come from outside).
-PERSON_ROLES = tuple(r for r in ROLES if r not in ("operator", "system"))
+PERSON_ROLES = tuple(r for r in ROLES if r not in authorization.PRIVILEGED)
 HOME_OF_ROLE = {"learner": "/backpack", "verifier": "/lookup", "administrator": "/", "auditor": "/"}
 
 router = APIRouter(include_in_schema=False)
@@ -80,7 +81,7 @@ def person_in(*roles: str) -> Any:
 
     async def dependency(request: Request) -> Actor:
         actor = signed_in(request)
-        if actor is None or actor.role not in roles:
+        if actor is None or not authorization.has_role(actor, *roles):
             raise SignInRequired(request.url.path, roles[0])
         return actor
 

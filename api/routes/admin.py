@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-from typing import Annotated, Any
+from dataclasses import asdict
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Header, Query, status
@@ -27,32 +27,15 @@ from ledger.api.schemas import (
 from pydantic import AwareDatetime
 
 from ledger.application.actor import Actor
-from ledger.application.ledger import CredentialOrder
 from ledger.eventlog.canonical_json import format_datetime
 
 router = APIRouter(prefix="/v1", tags=["administrators"], responses=PROBLEM_RESPONSES)
-
-
-def _spec(body: AchievementIn) -> dict[str, Any]:
-    spec = body.model_dump()
-    spec["ects"] = Decimal(body.ects)
-    return spec
 
 
 def _own(services: Services, actor: Actor, issuer_id: UUID) -> None:
     """The one gate of every read and write of this router on an issuer."""
     with services.acting(actor):
         services.ledger.administered_issuer(issuer_id)
-
-
-def _order(item: Any) -> CredentialOrder:
-    return CredentialOrder(
-        learner_subject=item.learner_subject,
-        valid_from=item.valid_from,
-        valid_until=item.valid_until,
-        result=item.result,
-        evidence=tuple(item.evidence),
-    )
 
 
 @router.post("/issuers/{issuer_id}/achievements", status_code=status.HTTP_201_CREATED)
@@ -62,7 +45,7 @@ def define_achievement(
     """Register an achievement (microcredential or edubadge)."""
     _own(services, actor, issuer_id)
     return Created(
-        id=services.write(actor, lambda: services.ledger.define_achievement(issuer_id, _spec(body)))
+        id=services.write(actor, lambda: services.ledger.define_achievement(issuer_id, body.spec()))
     )
 
 
@@ -74,7 +57,7 @@ def revise_achievement(
     revision = services.write(
         actor,
         lambda: services.ledger.revise_achievement(
-            achievement_id, _spec(body.achievement), reason=body.reason
+            achievement_id, body.achievement.spec(), reason=body.reason
         ),
     )
     return RevisionOut(revision=revision)
@@ -89,7 +72,7 @@ def issue_credential(
     credential_id = services.write(
         actor,
         lambda: services.ledger.issue_credential(
-            issuer_id, body.achievement_id, _order(body.credential)
+            issuer_id, body.achievement_id, body.credential.order()
         ),
     )
     return Created(id=credential_id)
@@ -110,7 +93,7 @@ def issue_cohort(
         lambda: services.ledger.issue_cohort(
             issuer_id,
             body.achievement_id,
-            [_order(c) for c in body.credentials],
+            [c.order() for c in body.credentials],
             request_id=idempotency_key,
         ),
     )
@@ -191,7 +174,10 @@ def list_issued(
         after=after,
         limit=limit,
     )
-    return Page(items=items, next=items[-1]["credential_id"] if len(items) == limit else None)
+    return Page(
+        items=[asdict(item) for item in items],
+        next=items[-1].credential_id if len(items) == limit else None,
+    )
 
 
 @router.get("/issuers/{issuer_id}/exemption-claims")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
+from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -78,7 +79,10 @@ def search(issuer_id: UUID, body: IssuedSearchIn, actor: StaffDep, services: Ser
         issued_until=body.issued_until,
     )
     items = services.views.issued_by(issuer_id, **filters, after=body.after, limit=body.limit)
-    return Page(items=items, next=items[-1]["credential_id"] if len(items) == body.limit else None)
+    return Page(
+        items=[asdict(item) for item in items],
+        next=items[-1].credential_id if len(items) == body.limit else None,
+    )
 
 
 @router.get(
@@ -110,13 +114,13 @@ def export(
         after: str | None = None
         while True:
             page = services.views.issued_by(issuer_id, **filters, after=after, limit=EXPORT_PAGE)
-            writer.writerows([item[c] for c in EXPORT_COLUMNS] for item in page)
+            writer.writerows([getattr(item, c) for c in EXPORT_COLUMNS] for item in page)
             yield out.getvalue()
             out.seek(0)
             out.truncate()
             if len(page) < EXPORT_PAGE:
                 return
-            after = page[-1]["credential_id"]
+            after = page[-1].credential_id
 
     return StreamingResponse(
         lines(),

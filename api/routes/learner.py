@@ -31,7 +31,7 @@ def backpack(actor: LearnerDep, services: ServicesDep) -> BackpackOut:
     views = services.views
     return BackpackOut(
         learner_id=learner_id,
-        credentials=[CredentialView(**c) for c in views.backpack(learner_id)],
+        credentials=[CredentialView(**c.shown()) for c in views.backpack(learner_id)],
         consents=views.consents(learner_id),
         share_links=views.share_links(learner_id),
         lookups=views.lookups(learner_id),
@@ -44,9 +44,9 @@ def backpack(actor: LearnerDep, services: ServicesDep) -> BackpackOut:
 def credential(credential_id: UUID, actor: LearnerDep, services: ServicesDep) -> CredentialView:
     """One of the learner's credentials with its history."""
     found = services.views.credential(credential_id)
-    if found is None or found.pop("learner_id") != str(learner_id_for(actor.subject)):
+    if found is None or found.learner_id != str(learner_id_for(actor.subject)):
         raise NotFound(f"credential {credential_id} not found")
-    return CredentialView(**found)
+    return CredentialView(**found.shown())
 
 
 @router.post("/share-links", status_code=status.HTTP_201_CREATED)

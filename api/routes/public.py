@@ -38,11 +38,10 @@ def shared(
     if link is None:
         raise NotFound("this share link does not exist or is closed")
     credentials = []
-    for credential_id in link["credential_ids"]:
+    for credential_id in link.credential_ids:
         found = services.views.credential(UUID(credential_id))
         if found is not None:
-            found.pop("learner_id", None)
-            credentials.append(found)
+            credentials.append(found.shown())
     return {"credentials": credentials}
 
 

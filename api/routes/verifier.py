@@ -8,7 +8,6 @@ from fastapi import APIRouter
 from ledger.api.deps import ServicesDep, VerifierDep
 from ledger.api.problems import PROBLEM_RESPONSES
 from ledger.api.schemas import LookupIn, LookupOut, StatusOut
-from ledger.projections.backpack import current_state
 
 from ledger.errors import NotFound
 
@@ -39,8 +38,8 @@ def look_up(body: LookupIn, actor: VerifierDep, services: ServicesDep) -> Lookup
         raise NotFound(f"credential {body.credential_id} not found")
     return LookupOut(
         credential_id=body.credential_id,
-        status=current_state(found["state"], found["valid_until"]),
-        achievement=found["achievement"],
-        result=found["result"],
-        issuer_name=found["issuer_name"],
+        status=found.state,
+        achievement=found.achievement,
+        result=found.result,
+        issuer_name=found.issuer_name,
     )

@@ -75,7 +75,8 @@ class Settings:
         in_process = values.get("LEDGER_PROJECT_IN_PROCESS", "auto")
         if in_process not in ("auto", "yes", "no"):
             raise ConfigurationError("LEDGER_PROJECT_IN_PROCESS must be auto, yes or no")
-        public_url = values.get("LEDGER_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+        # Each default is written once, on its field above (``cls.<field>``).
+        public_url = values.get("LEDGER_PUBLIC_URL", cls.public_url).rstrip("/")
         return cls(
             store=store,
             environment=environment,
@@ -88,13 +89,15 @@ class Settings:
             if in_process == "auto"
             else in_process == "yes",
             oidc_issuer=values.get("LEDGER_OIDC_ISSUER") or None,
-            oidc_audience=values.get("LEDGER_OIDC_AUDIENCE", "ledger"),
+            oidc_audience=values.get("LEDGER_OIDC_AUDIENCE", cls.oidc_audience),
             oidc_jwks=values.get("LEDGER_OIDC_JWKS") or None,
-            role_claim=values.get("LEDGER_OIDC_ROLE_CLAIM", "ledger_role"),
-            issuer_claim=values.get("LEDGER_OIDC_ISSUER_CLAIM", "ledger_issuer"),
+            role_claim=values.get("LEDGER_OIDC_ROLE_CLAIM", cls.role_claim),
+            issuer_claim=values.get("LEDGER_OIDC_ISSUER_CLAIM", cls.issuer_claim),
             log_origin=values.get("LEDGER_LOG_ORIGIN") or _default_origin(public_url),
-            checkpoint_every=_positive(values, "LEDGER_CHECKPOINT_EVERY", 1000),
-            checkpoint_seconds=_positive(values, "LEDGER_CHECKPOINT_SECONDS", 60),
+            checkpoint_every=_positive(values, "LEDGER_CHECKPOINT_EVERY", cls.checkpoint_every),
+            checkpoint_seconds=_positive(
+                values, "LEDGER_CHECKPOINT_SECONDS", int(cls.checkpoint_seconds)
+            ),
             trusted_origins=tuple(
                 o.strip() for o in values.get("LEDGER_TRUSTED_ORIGINS", "").split(",") if o.strip()
             ),

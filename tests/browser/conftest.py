@@ -123,6 +123,10 @@ def web_env(store_url: str, tmp_path: Path, provider: Provider, port: int) -> di
         **os.environ,
         "LEDGER_STORE": store_url,
         "LEDGER_KEY_DIR": str(tmp_path / "keys"),
+        # Development on both stores (unset, PostgreSQL means production); no public
+        # rate limit: the tests call public routes faster than a client should.
+        "LEDGER_ENV": "development",
+        "LEDGER_PUBLIC_RATE": "0",
         "LEDGER_PROJECT_IN_PROCESS": "yes",
         "LEDGER_PUBLIC_URL": f"http://127.0.0.1:{port}",
         "LEDGER_OIDC_ISSUER": provider.url,

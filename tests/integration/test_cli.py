@@ -97,8 +97,9 @@ def test_encrypted_key_files_round_trip(tmp_path: Path) -> None:
     pem = next((tmp_path / "l.db.keys").glob("*.pem")).read_text()
     assert "ENCRYPTED" in pem
     assert run("demo", "--store", store, cwd=tmp_path, env=env).returncode == 0
+    # Signing anything needs the key: with the wrong passphrase the checkpoint is refused.
     wrong = run(
-        "demo", "--store", store, cwd=tmp_path, env={**env, "LEDGER_KEY_PASSPHRASE": "wrong"}
+        "checkpoint", "--store", store, cwd=tmp_path, env={**env, "LEDGER_KEY_PASSPHRASE": "wrong"}
     )
     assert wrong.returncode == 1
     assert "key-unavailable" in wrong.stderr

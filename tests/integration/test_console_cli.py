@@ -11,6 +11,7 @@ from uuid import UUID
 
 from ledger.application.actor import acting_as
 from ledger.application.ledger import CredentialOrder, Ledger
+from ledger.domain.achievement import AchievementSpec
 from ledger.eventlog.signing_keys import FileKeyStore
 from tests.factories import admin, micro
 from tests.integration.test_cli import run
@@ -23,7 +24,7 @@ class Cli:
         self.env = {
             "LEDGER_KEY_DIR": str(tmp_path / "keys"),
             "LEDGER_STORE": store_url,
-            "LEDGER_ENV": "development",
+            "LEDGER_ENV": "development",  # unset, PostgreSQL means production
         }
 
     def __call__(self, *args: str, ok: bool = True) -> Any:
@@ -99,7 +100,7 @@ def test_key_rotation_and_compromise_from_the_command_line(store_url: str, tmp_p
     ledger = Ledger(store_url, key_store=FileKeyStore(tmp_path / "keys"))
     try:
         with acting_as(admin(UUID(issuer_id), "a")):
-            achievement = ledger.define_achievement(UUID(issuer_id), micro())
+            achievement = ledger.define_achievement(UUID(issuer_id), AchievementSpec.parse(micro()))
             ledger.issue_credential(UUID(issuer_id), achievement, CredentialOrder("early"))
             since = datetime.now(UTC)
             late = ledger.issue_credential(UUID(issuer_id), achievement, CredentialOrder("late"))

@@ -9,6 +9,7 @@ import pytest
 
 from ledger.application.actor import CLI_OPERATOR, acting_as
 from ledger.application.ledger import CredentialOrder, Ledger
+from ledger.domain.achievement import AchievementSpec
 from ledger.domain.base import utcnow
 from ledger.domain.credential import Amendment
 from ledger.domain.learner import learner_id_for
@@ -60,9 +61,13 @@ def test_issuance_records_the_policy_in_force(ledger: Ledger) -> None:
     issuer_id = new_issuer(ledger)
     with acting_as(admin(issuer_id)):
         with pytest.raises(StudyLoadTooLow):
-            ledger.define_achievement(issuer_id, micro(study_load_hours=28, ects=1))
+            ledger.define_achievement(
+                issuer_id, AchievementSpec.parse(micro(study_load_hours=28, ects=1))
+            )
         ledger.adopt_policy(issuer_id, NATIONAL_EXPERIMENT_1EC)
-        small = ledger.define_achievement(issuer_id, micro(study_load_hours=28, ects=1))
+        small = ledger.define_achievement(
+            issuer_id, AchievementSpec.parse(micro(study_load_hours=28, ects=1))
+        )
         credential_id = ledger.issue_credential(
             issuer_id, small, CredentialOrder(learner_subject="s")
         )
@@ -79,7 +84,7 @@ def test_a_broken_rule_changes_nothing(ledger: Ledger) -> None:
         with pytest.raises(CredentialRevoked):
             ledger.reinstate_credential(credential_id, reason="oops")
         with pytest.raises(InvalidInput):
-            ledger.define_achievement(issuer_id, micro(eqf_level=12))
+            ledger.define_achievement(issuer_id, AchievementSpec.parse(micro(eqf_level=12)))
     assert event_count(ledger) == before
 
 
@@ -117,7 +122,7 @@ def test_administrators_stay_inside_their_issuer(ledger: Ledger) -> None:
     ours = new_issuer(ledger, "Ours", subject="a@ours")
     theirs = new_issuer(ledger, "Theirs", subject="b@theirs")
     with acting_as(admin(theirs, "b@theirs")):
-        achievement_id = ledger.define_achievement(theirs, micro())
+        achievement_id = ledger.define_achievement(theirs, AchievementSpec.parse(micro()))
         credential_id = ledger.issue_credential(
             theirs, achievement_id, CredentialOrder(learner_subject="x")
         )
@@ -130,7 +135,9 @@ def test_administrators_stay_inside_their_issuer(ledger: Ledger) -> None:
         with pytest.raises(NotFound):  # another issuer's achievement: not confirmed to exist
             ledger.issue_credential(ours, achievement_id, CredentialOrder(learner_subject="y"))
         with pytest.raises(NotFound):
-            ledger.revise_achievement(achievement_id, micro(), reason="hostile")
+            ledger.revise_achievement(
+                achievement_id, AchievementSpec.parse(micro()), reason="hostile"
+            )
         with pytest.raises(Forbidden):
             ledger.rotate_issuer_key(theirs)
     # A token scoped to the right issuer, for a subject the issuer never admitted.
@@ -187,7 +194,7 @@ def test_exemption_claims(ledger: Ledger) -> None:
     issuer_id = new_issuer(ledger, "Home", subject="home@x")
     receiver = new_issuer(ledger, "Receiver", subject="recv@y")
     with acting_as(admin(issuer_id, "home@x")):
-        achievement_id = ledger.define_achievement(issuer_id, micro())
+        achievement_id = ledger.define_achievement(issuer_id, AchievementSpec.parse(micro()))
         good = ledger.issue_credential(
             issuer_id, achievement_id, CredentialOrder(learner_subject="l")
         )

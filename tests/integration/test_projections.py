@@ -57,23 +57,23 @@ def test_projections_show_the_demo_world(ledger: Ledger, demo: dict[str, Any]) -
     credentials = demo["credentials"]
     learner = learner_id_for(demo["learners"][0])
     backpack = views.backpack(learner)
-    assert {c["credential_id"] for c in backpack} == {
+    assert {c.credential_id for c in backpack} == {
         str(credentials["cohort"][0]),
         str(credentials["badge"]),
         str(credentials["energy"]),
     }
-    titles = {c["achievement"]["title"] for c in backpack}
+    titles = {c.achievement["title"] for c in backpack}
     assert "Data Science Foundations" in titles and "Student Association Board Year" in titles
 
     amended = views.credential(credentials["amended"])
     assert amended is not None
-    assert amended["amendments"] == 1 and amended["result"] == {"grade": "9"}
-    assert [step["event"] for step in amended["history"]] == ["Issued", "Amended"]
-    assert amended["history"][1]["reason"] == "Grade corrected after review"
+    assert amended.amendments == 1 and amended.result == {"grade": "9"}
+    assert [step["event"] for step in amended.history] == ["Issued", "Amended"]
+    assert amended.history[1]["reason"] == "Grade corrected after review"
 
     reinstated = views.credential(credentials["suspended_and_reinstated"])
-    assert reinstated is not None and reinstated["state"] == "active"
-    assert views.credential(credentials["revoked"])["state"] == "revoked"  # type: ignore[index]
+    assert reinstated is not None and reinstated.state == "active"
+    assert views.credential(credentials["revoked"]).state == "revoked"  # type: ignore[union-attr]
 
     revoked_status = views.status(credentials["revoked"])
     assert revoked_status is not None and revoked_status.revoked and not revoked_status.suspended
@@ -431,15 +431,15 @@ def test_a_page_of_a_rare_state_is_full(ledger: Ledger) -> None:
     views = ReadModels(runner)
 
     first = views.issued_by(issuer_id, state="revoked", limit=2)
-    assert [c["credential_id"] for c in first] == [str(c) for c in sorted(rare, key=str)[:2]]
-    rest = views.issued_by(issuer_id, state="revoked", after=first[-1]["credential_id"], limit=2)
-    assert [c["credential_id"] for c in rest] == [str(sorted(rare, key=str)[2])]
+    assert [c.credential_id for c in first] == [str(c) for c in sorted(rare, key=str)[:2]]
+    rest = views.issued_by(issuer_id, state="revoked", after=first[-1].credential_id, limit=2)
+    assert [c.credential_id for c in rest] == [str(sorted(rare, key=str)[2])]
 
     later = ends + timedelta(days=1)
     expiring = {str(c) for c in issued[:2]} - {str(c) for c in rare}
     expired = views.issued_by(issuer_id, state="expired", limit=25, now=later)
-    assert {c["credential_id"] for c in expired} == expiring
+    assert {c.credential_id for c in expired} == expiring
     active_later = views.issued_by(issuer_id, state="active", limit=25, now=later)
     assert len(active_later) == 25 - len(rare) - len(expiring)
-    assert not {c["credential_id"] for c in active_later} & expiring
+    assert not {c.credential_id for c in active_later} & expiring
     assert len(views.issued_by(issuer_id, state="active", limit=25)) == 25 - len(rare)

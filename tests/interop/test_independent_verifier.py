@@ -60,6 +60,9 @@ def demo_server(store_url: str, tmp_path: Path) -> Iterator[tuple[str, dict[str,
     env = {
         **os.environ,
         "LEDGER_STORE": store_url,
+        # As tests/e2e/conftest.py: development tokens on both stores, no public rate limit.
+        "LEDGER_ENV": "development",
+        "LEDGER_PUBLIC_RATE": "0",
         "LEDGER_KEY_DIR": str(tmp_path / "keys"),
         "LEDGER_PROJECT_IN_PROCESS": "yes",
         "LEDGER_PUBLIC_URL": url,

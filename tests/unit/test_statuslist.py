@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import base64
 import gzip
-import random
-import time
 import zlib
-from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -21,19 +18,15 @@ from ledger.standards.bitstring_status_list import (
     Bitstring,
     DecodeDeviation,
     DecodePolicy,
-    IndexAllocator,
     InvalidBase64Error,
     InvalidGzipError,
-    IssuerStatusIndex,
     MissingMultibasePrefixError,
     StandardBase64AlphabetError,
     StatusListDecodeError,
     StatusListDeviationError,
-    StatusListFullError,
     StatusListIndexError,
     StatusListTooLargeError,
     StatusListTooShortError,
-    UnknownStatusListError,
 )
 
 # Spec section 2.2, Example 3 ("Example BitstringStatusListCredential"): the
@@ -425,128 +418,3 @@ def test_lenient_reports_all_deviations_together() -> None:
     )
     with pytest.raises(MissingMultibasePrefixError):
         Bitstring.decode(text)
-
-
-# --------------------------------------------------------------------------- allocator
-
-
-def test_allocator_never_returns_used_index_and_fills_small_list_then_reports_full() -> None:
-    length = 256
-    for kind in ("set", "predicate", "bitmap"):
-        rng = random.Random(7)
-        alloc = IndexAllocator(length, randbelow=rng.randrange, allow_small=True)
-        used: set[int] = set()
-        bitmap = Bitstring(length, allow_small=True)
-        for _ in range(length):
-            view: Any = {"set": used, "predicate": used.__contains__, "bitmap": bitmap}[kind]
-            assert not alloc.is_full(view)
-            i = alloc.allocate(view)
-            assert 0 <= i < length
-            assert i not in used
-            used.add(i)
-            bitmap.set(i, True)
-        assert used == set(range(length))
-        view = {"set": used, "predicate": used.__contains__, "bitmap": bitmap}[kind]
-        assert alloc.is_full(view)
-        with pytest.raises(StatusListFullError):
-            alloc.allocate(view)
-
-
-@settings(max_examples=100, deadline=None)
-@given(
-    st.integers(min_value=1, max_value=40).flatmap(
-        lambda n: st.tuples(st.just(n * 8), st.sets(st.integers(0, n * 8 - 1)), st.integers())
-    )
-)
-def test_allocator_property_free_index_or_full(case: tuple[int, set[int], int]) -> None:
-    length, used, seed = case
-    bitmap = Bitstring(length, allow_small=True)
-    for i in used:
-        bitmap.set(i, True)
-    for view in (used, used.__contains__, bitmap):
-        alloc = IndexAllocator(
-            length, randbelow=random.Random(seed).randrange, probes=2, allow_small=True
-        )
-        if len(used) == length:
-            with pytest.raises(StatusListFullError):
-                alloc.allocate(view)
-        else:
-            assert alloc.allocate(view) not in used
-
-
-def test_allocator_is_reproducible_given_the_random_source() -> None:
-    def run() -> list[int]:
-        alloc = IndexAllocator(randbelow=random.Random(42).randrange)
-        used: set[int] = set()
-        for _ in range(50):
-            used.add(alloc.allocate(used))
-        return sorted(used)
-
-    assert run() == run()
-
-
-def test_allocator_distribution_is_not_sequential() -> None:
-    alloc = IndexAllocator()  # secrets.randbelow
-    used: set[int] = set()
-    order = []
-    for _ in range(200):
-        index = alloc.allocate(used)
-        used.add(index)
-        order.append(index)
-    assert len(used) == 200
-    assert max(order) > MIN_LIST_LENGTH // 2
-    assert min(order) < MIN_LIST_LENGTH // 2
-    assert order != sorted(order)
-    # Each half of the index space gets a fair share (p of failing ~ 1e-9).
-    low = sum(1 for i in order if i < MIN_LIST_LENGTH // 2)
-    assert 40 < low < 160
-
-
-def test_allocator_efficient_when_99_percent_full() -> None:
-    rng = random.Random(3)
-    free = set(rng.sample(range(MIN_LIST_LENGTH), MIN_LIST_LENGTH // 100))
-    raw = bytearray(b"\xff" * (MIN_LIST_LENGTH // 8))
-    for i in free:
-        raw[i >> 3] &= ~(0x80 >> (i & 7)) & 0xFF
-    bitmap = Bitstring.from_bytes(raw)
-    alloc = IndexAllocator(randbelow=rng.randrange)
-    started = time.perf_counter()
-    for _ in range(500):
-        i = alloc.allocate(bitmap)
-        assert i in free
-        free.discard(i)
-        bitmap.set(i, True)
-    assert time.perf_counter() - started < 2.0  # ~ms in practice; generous for CI
-
-
-def test_allocator_refuses_small_lists_without_opt_in() -> None:
-    with pytest.raises(ValueError):
-        IndexAllocator(1024)
-    with pytest.raises(ValueError):
-        IndexAllocator(MIN_LIST_LENGTH).allocate(Bitstring(1024, allow_small=True))
-
-
-# --------------------------------------------------------------------------- registry
-
-
-def test_issuer_status_index_lookup() -> None:
-    registry = IssuerStatusIndex()
-    registry.add_list("list-1")
-    registry.add_list("list-2")
-    registry.set("list-2", 94567, True)
-    assert registry.get("list-2", 94567) is True
-    assert registry.get("list-1", 94567) is False
-    assert registry.capacity() == 2 * MIN_LIST_LENGTH
-    assert registry.list_ids() == ["list-1", "list-2"]
-    assert "list-1" in registry
-    assert len(registry) == 2
-    assert Bitstring.decode(registry.encode("list-2")).get(94567)
-    with pytest.raises(UnknownStatusListError):
-        registry.get("nope", 0)
-    with pytest.raises(StatusListIndexError):
-        registry.get("list-1", MIN_LIST_LENGTH)
-    with pytest.raises(ValueError):
-        registry.add_list("list-1")
-    decoded = Bitstring.decode(SPEC_EXAMPLE_3)
-    registry.add_bitstring("external", decoded)
-    assert registry.bitstring("external") is decoded

@@ -50,20 +50,6 @@ class Actor:
             return f"learner:{learner_id_for(self.subject)}"
         return self.subject
 
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Actor:
-        """Inverse of ``to_json``."""
-        role = data["role"]
-        if role not in ROLES:
-            raise ValueError(f"unknown role {role!r}")
-        issuer = data.get("issuer")
-        return cls(
-            subject=data["sub"],
-            role=role,
-            authenticated_by=data["auth"],
-            issuer_id=UUID(issuer) if issuer else None,
-        )
-
 
 #: The operator acting through the command line on the machine that holds the keys.
 CLI_OPERATOR = Actor(subject="operator", role="operator", authenticated_by="local-cli")

@@ -38,9 +38,14 @@ def is_privileged(actor: Actor) -> bool:
     return actor.role in PRIVILEGED
 
 
+def has_role(actor: Actor, *roles: str) -> bool:
+    """Whether the actor acts in one of these roles (a page's or a route's audience)."""
+    return actor.role in roles
+
+
 def require_role(actor: Actor, *roles: str) -> Actor:
     """The gate of an API route: only these roles may call it."""
-    if actor.role not in roles:
+    if not has_role(actor, *roles):
         raise Forbidden(f"this route is for {' or '.join(roles)}s")
     return actor
 

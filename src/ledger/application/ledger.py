@@ -495,27 +495,26 @@ class Ledger(Application[UUID]):
 
     # -- achievements -------------------------------------------------------------
 
-    def define_achievement(self, issuer_id: UUID, spec: dict[str, Any]) -> UUID:
+    def define_achievement(self, issuer_id: UUID, spec: AchievementSpec) -> UUID:
         """Register an achievement of an issuer."""
         issuer = self.issuer(issuer_id)
         self._require_administrator(issuer)
-        parsed = AchievementSpec.parse(spec)
         with _policy_hint(issuer):
             achievement = Achievement.define(
-                issuer_id=issuer.id, spec=parsed, policy=issuer.policy_at(utcnow())
+                issuer_id=issuer.id, spec=spec, policy=issuer.policy_at(utcnow())
             )
         self._save(achievement, authority=str(issuer.id))
         return achievement.id
 
-    def revise_achievement(self, achievement_id: UUID, spec: dict[str, Any], *, reason: str) -> int:
+    def revise_achievement(
+        self, achievement_id: UUID, spec: AchievementSpec, *, reason: str
+    ) -> int:
         """Add a revision to an achievement; returns the revision number."""
         achievement = self.achievement(achievement_id)
         issuer = self.issuer(achievement.issuer_id)
         self._require_administrator(issuer, hidden=f"achievement {achievement_id}")
         with _policy_hint(issuer):
-            revision = achievement.revise(
-                AchievementSpec.parse(spec), reason=reason, policy=issuer.policy_at(utcnow())
-            )
+            revision = achievement.revise(spec, reason=reason, policy=issuer.policy_at(utcnow()))
         self._save(achievement, authority=str(issuer.id))
         return revision
 

@@ -20,7 +20,6 @@ lines (apart from the header's export time).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 from typing import IO, Any
 
 import orjson
@@ -110,8 +109,3 @@ def write_bundle(
     for checkpoint in checkpoints:
         out.write(_line({"type": "checkpoint", **checkpoint}))
     return count
-
-
-def export_path(path: Path) -> Path:
-    """Where a bundle is written first, renamed into place when complete."""
-    return path.with_name(path.name + ".partial")

@@ -24,6 +24,7 @@ import orjson
 
 from ledger.application.actor import CLI_OPERATOR, acting_as
 from ledger.application.ledger import Ledger
+from ledger.domain.achievement import AchievementSpec
 from ledger.domain.base import utcnow
 from ledger.domain.keyregistry import KeyEntry
 from ledger.domain.policy import CATALOGUE, StudyLoadPolicy, policy_for_period
@@ -346,7 +347,7 @@ def cmd_key(args: argparse.Namespace) -> int:
 # -- achievements ---------------------------------------------------------------------
 
 
-def _spec_file(path: str) -> dict[str, Any]:
+def _spec_file(path: str) -> AchievementSpec:
     try:
         data = orjson.loads(Path(path).read_bytes())
     except orjson.JSONDecodeError as error:
@@ -355,7 +356,7 @@ def _spec_file(path: str) -> dict[str, Any]:
         raise ValueError(f"{path}: an achievement is a JSON object")
     if "ects" in data:
         data["ects"] = Decimal(str(data["ects"]))
-    return data
+    return AchievementSpec.parse(data)
 
 
 def cmd_achievement(args: argparse.Namespace) -> int:

@@ -15,6 +15,7 @@ from uuid import UUID
 
 from ledger.application.actor import CLI_OPERATOR, Actor, acting_as
 from ledger.application.ledger import CredentialOrder, Ledger
+from ledger.domain.achievement import AchievementSpec
 from ledger.domain.base import utcnow
 from ledger.domain.credential import Amendment
 from ledger.errors import Forbidden
@@ -115,8 +116,10 @@ def build_demo(ledger: Ledger, *, cohort_size: int = 12) -> dict[str, Any]:
         )
     learners = [f"eduid-demo-{n:03d}" for n in range(1, cohort_size + 1)]
     with acting_as(_admin("alice@uni.example", university)):
-        data_science = ledger.define_achievement(university, MICRO_DATA_SCIENCE)
-        board = ledger.define_achievement(university, EDUBADGE_BOARD)
+        data_science = ledger.define_achievement(
+            university, AchievementSpec.parse(MICRO_DATA_SCIENCE)
+        )
+        board = ledger.define_achievement(university, AchievementSpec.parse(EDUBADGE_BOARD))
         cohort = ledger.issue_cohort(
             university,
             data_science,
@@ -136,7 +139,7 @@ def build_demo(ledger: Ledger, *, cohort_size: int = 12) -> dict[str, Any]:
         )
         ledger.suspend_credential(cohort[6], reason="Result under review by the exam board")
     with acting_as(_admin("bob@hs.example", college)):
-        energy = ledger.define_achievement(college, MICRO_ENERGY)
+        energy = ledger.define_achievement(college, AchievementSpec.parse(MICRO_ENERGY))
         energy_credential = ledger.issue_credential(
             college,
             energy,

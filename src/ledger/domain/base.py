@@ -102,8 +102,3 @@ class LedgerAggregate(Aggregate, metaclass=LedgerMeta):
     def record_chain_head(self, head: str) -> None:
         """Called by the event log when it read or stored an event of this aggregate."""
         self._chain_head = head
-
-    @property
-    def created_at(self) -> datetime:
-        """When the aggregate was created (the library's ``created_on``)."""
-        return self.created_on

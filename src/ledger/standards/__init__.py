@@ -5,6 +5,6 @@ Bitstring Status List encoding, Open Badges 3.0 export, DID documents, status li
 credentials, fetching remote documents from trusted origins, and checking a presented
 credential.
 
-May import: ``ledger.errors``, ``ledger.domain`` and ``ledger.eventlog`` (keys and the
-key ring). Never the application, the read side or an entry point.
+May import: ``ledger.errors``, ``ledger.base64url``, ``ledger.domain`` and
+``ledger.eventlog`` (keys and the key ring). Never the application, the read side or an entry point.
 """

@@ -42,11 +42,10 @@ from __future__ import annotations
 
 import enum
 import re
-import secrets
 import zlib
-from collections.abc import Callable, Container, Iterator, Sized
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Final, TypeAlias
+from typing import Final
 
 from ledger import base64url
 
@@ -60,21 +59,16 @@ __all__ = [
     "Bitstring",
     "DecodeDeviation",
     "DecodePolicy",
-    "IndexAllocator",
     "InvalidBase64Error",
     "InvalidGzipError",
-    "IssuerStatusIndex",
     "MissingMultibasePrefixError",
-    "RandBelow",
     "StandardBase64AlphabetError",
     "StatusListDecodeError",
     "StatusListDeviationError",
     "StatusListError",
-    "StatusListFullError",
     "StatusListIndexError",
     "StatusListTooLargeError",
     "StatusListTooShortError",
-    "UnknownStatusListError",
 ]
 
 #: Minimum number of entries (131,072 = 16 KiB of 1-bit entries), spec section 3.2
@@ -103,8 +97,6 @@ _DEFAULT_MAX_DECODED_BYTES: Final = 16 * 1024 * 1024
 
 _BASE64URL_RE: Final = re.compile(r"[A-Za-z0-9_-]*")
 _BASE64STD_RE: Final = re.compile(r"[A-Za-z0-9+/]*")
-# Matches the first byte of an occupancy bitmap with at least one free (0) bit.
-_NOT_FULL_BYTE_RE: Final = re.compile(rb"[^\xff]")
 
 
 # --------------------------------------------------------------------------- errors
@@ -120,14 +112,6 @@ class StatusListIndexError(StatusListError, IndexError):
     Also an ``IndexError`` so generic code that guards sequence access still works;
     kept distinct so callers can tell a bad credential index from a bug.
     """
-
-
-class StatusListFullError(StatusListError):
-    """No free index is left in the list; the issuer must open a new list."""
-
-
-class UnknownStatusListError(StatusListError, KeyError):
-    """The registry holds no list with the requested id."""
 
 
 class StatusListDecodeError(StatusListError, ValueError):
@@ -533,15 +517,7 @@ def _gunzip(data: bytes, max_bytes: int) -> bytes:
     return bytes(out)
 
 
-# --------------------------------------------------------------------------- allocation
-
-#: ``randbelow(n)`` returns a uniform integer in ``[0, n)``.  ``secrets.randbelow``
-#: in production; ``random.Random(seed).randrange`` in tests.
-RandBelow: TypeAlias = Callable[[int], int]
-
-#: What "already used" can be given as: the list's occupancy :class:`Bitstring`
-#: (1 = used; fastest), any container such as a ``set``, or a predicate.
-UsedIndices: TypeAlias = Bitstring | Container[int] | Callable[[int], bool]
+# --------------------------------------------------------------------------- two-bit lists
 
 
 def _spread(byte: int) -> int:
@@ -571,209 +547,3 @@ def interleave(high: Bitstring, low: Bitstring) -> Bitstring:
         out[2 * i] = word >> 8
         out[2 * i + 1] = word & 0xFF
     return Bitstring.from_bytes(out)
-
-
-class IndexAllocator:
-    """Picks a random unused index in one list, for herd privacy (spec 2.1, 6.5).
-
-    The allocator holds no state beyond the list length and the randomness source:
-    the index it returns is recorded in the issuance event, and replaying the log
-    rebuilds the set of used indices, so nothing about the allocator has to be
-    persisted or replayed.  Given the same length, used set and random outputs it
-    returns the same index, which is what lets tests inject a seeded source.
-
-    Strategy: up to ``probes`` uniform random probes (each succeeds with
-    probability = free fraction, so a half-full list almost never needs more than
-    a few); if all hit used slots, scan forward (wrapping) from a fresh random
-    start for the first free slot.  The scan makes allocation cheap even at 99%
-    full; with an occupancy ``Bitstring`` it skips full bytes in C.  The fallback
-    slightly favours free slots that follow long used runs, which reveals nothing
-    about issuance order.
-    """
-
-    __slots__ = ("_length", "_probes", "_randbelow")
-
-    def __init__(
-        self,
-        length: int = MIN_LIST_LENGTH,
-        *,
-        randbelow: RandBelow = secrets.randbelow,
-        probes: int = 32,
-        allow_small: bool = False,
-    ) -> None:
-        if length <= 0:
-            raise ValueError("length must be positive")
-        if length < MIN_LIST_LENGTH and not allow_small:
-            raise ValueError(f"length {length} is below the {MIN_LIST_LENGTH} minimum")
-        if probes < 0:
-            raise ValueError("probes must be >= 0")
-        self._length = length
-        self._randbelow = randbelow
-        self._probes = probes
-
-    @property
-    def length(self) -> int:
-        """Number of indices in the list."""
-        return self._length
-
-    def is_full(self, used: UsedIndices) -> bool:
-        """Whether no index is free.  O(1) for sized containers, otherwise a scan."""
-        if isinstance(used, Bitstring):
-            self._check_bitmap(used)
-            return self._scan_bitmap(used, 0) is None
-        if isinstance(used, Sized):
-            return len(used) >= self._length
-        is_used = self._predicate(used)
-        return all(is_used(i) for i in range(self._length))
-
-    def allocate(self, used: UsedIndices) -> int:
-        """A uniformly random free index (see class docstring for the fallback).
-
-        Raises :class:`StatusListFullError` when every index is used.
-        """
-        length = self._length
-        randbelow = self._randbelow
-        if isinstance(used, Bitstring):
-            self._check_bitmap(used)
-            buf = used._buf  # hot path: avoid per-probe bounds checks
-            for _ in range(self._probes):
-                i = randbelow(length)
-                if not (buf[i >> 3] >> (7 - (i & 7))) & 1:
-                    return i
-            start = randbelow(length)
-            found = self._scan_bitmap(used, start)
-            if found is None:
-                found = self._scan_bitmap(used, 0, stop=start)
-            if found is None:
-                raise StatusListFullError(f"all {length} indices are in use")
-            return found
-
-        # A sized container must hold only this list's indices, so its size is the
-        # used count and a full list is detected without probing.
-        if isinstance(used, Sized) and len(used) >= length:
-            raise StatusListFullError(f"all {length} indices are in use")
-        is_used = self._predicate(used)
-        for _ in range(self._probes):
-            i = randbelow(length)
-            if not is_used(i):
-                return i
-        start = randbelow(length)
-        for offset in range(length):
-            i = start + offset
-            if i >= length:
-                i -= length
-            if not is_used(i):
-                return i
-        raise StatusListFullError(f"all {length} indices are in use")
-
-    # -- helpers --------------------------------------------------------------------
-
-    def _check_bitmap(self, used: Bitstring) -> None:
-        if len(used) < self._length:
-            raise ValueError(
-                f"occupancy bitmap has {len(used)} bits, allocator needs {self._length}"
-            )
-
-    @staticmethod
-    def _predicate(used: Container[int] | Callable[[int], bool]) -> Callable[[int], bool]:
-        if isinstance(used, Container):
-            return used.__contains__
-        return used
-
-    def _scan_bitmap(self, used: Bitstring, start: int, stop: int | None = None) -> int | None:
-        """First free index in ``[start, stop)`` of the occupancy bitmap, or None."""
-        stop = self._length if stop is None else stop
-        buf = used._buf
-        i = start
-        # Finish the partial byte bit by bit, then jump over full (0xFF) bytes.
-        while i < stop and i & 7:
-            if not (buf[i >> 3] >> (7 - (i & 7))) & 1:
-                return i
-            i += 1
-        while i < stop:
-            match = _NOT_FULL_BYTE_RE.search(buf, i >> 3, (stop + 7) >> 3)
-            if match is None:
-                return None
-            i = match.start() << 3
-            byte = buf[i >> 3]
-            for bit in range(8):
-                if i + bit >= stop:
-                    return None
-                if not byte & (0x80 >> bit):
-                    return i + bit
-            i += 8  # pragma: no cover - a non-0xFF byte always has a free bit
-        return None
-
-
-# --------------------------------------------------------------------------- registry
-
-
-class IssuerStatusIndex:
-    """In-memory ``(list_id, index) -> bit`` for all of one issuer's status lists.
-
-    One :class:`Bitstring` per list rather than one record per credential: a
-    million credentials fill eight 131,072-entry lists, i.e. 128 KiB of bits plus
-    a few hundred bytes of bookkeeping.  Lookups are a dict hit plus a bit test,
-    constant time.  This is a read model: it is rebuilt from the event log and
-    can be published with :meth:`encode`.
-    """
-
-    __slots__ = ("_lists",)
-
-    def __init__(self) -> None:
-        self._lists: dict[str, Bitstring] = {}
-
-    def add_list(self, list_id: str, length: int = MIN_LIST_LENGTH) -> Bitstring:
-        """Create an all-zero list; a list id is never reused, so duplicates are refused."""
-        if list_id in self._lists:
-            raise ValueError(f"status list {list_id!r} already exists")
-        bits = Bitstring(length)
-        self._lists[list_id] = bits
-        return bits
-
-    def add_bitstring(self, list_id: str, bits: Bitstring) -> None:
-        """Register an existing (for example decoded) list under ``list_id``."""
-        if list_id in self._lists:
-            raise ValueError(f"status list {list_id!r} already exists")
-        self._lists[list_id] = bits
-
-    def bitstring(self, list_id: str) -> Bitstring:
-        """The bitstring for ``list_id``."""
-        try:
-            return self._lists[list_id]
-        except KeyError:
-            raise UnknownStatusListError(list_id) from None
-
-    def get(self, list_id: str, index: int) -> bool:
-        """The status bit of entry ``index`` in list ``list_id``."""
-        try:
-            bits = self._lists[list_id]
-        except KeyError:
-            raise UnknownStatusListError(list_id) from None
-        return bits.get(index)
-
-    def set(self, list_id: str, index: int, value: bool) -> None:
-        """Set the status bit of entry ``index`` in list ``list_id``."""
-        try:
-            bits = self._lists[list_id]
-        except KeyError:
-            raise UnknownStatusListError(list_id) from None
-        bits.set(index, value)
-
-    def encode(self, list_id: str) -> str:
-        """The ``encodedList`` for ``list_id``."""
-        return self.bitstring(list_id).encode()
-
-    def list_ids(self) -> list[str]:
-        """Ids of all lists, in creation order."""
-        return list(self._lists)
-
-    def __contains__(self, list_id: object) -> bool:
-        return list_id in self._lists
-
-    def __len__(self) -> int:
-        return len(self._lists)
-
-    def capacity(self) -> int:
-        """Total number of 1-bit entries across all lists."""
-        return sum(len(bits) for bits in self._lists.values())

@@ -5,5 +5,7 @@ only, so auditors can copy it), checkpoints as C2SP signed notes, and the checkp
 publisher, which is a writer (it records operator-signed checkpoint events).
 
 May import: ``ledger.errors``, ``ledger.domain`` and ``ledger.eventlog``; the publisher
-alone also reads the Merkle projection and drives the application.
+alone (``checkpoint_publisher``, a writer) also reads the Merkle projection's committed
+tree and records checkpoint events through the application: the one upward import,
+listed as an exception in tests/unit/test_architecture.py.
 """
