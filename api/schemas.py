@@ -424,3 +424,16 @@ class CompromiseOut(BaseModel):
     since: str
     replaced_by: str | None
     consequences: dict[str, Any]
+
+
+class IssuedSearchIn(Strict):
+    """Filters of an institution's issued list; the learner's subject travels in a body,
+    never in a URL (it is personal data)."""
+
+    learner_subject: Subject | None = None
+    achievement_id: UUID | None = None
+    state: Literal["active", "suspended", "revoked", "expired"] | None = None
+    issued_from: AwareDatetime | None = None
+    issued_until: AwareDatetime | None = None
+    after: str | None = Field(default=None, max_length=64)
+    limit: int = Field(default=100, ge=1, le=500)

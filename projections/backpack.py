@@ -53,6 +53,8 @@ class BackpackProjection(Projection):
         "ON backpack_credentials (learner_id, issued_at, credential_id)",
         "CREATE INDEX IF NOT EXISTS backpack_credentials_issuer "
         "ON backpack_credentials (issuer_id, issued_at, credential_id)",
+        "CREATE INDEX IF NOT EXISTS backpack_credentials_achievement "
+        "ON backpack_credentials (achievement_id, learner_id)",
         "CREATE TABLE IF NOT EXISTS backpack_achievements ("
         "achievement_id TEXT NOT NULL, revision INTEGER NOT NULL, issuer_id TEXT NOT NULL, "
         "spec TEXT NOT NULL, PRIMARY KEY (achievement_id, revision))",
@@ -343,6 +345,8 @@ class IssuedRow:
     achievement_id: str
     state: str
     issued_at: str
+    achievement_revision: int = 0
+    valid_until: str | None = None
 
 
 _CREDENTIAL_COLUMNS = (
@@ -481,22 +485,49 @@ class BackpackQueries(Queries):
         issuer_id: UUID,
         *,
         state: str | None = None,
+        achievement_id: UUID | None = None,
+        learner_id: UUID | None = None,
+        issued_from: str | None = None,
+        issued_until: str | None = None,
         after: str | None = None,
         limit: int = 100,
         now: datetime | None = None,
     ) -> list[IssuedRow]:
         """An issuer's credentials, by credential id, a page after the cursor ``after``.
 
-        The state filter is part of the query (expiry included), so a page holds
-        ``limit`` credentials whenever that many in the state follow the cursor.
+        Every filter (state with expiry, achievement, learner, issue date from inclusive
+        to exclusive, in canonical time text) is part of the query, so a page holds
+        ``limit`` credentials whenever that many matching ones follow the cursor.
         """
         at = format_datetime(now or utcnow())
         condition, params = ("1 = 1", ()) if state is None else _state_condition(state, at)
+        filters = [
+            ("achievement_id = ?", str(achievement_id) if achievement_id else None),
+            ("learner_id = ?", str(learner_id) if learner_id else None),
+            ("issued_at >= ?", issued_from),
+            ("issued_at < ?", issued_until),
+            ("credential_id > ?", after),
+        ]
+        # Each clause is one of the fixed strings above; only the values are parameters.
+        clauses = "".join(f" AND {sql}" for sql, value in filters if value is not None)
+        values = tuple(value for _, value in filters if value is not None)
         rows = self._query(
-            "SELECT credential_id, learner_id, achievement_id, state, issued_at, valid_until "  # noqa: S608
-            "FROM backpack_credentials WHERE issuer_id = ? "
-            f"AND (CAST(? AS TEXT) IS NULL OR credential_id > ?) AND {condition} "
-            "ORDER BY credential_id LIMIT ?",
-            (str(issuer_id), after, after, *params, limit),
+            "SELECT credential_id, learner_id, achievement_id, state, issued_at, valid_until, "  # noqa: S608
+            "achievement_revision FROM backpack_credentials WHERE issuer_id = ?"
+            f"{clauses} AND {condition} ORDER BY credential_id LIMIT ?",
+            (str(issuer_id), *values, *params, limit),
         )
-        return [IssuedRow(r[0], r[1], r[2], current_state(r[3], r[5], now), r[4]) for r in rows]
+        return [
+            IssuedRow(r[0], r[1], r[2], current_state(r[3], r[5], now), r[4], r[6], r[5])
+            for r in rows
+        ]
+
+    def learners_holding(self, achievement_id: UUID) -> set[str]:
+        """Learner ids holding an active or suspended credential of an achievement
+        (a cohort import refuses to award it to them again)."""
+        rows = self._query(
+            "SELECT DISTINCT learner_id FROM backpack_credentials "
+            "WHERE achievement_id = ? AND state IN ('active', 'suspended')",
+            (str(achievement_id),),
+        )
+        return {str(r[0]) for r in rows}

@@ -101,3 +101,47 @@ class ExemptionQueries(Queries):
             (str(learner_id),),
             ("claim_id", "institution_id", "programme", "state", "reason", "submitted_at"),
         )
+
+    def claims_at(
+        self,
+        institution_id: UUID,
+        *,
+        state: str | None = None,
+        programme: str | None = None,
+        decided_from: str | None = None,
+        decided_until: str | None = None,
+        after: str | None = None,
+        limit: int = 100,
+    ) -> list[dict[str, Any]]:
+        """Claims addressed to an institution by claim id, a page after ``after``; every
+        filter (state, programme, decision date from inclusive to exclusive) is in SQL."""
+        filters = [
+            ("state = ?", state),
+            ("programme = ?", programme),
+            ("decided_at >= ?", decided_from),
+            ("decided_at < ?", decided_until),
+            ("claim_id > ?", after),
+        ]
+        # Each clause is one of the fixed strings above; only the values are parameters.
+        clauses = "".join(f" AND {sql}" for sql, value in filters if value is not None)
+        rows = self._query(
+            "SELECT claim_id, programme, learner_id, credential_ids, motivation, state, reason, "  # noqa: S608
+            f"submitted_at, decided_at FROM exemption_claims WHERE institution_id = ?{clauses} "
+            "ORDER BY claim_id LIMIT ?",
+            (str(institution_id), *(v for _, v in filters if v is not None), limit),
+        )
+        keys = (
+            "claim_id",
+            "programme",
+            "learner_id",
+            "credential_ids",
+            "motivation",
+            "state",
+            "reason",
+            "submitted_at",
+            "decided_at",
+        )
+        claims = [dict(zip(keys, r, strict=True)) for r in rows]
+        for claim in claims:
+            claim["credential_ids"] = orjson.loads(claim["credential_ids"])
+        return claims

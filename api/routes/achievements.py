@@ -3,19 +3,23 @@ document behind the achievement ``id`` URL that every exported credential carrie
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 from uuid import UUID
 
 import orjson
-from fastapi import APIRouter, Header, Path, Query
+from fastapi import APIRouter, Header, Path, Query, Request
 from ledger.api.caching import cacheable
 from ledger.api.deps import ServicesDep, StaffDep
+from ledger.api.pages.credential_view import elements
+from ledger.api.pages.public_pages import wants_html
+from ledger.api.pages.rendering import render
 from ledger.api.problems import PROBLEM_RESPONSES
 from ledger.api.schemas import Page
 from starlette.responses import Response
 
 from ledger.application import authorization
 from ledger.errors import NotFound
+from ledger.eventlog.canonical_json import to_json_value
 
 router = APIRouter(prefix="/v1", tags=["achievements"], responses=PROBLEM_RESPONSES)
 
@@ -72,15 +76,42 @@ def achievement(achievement_id: UUID, actor: StaffDep, services: ServicesDep) ->
 def achievement_revision(
     achievement_id: UUID,
     revision: Revision,
+    request: Request,
     services: ServicesDep,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     """The Open Badges ``Achievement`` of one revision (public): what the ``id`` URL inside
-    every exported credential resolves to."""
+    every exported credential resolves to. JSON for a machine, a page for a browser."""
     document = services.publisher.achievement_revision(achievement_id, revision)
-    return cacheable(
+    if wants_html(request):
+        return _page(request, services, achievement_id, revision, document)
+    response = cacheable(
         orjson.dumps(document),
         media_type="application/json",
         max_age=ACHIEVEMENT_MAX_AGE,
         if_none_match=if_none_match,
     )
+    response.headers["Vary"] = "Accept"
+    return response
+
+
+def _page(
+    request: Request, services: Any, achievement_id: UUID, revision: int, document: dict[str, Any]
+) -> Response:
+    found = services.ledger.achievement(achievement_id)
+    spec = cast(dict[str, Any], to_json_value(found.revisions[revision].to_record()))
+    url = request.url.path
+    response = render(
+        request,
+        "achievement.html",
+        spec=spec,
+        revision=revision,
+        latest=found.revision,
+        latest_url=url.rsplit("/", 1)[0] + f"/{found.revision}",
+        issuer_name=document["creator"]["name"],
+        elements=elements(spec),
+        json_url=url,
+    )
+    response.headers["Cache-Control"] = f"public, max-age={ACHIEVEMENT_MAX_AGE}"
+    response.headers["Vary"] = "Accept"
+    return response

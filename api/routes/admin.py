@@ -24,8 +24,10 @@ from ledger.api.schemas import (
     RevisionIn,
     RevisionOut,
 )
+from pydantic import AwareDatetime
 
 from ledger.application.actor import Actor
+from ledger.eventlog.canonical_json import format_datetime
 
 router = APIRouter(prefix="/v1", tags=["administrators"], responses=PROBLEM_RESPONSES)
 
@@ -155,10 +157,23 @@ def list_issued(
     state: Annotated[str | None, Query(pattern="^(active|suspended|revoked|expired)$")] = None,
     after: Annotated[str | None, Query(max_length=64, pattern=PRINTABLE)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    achievement_id: Annotated[UUID | None, Query()] = None,
+    issued_from: Annotated[AwareDatetime | None, Query()] = None,
+    issued_until: Annotated[AwareDatetime | None, Query()] = None,
 ) -> Page:
-    """What the issuer issued, filtered by state, paginated by a stable cursor."""
+    """What the issuer issued, filtered by state, achievement and issue date (from inclusive,
+    until exclusive), paginated by a stable cursor. To search by learner, POST
+    ``/credentials/search`` (a subject never goes in a URL)."""
     _own(services, actor, issuer_id)
-    items = services.views.issued_by(issuer_id, state=state, after=after, limit=limit)
+    items = services.views.issued_by(
+        issuer_id,
+        state=state,
+        achievement_id=achievement_id,
+        issued_from=format_datetime(issued_from) if issued_from else None,
+        issued_until=format_datetime(issued_until) if issued_until else None,
+        after=after,
+        limit=limit,
+    )
     return Page(
         items=[asdict(item) for item in items],
         next=items[-1].credential_id if len(items) == limit else None,

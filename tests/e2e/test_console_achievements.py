@@ -73,6 +73,15 @@ def test_list_open_revise_and_resolve_every_revision(server: Server) -> None:
     }
     again = client.get(path, headers={"If-None-Match": first.headers["ETag"]})
     assert again.status_code == 304
+    assert first.headers["vary"] == "Accept"
+    # A browser gets the page of the same revision, in its language.
+    page = client.get(path, headers={"Accept": "text/html,application/xhtml+xml"})
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert achievement_body()["title"] in page.text and "Uni" in page.text
+    assert "a newer version exists" in page.text
+    assert "content-security-policy" in page.headers
+    dutch = client.get(path, params={"lang": "nl"}, headers={"Accept": "text/html"})
+    assert "Uitgereikt door" in dutch.text and "Versie" in dutch.text
     latest = client.get(f"/v1/achievements/{achievement_id}/revisions/2").json()
     assert latest["name"] == "Data Science, revised"
     assert_problem(client.get(f"/v1/achievements/{achievement_id}/revisions/3"), 404, "not-found")

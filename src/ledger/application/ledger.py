@@ -610,6 +610,10 @@ class Ledger(Application[UUID]):
         self._save(*credentials, *extra, authority=str(issuer.id))
         return ids
 
+    def request_completed(self, issuer_id: UUID, request_id: str) -> bool:
+        """Whether an issuance under this request id was already recorded (a retry)."""
+        return self._previous_request(issuer_id, request_id) is not None
+
     def _previous_request(self, issuer_id: UUID, request_id: str) -> IssuanceRequest | None:
         try:
             return self._get(

@@ -133,7 +133,12 @@ class Report:
     operator_kid: str | None = None
     tree_size: int = 0
     root_hash: str = ""
+    #: Distinct checkpoints checked (the same signed note in several places counts once).
     checkpoints: int = 0
+    #: Of those, the ones the log itself records (its checkpoint events).
+    checkpoints_in_log: int = 0
+    #: Where the others came from (the Merkle projection, a bundle, the auditor's files).
+    checkpoint_sources: list[str] = field(default_factory=list)
     seconds: float = 0.0
     workers: int = 1
     problems: list[Problem] = field(default_factory=list)
@@ -167,6 +172,8 @@ class Report:
             "tree_size": self.tree_size,
             "root_hash": self.root_hash,
             "checkpoints": self.checkpoints,
+            "checkpoints_in_log": self.checkpoints_in_log,
+            "checkpoint_sources": self.checkpoint_sources,
             "seconds": round(self.seconds, 3),
             "workers": self.workers,
             "trusted_tree_size": self.trusted_tree_size,
@@ -178,11 +185,15 @@ class Report:
     def summary(self) -> str:
         """A human-readable summary."""
         rate = self.events / self.seconds if self.seconds > 0 else 0.0
+        # The first line says the outcome: never "Verified" when a check failed.
+        verdict = "Verified" if self.ok else "NOT VERIFIED: checked"
         lines = [
-            f"Verified {self.source}: {self.events} events of {self.aggregates} records, "
+            f"{verdict} {self.source}: {self.events} events of {self.aggregates} records, "
             f"{self.keys} keys, {self.checkpoints} checkpoints "
             f"in {self.seconds:.1f}s ({rate:,.0f} events/s on {self.workers} "
             f"{'worker' if self.workers == 1 else 'workers'})",
+            f"Checkpoints: {self.checkpoints} distinct, {self.checkpoints_in_log} recorded in the "
+            "log" + self._other_checkpoints(),
             f"Operator key (compare with the one you pinned): {self.operator_kid}",
             f"Tree: {self.tree_size} events, root {self.root_hash}",
         ]
@@ -195,6 +206,25 @@ class Report:
             if len(self.problems) > 1:
                 lines.append(f"({len(self.problems) - 1} further problems; --json lists them)")
         return "\n".join(lines)
+
+    def _other_checkpoints(self) -> str:
+        if not self.checkpoint_sources:
+            return ""
+        named = ", ".join(self.checkpoint_sources)
+        others = self.checkpoints - self.checkpoints_in_log
+        if others:
+            return f"; {others} more only in {named}"
+        return f" (also in {named}: the same ones, counted once)"
+
+
+def _source_kind(source: str) -> str:
+    """What kind of place a checkpoint claim came from, for the summary."""
+    for kind in ("bundle", "served", "checkpoint file"):
+        if source.startswith(kind):
+            return {"served": "the Merkle projection", "checkpoint file": "your files"}.get(
+                kind, "the bundle"
+            )
+    return source
 
 
 def _problem_order(problem: Problem) -> tuple[float, str]:
@@ -606,7 +636,13 @@ class Verifier:
             self._check_claim(claim, operator_keys)
         for claim in self.external_checkpoints:
             self._check_claim(claim, operator_keys)
-        self.report.checkpoints = len(self._log_checkpoints) + len(self.external_checkpoints)
+        in_log = {claim.note.strip() for _, claim in self._log_checkpoints}
+        external = {claim.note.strip() for claim in self.external_checkpoints}
+        self.report.checkpoints = len(in_log | external)
+        self.report.checkpoints_in_log = len(in_log)
+        self.report.checkpoint_sources = sorted(
+            {_source_kind(claim.source) for claim in self.external_checkpoints}
+        )
         for size, root in sorted(self.served_roots.items()):
             if size > self.tree.size or self.tree.root(size).hex() != root:
                 self._problem(

@@ -115,6 +115,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         keys: list[KeyEntry] = list(registry.keys.values()) if registry else []
         operator_kid = ledger.operator_kid if registry else None
         checkpoints, _ = _served_checkpoints(ledger)
+        recorded = ledger.checkpoint_log()
+        in_log = recorded.count if recorded is not None else 0
     finally:
         ledger.close()
     source = StoreSource(settings.store)
@@ -133,8 +135,21 @@ def cmd_export(args: argparse.Namespace) -> int:
     finally:
         source.close()
         partial.unlink(missing_ok=True)
-    data = {"bundle": str(target), "events": count, "checkpoints": len(checkpoints)}
-    _emit(args, data, f"wrote {count} events and {len(checkpoints)} checkpoints to {target}")
+    data = {
+        "bundle": str(target),
+        "events": count,
+        "checkpoints": len(checkpoints),
+        "checkpoints_in_log": in_log,
+    }
+    text = f"wrote {count} events and {len(checkpoints)} checkpoints to {target}"
+    if in_log != len(checkpoints):
+        # The bundle carries the Merkle projection's checkpoints; name why they differ.
+        text += (
+            f"\nthe log records {in_log} checkpoints; the Merkle projection had served "
+            f"{len(checkpoints)} (it {'lags the log' if in_log > len(checkpoints) else 'is ahead'}"
+            "; run `ledger project --once` and export again to carry them all)"
+        )
+    _emit(args, data, text)
     return 0
 
 

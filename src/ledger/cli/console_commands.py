@@ -9,7 +9,9 @@ every change is a signed event in the log.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -406,6 +408,96 @@ def cmd_achievement(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- cohorts from CSV ------------------------------------------------------------------
+
+
+def _stderr_progress(done: int, total: int, what: str) -> None:
+    count = f"{done:,} of {total:,}" if total else f"{done:,}"
+    sys.stderr.write(f"  {count} {what}\n")
+    sys.stderr.flush()
+
+
+def _report_lines(report: dict[str, Any]) -> list[str]:
+    lines = [
+        f"{report['rows']:,} rows: {report['rows_ok']:,} ready, "
+        f"{report['rows_with_problems']:,} with problems"
+    ]
+    lines += [f"  header: {p}" for p in report["header_problems"]]
+    lines += [f"  row {p['row']}: {'; '.join(p['problems'])}" for p in report["problems"]]
+    return lines
+
+
+def cmd_cohort_template(args: argparse.Namespace) -> int:
+    """Print the CSV template of a cohort."""
+    from ledger.application import cohort_csv  # noqa: PLC0415
+
+    sys.stdout.write(cohort_csv.TEMPLATE)
+    return 0
+
+
+def cmd_issue_cohort(args: argparse.Namespace) -> int:
+    """Check a cohort CSV (``--dry-run``) or issue it in one transaction; exit 1 on problems."""
+    from ledger.application import cohort_csv  # noqa: PLC0415
+
+    path = Path(args.file)
+    data = path.read_bytes()
+    text = cohort_csv.decode(data)
+    achievement_id = UUID(args.achievement)
+    progress = None if args.quiet else _stderr_progress
+    started = time.perf_counter()
+    views = _views(args.store)
+    with operating(args) as ledger:
+        issuer_id = ledger.achievement(achievement_id).issuer_id
+        if args.dry_run:
+            cohort = cohort_csv.dry_run(
+                text,
+                achievement_id=achievement_id,
+                holders=views.learners_holding,
+                progress=progress,
+            )
+            report = cohort.report()
+            verdict = "ready to import" if cohort.ok else "NOT ready: fix the rows above"
+            emit(args, report, "\n".join([*_report_lines(report), verdict]))
+            return 0 if cohort.ok else 1
+        # The file and the achievement make the default key: running the same file again
+        # returns the same credentials instead of issuing twice.
+        key = args.idempotency_key or (
+            "csv:" + hashlib.sha256(achievement_id.bytes + data).hexdigest()
+        )
+        try:
+            done = cohort_csv.import_cohort(
+                ledger,
+                text,
+                issuer_id=issuer_id,
+                achievement_id=achievement_id,
+                request_id=key,
+                holders=views.learners_holding,
+                progress=progress,
+            )
+        except cohort_csv.CohortRefused as refused:
+            emit(
+                args,
+                {"issued": False, **refused.report},
+                "\n".join([*_report_lines(refused.report), "nothing was issued"]),
+            )
+            return 1
+    result = Path(args.result) if args.result else path.with_suffix(".result.csv")
+    result.write_text(done.result_csv(), encoding="utf-8", newline="")
+    seconds = time.perf_counter() - started
+    emit(
+        args,
+        {
+            "issued": True,
+            "credentials": len(done.rows),
+            "result": str(result),
+            "idempotency_key": key,
+        },
+        f"issued {len(done.rows):,} credentials in one transaction ({seconds:.1f} s)\n"
+        f"result (row -> credential id): {result}\nidempotency key: {key}",
+    )
+    return 0
+
+
 # -- parser ---------------------------------------------------------------------------
 
 
@@ -462,6 +554,24 @@ def add_commands(commands: Any, common: argparse.ArgumentParser) -> None:
     revise.add_argument("file", help="the new revision as JSON")
     revise.add_argument("--reason", required=True)
     achievement.set_defaults(handler=cmd_achievement)
+    _cohort_commands(commands, common)
+
+
+def _cohort_commands(commands: Any, common: argparse.ArgumentParser) -> None:
+    cohort = commands.add_parser(
+        "issue-cohort", parents=[common], help="issue a cohort from a CSV file (or --dry-run)"
+    )
+    cohort.add_argument("file", help="the CSV file (see GET /v1/cohorts/template.csv)")
+    cohort.add_argument("--achievement", required=True, help="the achievement id")
+    cohort.add_argument("--dry-run", action="store_true", help="report every row's problems")
+    cohort.add_argument("--idempotency-key", help="default: derived from the file's content")
+    cohort.add_argument("--result", help="where to write the result CSV (default FILE.result.csv)")
+    cohort.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    cohort.set_defaults(handler=cmd_issue_cohort)
+    template = commands.add_parser(
+        "cohort-template", parents=[common], help="print the CSV template"
+    )
+    template.set_defaults(handler=cmd_cohort_template)
 
 
 def _institution_commands(commands: Any, common: argparse.ArgumentParser) -> None:

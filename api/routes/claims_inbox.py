@@ -1,0 +1,110 @@
+"""The claims inbox: exemption claims addressed to an institution, with the evidence
+credentials checked live, decisions with a reason, and decided claims searchable.
+
+"Checked live" means read from the log now, not from a projection: each evidence
+credential is loaded through the ledger, whose mapper checks every event's Ed25519
+signature, its chain link and its key's validity on the way (a tampered or
+compromise-invalidated event fails), and its state is computed at this instant.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Query
+from ledger.api.deps import ServicesDep, StaffDep
+from ledger.api.problems import PROBLEM_RESPONSES
+from ledger.api.schemas import Page
+from pydantic import AwareDatetime
+
+from ledger.application import authorization
+from ledger.errors import NotFound, TamperDetected
+from ledger.eventlog.canonical_json import format_datetime
+
+router = APIRouter(prefix="/v1", tags=["administrators"], responses=PROBLEM_RESPONSES)
+
+ClaimState = Literal["pending", "approved", "rejected", "withdrawn", "any"]
+
+
+def evidence(services: Any, credential_ids: list[str], learner_id: str) -> list[dict[str, Any]]:
+    """Each evidence credential as the log says it is now: state, signatures, holder."""
+    checked = []
+    for credential_id in credential_ids:
+        item: dict[str, Any] = {"credential_id": credential_id}
+        try:
+            credential = services.ledger.credential(UUID(credential_id))
+        except NotFound:
+            item.update(state=None, signatures="missing", usable=False)
+        except TamperDetected as error:
+            item.update(state=None, signatures=f"failed: {error.kind}: {error}", usable=False)
+        else:
+            state = credential.status()
+            issuer = services.views.institution(credential.issuer_id)
+            revision = services.views.achievement_revisions(credential.achievement_id)
+            spec: dict[str, Any] = next(
+                (r["spec"] for r in revision if r["revision"] == credential.achievement_revision),
+                {},
+            )
+            item.update(
+                state=state,
+                signatures="verified: every event signed by a valid key and chained",
+                issuer_id=str(credential.issuer_id),
+                issuer_name=issuer["name"] if issuer else None,
+                achievement=spec.get("title"),
+                ects=spec.get("ects"),
+                held_by_claimant=str(credential.learner_id) == learner_id,
+                usable=state == "active" and str(credential.learner_id) == learner_id,
+            )
+        checked.append(item)
+    return checked
+
+
+@router.get("/issuers/{issuer_id}/claims")
+def inbox(
+    issuer_id: UUID,
+    actor: StaffDep,
+    services: ServicesDep,
+    state: Annotated[ClaimState, Query(description="'any' for every state")] = "pending",
+    programme: Annotated[str | None, Query(max_length=500, pattern=r"^[^\x00]*$")] = None,
+    decided_from: Annotated[AwareDatetime | None, Query()] = None,
+    decided_until: Annotated[AwareDatetime | None, Query()] = None,
+    after: Annotated[UUID | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Page:
+    """Claims addressed to the institution (pending by default), each with its evidence
+    credentials checked live; decided ones searchable by outcome, programme and date."""
+    with services.acting(actor):
+        services.ledger.administered_issuer(issuer_id)
+    claims = services.views.claims_at(
+        issuer_id,
+        state=None if state == "any" else state,
+        programme=programme,
+        decided_from=format_datetime(decided_from) if decided_from else None,
+        decided_until=format_datetime(decided_until) if decided_until else None,
+        after=str(after) if after else None,
+        limit=limit,
+    )
+    for claim in claims:
+        claim["evidence"] = evidence(services, claim["credential_ids"], claim["learner_id"])
+    return Page(items=claims, next=claims[-1]["claim_id"] if len(claims) == limit else None)
+
+
+@router.get("/exemption-claims/{claim_id}")
+def claim(claim_id: UUID, actor: StaffDep, services: ServicesDep) -> dict[str, Any]:
+    """One claim addressed to the caller's institution, its evidence checked live."""
+    found = services.ledger.exemption_claim(claim_id)
+    institution = services.ledger.issuer(found.institution_id)
+    authorization.require_administrator(actor, institution, hidden=f"exemption claim {claim_id}")
+    return {
+        "claim_id": str(claim_id),
+        "institution_id": str(found.institution_id),
+        "programme": found.programme,
+        "learner_id": str(found.learner_id),
+        "motivation": found.motivation,
+        "state": found.state,
+        "reason": found.reason,
+        "evidence": evidence(
+            services, [str(c) for c in found.credential_ids], str(found.learner_id)
+        ),
+    }
