@@ -281,7 +281,7 @@ def import_cohort(
     if not ledger.request_completed(issuer_id, request_id):
         check_holders(cohort, achievement_id, holders)
     if not cohort.ok:
-        raise CohortRefused(cohort)
+        raise CohortRefused.of(cohort)
     orders = [row.order for row in cohort.rows if row.order is not None]
     if progress is not None:
         progress(0, len(orders), "issuing in one transaction")
@@ -298,6 +298,15 @@ class CohortRefused(InvalidInput):
 
     kind = "invalid-cohort"
 
-    def __init__(self, cohort: CohortFile) -> None:
-        super().__init__(f"the cohort file has problems, nothing was issued: {cohort.summary()}")
-        self.report = cohort.report()
+    def __init__(self, message: str, *, report: dict[str, Any] | None = None) -> None:
+        # Constructed from a message like every LedgerError (the error tests rely on it).
+        super().__init__(message)
+        self.report: dict[str, Any] = report or {}
+
+    @classmethod
+    def of(cls, cohort: CohortFile) -> CohortRefused:
+        """The refusal of a cohort file, carrying its dry-run report."""
+        return cls(
+            f"the cohort file has problems, nothing was issued: {cohort.summary()}",
+            report=cohort.report(),
+        )
