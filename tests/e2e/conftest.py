@@ -54,9 +54,16 @@ class Server:
 
 @dataclass
 class Cluster(Server):
-    """A server of several workers beside its own ``ledger project`` process."""
+    """A server of several workers beside its own ``ledger project`` process, and a second
+    server process on the same store that only reads.
+
+    Reads sent to ``reader_url`` are served by another process than the write before
+    them by construction, not by how the kernel happens to hand out connections.
+    """
 
     log: Path
+    reader_url: str
+    reader_log: Path
 
 
 def _wait_until_serving(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
@@ -76,10 +83,16 @@ def _wait_until_serving(url: str, process: subprocess.Popen[bytes], log: Path) -
 
 @contextmanager
 def serving(
-    env: dict[str, str], tmp_path: Path, *, workers: int = 1, port: int | None = None
+    env: dict[str, str],
+    tmp_path: Path,
+    *,
+    workers: int = 1,
+    port: int | None = None,
+    project: bool = True,
 ) -> Iterator[str]:
     """``ledger init``, then ``ledger serve --workers N`` and, unless the settings project in
-    process, ``ledger project`` as its own process; yields the base URL.
+    process (or ``project`` is false: another process already does), ``ledger project`` as
+    its own process; yields the base URL.
 
     Every process logs to a file in ``tmp_path``: a pipe nobody reads would fill and
     block it (``server.log`` holds the JSON access log).
@@ -88,7 +101,7 @@ def serving(
     subprocess.run([*cli, "init"], env=env, check=True, capture_output=True, timeout=60)
     port = port or free_port()
     commands = [[*cli, "serve", "--port", str(port), "--workers", str(workers)]]
-    if not Settings.from_env(env).project_in_process:
+    if project and not Settings.from_env(env).project_in_process:
         commands.append([*cli, "project"])
     started: list[tuple[subprocess.Popen[bytes], IO[bytes]]] = []
     try:
@@ -103,7 +116,6 @@ def serving(
             process.terminate()
             process.wait(timeout=30)
             output.close()
-            log.close()
 
 
 def _env(store_url: str, tmp_path: Path, *, in_process: bool) -> dict[str, str]:
@@ -133,15 +145,25 @@ def server(store_url: str, tmp_path: Path) -> Iterator[Server]:
 
 @pytest.fixture
 def cluster(postgres_schema: str, tmp_path: Path) -> Iterator[Cluster]:
-    """``ledger serve --workers 2`` and ``ledger project`` on one fresh PostgreSQL schema."""
+    """``ledger serve --workers 2`` and ``ledger project`` on one fresh PostgreSQL schema,
+    and a second ``ledger serve`` process on the same schema for reads."""
     env = _env(postgres_store_url(postgres_schema), tmp_path, in_process=False)
     settings = Settings.from_env(env)
+    reader_dir = tmp_path / "reader"
+    reader_dir.mkdir()
     with (
         serving(env, tmp_path, workers=2) as url,
+        serving(env, reader_dir, project=False) as reader_url,
         httpx.Client(base_url=url, timeout=30) as client,
     ):
         ledger = Ledger(settings.store, key_store=settings.key_store())
         yield Cluster(
-            url=url, settings=settings, ledger=ledger, client=client, log=tmp_path / "serve.log"
+            url=url,
+            settings=settings,
+            ledger=ledger,
+            client=client,
+            log=tmp_path / "serve.log",
+            reader_url=reader_url,
+            reader_log=reader_dir / "serve.log",
         )
         ledger.close()
