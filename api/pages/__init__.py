@@ -37,7 +37,17 @@ from ledger.errors import LedgerError
 from ledger.settings import Settings
 
 HERE = Path(__file__).parent
-PAGE_PREFIXES = ("/backpack", "/lookup", "/signin", "/signout", "/verify", "/shared/", "/docs")
+PAGE_PREFIXES = (
+    "/backpack",
+    "/lookup",
+    "/signin",
+    "/signout",
+    "/verify",
+    "/shared/",
+    "/docs",
+    "/console",
+    "/audit",
+)
 #: No inline script anywhere, no other origin; the Swagger UI page alone needs inline styles.
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
