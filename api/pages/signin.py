@@ -33,7 +33,12 @@ from ledger.settings import Settings
 PROVIDER = "provider"
 #: Roles a person may sign in with (operator and system never come from outside).
 PERSON_ROLES = tuple(r for r in ROLES if r not in authorization.PRIVILEGED)
-HOME_OF_ROLE = {"learner": "/backpack", "verifier": "/lookup", "administrator": "/", "auditor": "/"}
+HOME_OF_ROLE = {
+    "learner": "/backpack",
+    "verifier": "/lookup",
+    "administrator": "/",
+    "auditor": "/audit",
+}
 
 router = APIRouter(include_in_schema=False)
 

@@ -10,7 +10,9 @@ events, which the mapper verifies as usual.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from ledger.application.ledger import Ledger
@@ -66,6 +68,44 @@ def credential_at(
     """The credential as it was (None if it did not exist yet)."""
     version = version_at(ledger, credential_id, at=at, position=position)
     return ledger.credential(credential_id, version=version) if version else None
+
+
+@dataclass(frozen=True)
+class CredentialThen:
+    """A credential as it was, with every event of its history (``steps``) and how many
+    of them had happened then (``version``; 0: it did not exist yet)."""
+
+    credential_id: UUID
+    version: int
+    credential: Credential | None
+    steps: list[dict[str, Any]]
+
+    @property
+    def led_there(self) -> list[dict[str, Any]]:
+        """The events that led to the state shown."""
+        return self.steps[: self.version]
+
+
+def credential_then(
+    ledger: Ledger, credential_id: UUID, *, at: datetime | None = None, position: int | None = None
+) -> CredentialThen:
+    """What ``ledger state-at`` and the audit pages show: the credential then, and its
+    history (version, topic, time, actor, key, reason of each event), every link checked."""
+    version = version_at(ledger, credential_id, at=at, position=position)
+    credential = ledger.credential(credential_id, version=version) if version else None
+    events = [open_row(stored) for stored in ledger.history(credential_id)]
+    steps: list[dict[str, Any]] = [
+        {
+            "version": e.originator_version,
+            "topic": e.topic,
+            "at": e.timestamp,
+            "actor": e.seal.actor,
+            "kid": e.seal.kid,
+            "reason": e.state.get("reason"),
+        }
+        for e in events
+    ]
+    return CredentialThen(credential_id, version, credential, steps)
 
 
 def status_list_at(

@@ -15,11 +15,10 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from ledger.audit.checkpoint_proofs import checked_checkpoints, checked_inclusion
 from ledger.cli.console_commands import _instant, _views, emit, open_ledger
 from ledger.domain.learner import learner_id_for
-from ledger.errors import InvalidInput, NotFound
-from ledger.eventlog.envelope import open_row
-from ledger.transparency.proof_verifier import ProofError, verify_consistency, verify_inclusion
+from ledger.errors import InvalidInput
 
 TRAIL_KINDS = ("credential", "issuer", "learner", "actor", "record")
 
@@ -52,7 +51,7 @@ def cmd_trail(args: argparse.Namespace) -> int:
 
 def cmd_state_at(args: argparse.Namespace) -> int:
     """A credential as it was at an instant or log position, and the events that led there."""
-    from ledger.audit.time_travel import credential_at, version_at  # noqa: PLC0415
+    from ledger.audit.time_travel import credential_then  # noqa: PLC0415
 
     if (args.at is None) == (args.position is None):
         raise InvalidInput("give exactly one of --at or --position")
@@ -60,23 +59,11 @@ def cmd_state_at(args: argparse.Namespace) -> int:
     credential_id = UUID(args.credential_id)
     ledger = open_ledger(args.store)
     try:
-        version = version_at(ledger, credential_id, at=at, position=args.position)
-        credential = credential_at(ledger, credential_id, at=at, position=args.position)
-        events = [open_row(stored) for stored in ledger.history(credential_id)][:version]
+        then = credential_then(ledger, credential_id, at=at, position=args.position)
     finally:
         ledger.close()
+    version, credential, steps = then.version, then.credential, then.led_there
     when = f"at {args.at}" if at else f"at log position {args.position}"
-    steps: list[dict[str, Any]] = [
-        {
-            "version": e.originator_version,
-            "topic": e.topic,
-            "at": e.timestamp,
-            "actor": e.seal.actor,
-            "kid": e.seal.kid,
-            "reason": e.state.get("reason"),
-        }
-        for e in events
-    ]
     if credential is None:
         emit(
             args,
@@ -117,28 +104,7 @@ def cmd_checkpoints(args: argparse.Namespace) -> int:
     runner, view_class = _merkle(args)
     with runner.transaction(commit=False) as (_, cursor):
         view = view_class(cursor)
-        checkpoints = view.checkpoints(limit=1_000_000)
-        rows: list[dict[str, Any]] = []
-        previous = None
-        for checkpoint in checkpoints:
-            row = checkpoint.to_json()
-            if previous is not None and previous.tree_size < checkpoint.tree_size:
-                proof = view.tree.consistency_proof(previous.tree_size, checkpoint.tree_size)
-                try:
-                    verify_consistency(
-                        old_size=previous.tree_size,
-                        new_size=checkpoint.tree_size,
-                        old_root=bytes.fromhex(previous.root_hash),
-                        new_root=bytes.fromhex(checkpoint.root_hash),
-                        proof=proof,
-                    )
-                    row["consistent_with_previous"] = True
-                except ProofError as error:
-                    row["consistent_with_previous"] = False
-                    row["problem"] = str(error)
-                row["consistency_proof"] = [node.hex() for node in proof]
-            rows.append(row)
-            previous = checkpoint
+        rows = checked_checkpoints(view)
     broken = [r for r in rows if r.get("consistent_with_previous") is False]
     lines = [f"{len(rows)} checkpoints, tree now {view.size} events"]
     for row in rows:
@@ -161,39 +127,20 @@ def cmd_proof(args: argparse.Namespace) -> int:
     """An inclusion proof of one event in a checkpointed tree, checked offline."""
     runner, view_class = _merkle(args)
     with runner.transaction(commit=False) as (_, cursor):
-        view = view_class(cursor)
-        index = view.leaf_index(args.position)
-        if index is None:
-            raise NotFound(f"no event at log position {args.position} in the Merkle tree yet")
-        checkpoint = view.checkpoint(args.size) if args.size else view.latest_checkpoint()
-        if checkpoint is None:
-            raise NotFound("no checkpoint of that size; run `ledger checkpoint` first")
-        size = checkpoint.tree_size
-        if index >= size:
-            raise InvalidInput(f"position {args.position} is after the checkpoint of {size} events")
-        proof = view.tree.inclusion_proof(index, size)
-        leaf = view.tree.leaf_hash_at(index)
-    verify_inclusion(
-        leaf_hash=leaf,
-        index=index,
-        size=size,
-        proof=proof,
-        root=bytes.fromhex(checkpoint.root_hash),
-    )
-    data = {
-        "position": args.position,
-        "leaf_index": index,
-        "tree_size": size,
-        "leaf_hash": leaf.hex(),
-        "root_hash": checkpoint.root_hash,
-        "proof": [node.hex() for node in proof],
-        "checkpoint_note": checkpoint.note,
-        "verified": True,
-    }
+        data = checked_inclusion(view_class(cursor), args.position, args.size)
+    index, size = data["leaf_index"], data["tree_size"]
+    if not data["verified"]:
+        emit(
+            args,
+            data,
+            f"event at position {args.position} (leaf {index}): the proof of its inclusion in "
+            f"the tree of {size} events DOES NOT check: {data['problem']}",
+        )
+        return 1
     text = (
         f"event at position {args.position} (leaf {index}) is in the tree of {size} events "
-        f"signed at {checkpoint.checkpoint_time}\n  root {checkpoint.root_hash}\n"
-        f"  proof of {len(proof)} hashes checked offline: included"
+        f"signed at {data['checkpoint_time']}\n  root {data['root_hash']}\n"
+        f"  proof of {len(data['proof'])} hashes checked offline: included"
     )
     emit(args, data, text)
     return 0
