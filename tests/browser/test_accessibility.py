@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
+from tests.browser.audit_world import AUDITOR, publish_checkpoint, world
 from tests.browser.conftest import Web
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)]
@@ -144,3 +145,43 @@ def test_a_learner_shares_with_the_keyboard_alone(web: Web, signed_in: Any) -> N
     learner.keyboard.press("Enter")
     learner.locator("#new-url").wait_for()
     assert learner.locator("#new-url").input_value().startswith(web.url + "/v1/shared/")
+
+
+def test_no_serious_accessibility_problem_on_the_audit_pages(
+    web: Web, signed_in: Any, tmp_path: Path
+) -> None:
+    made = world(web)
+    publish_checkpoint(web, tmp_path)
+    web.register_issuer("Hogeschool Extra", "bob@hs.example")
+    publish_checkpoint(web, tmp_path)
+    auditor = signed_in(AUDITOR, role="auditor")
+    visited: list[str] = []
+
+    def check(name: str, path: str | None = None) -> None:
+        if path is not None:
+            auditor.goto(web.url + path)
+        _assert_accessible(auditor, name)
+        visited.append(name)
+
+    check("audit overview")
+    check("trail form", "/audit/trail")
+    auditor.get_by_role("button", name="Show the trail").click()
+    check("trail with an error")
+    auditor.get_by_label("Id or subject").fill(made["credential_id"])
+    auditor.get_by_role("button", name="Show the trail").click()
+    check("trail")
+    check("time travel form", "/audit/time-travel")
+    check("time travel with errors", "/audit/time-travel?credential=nope&at=soon")
+    revoked = made["revoked"]["position"]
+    check(
+        "time travel", f"/audit/time-travel?credential={made['credential_id']}&position={revoked}"
+    )
+    check("checkpoints", "/audit/checkpoints")
+    check("inclusion proof", f"/audit/checkpoints/inclusion?position={revoked}")
+    check("inclusion with an error", "/audit/checkpoints/inclusion?position=x")
+    check("bundle", "/audit/bundle")
+    check("verify", "/audit/verify")
+    auditor.get_by_role("button", name="Start the verification").click()
+    auditor.locator(".verdict-box").wait_for(timeout=180_000)
+    check("verification report")
+    assert len(visited) == 13
