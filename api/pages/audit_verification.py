@@ -18,16 +18,20 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from ledger.audit.live_store import public_source, verify_store
+from ledger.audit.log_verifier import Report
 from ledger.settings import Settings
 
 logger = logging.getLogger(__name__)
 #: Finished runs kept for their report pages (the oldest are dropped first).
 KEEP_FINISHED = 10
+#: How a run verifies: ``verify_store``'s signature (tests wrap it to hold a run open).
+Verify = Callable[..., tuple[Report, list[str]]]
 
 
 @dataclass
@@ -81,9 +85,12 @@ class VerificationRun:
 class VerificationRuns:
     """The runs of one server process: at most one running, a few finished ones kept."""
 
-    def __init__(self, settings: Settings, keep: int = KEEP_FINISHED) -> None:
+    def __init__(
+        self, settings: Settings, keep: int = KEEP_FINISHED, verify: Verify = verify_store
+    ) -> None:
         self._settings = settings
         self._keep = keep
+        self._verify = verify
         self._lock = threading.Lock()
         self._runs: OrderedDict[str, VerificationRun] = OrderedDict()
 
@@ -118,7 +125,7 @@ class VerificationRuns:
     def _run(self, run: VerificationRun) -> None:
         started = time.monotonic()
         try:
-            report, disagreements = verify_store(
+            report, disagreements = self._verify(
                 self._settings, workers=1, progress=run._advance, warn=logger.warning
             )
         except Exception as error:
