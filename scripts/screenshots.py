@@ -137,7 +137,21 @@ def take(base: str, made: dict[str, Any], out: Path, width: int) -> None:
         employer.goto(consent_link)
         employer.get_by_role("button", name="Look up now").click()
         shot(employer, "lookup")
+        take_audit(browser, base, made, shot, viewport)
         browser.close()
+
+
+def take_audit(browser: Any, base: str, made: dict[str, Any], shot: Any, viewport: Any) -> None:
+    """The auditor's pages: a revoked credential stepped back in time, a verification."""
+    auditor = browser.new_context(viewport=viewport).new_page()
+    dev_sign_in(auditor, base, "auditor@audit.example", "auditor")
+    auditor.goto(f"{base}/audit/time-travel?credential={made['credentials']['revoked']}")
+    auditor.get_by_role("link", name="Event before").click()
+    shot(auditor, "audit-time-travel")
+    auditor.goto(base + "/audit/verify")
+    auditor.get_by_role("button", name="Start the verification").click()
+    auditor.locator(".verdict-box").wait_for(timeout=120_000)
+    shot(auditor, "audit-verification")
 
 
 if __name__ == "__main__":
