@@ -149,3 +149,18 @@ def test_the_progress_page_refreshes_without_javascript(store_url: str, tmp_path
         report = client.get(location)
         assert "<h1>Verified</h1>" in report.text
         assert "<noscript>" not in report.text and "audit_verify.js" not in report.text
+
+        app.state.audit_verifications = VerificationRuns(settings, verify=_unreachable)
+        broken = client.post("/audit/verify", data={"csrf_token": token[1]}, follow_redirects=False)
+        deadline = time.monotonic() + DEADLINE
+        while client.get(broken.headers["location"] + "/progress").json()["state"] == "running":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        page = client.get(broken.headers["location"])
+        assert "<h1>Not verified</h1>" in page.text
+        assert "could not run to the end" in page.text and "the store is gone" in page.text
+        assert ">Not verified</a>" in client.get("/audit").text
+
+
+def _unreachable(settings: Settings, **options: Any) -> tuple[Report, list[str]]:
+    raise ConnectionError("the store is gone")
