@@ -86,6 +86,7 @@ def test_an_auditor_follows_trails_and_steps_a_credential_through_time(web: Web)
     # The subject stays in the body: no link or address carries it.
     assert LEARNER not in str(by_subject.url)
     assert all(LEARNER not in href for href in re.findall(r'href="([^"]+)"', by_subject.text))
+    assert LEARNER not in Path(web.log).read_text()
     issuer = client.post(
         "/audit/trail",
         data={"kind": "issuer", "key": str(made["issuer_id"]), "csrf_token": csrf(client)},
@@ -262,6 +263,7 @@ def test_malformed_input_gives_an_error_page_and_changes_nothing(web: Web) -> No
     for params, status, field in (
         ({"credential": "nope"}, 422, "credential"),
         ({"credential": str(UUID(int=7))}, 404, "credential"),
+        ({"credential": str(made["issuer_id"])}, 404, "credential"),  # a record, not a credential
         ({"credential": credential_id, "at": "yesterday"}, 422, "at"),
         ({"credential": credential_id, "position": "-1"}, 422, "position"),
         ({"credential": credential_id, "position": "9" * 19}, 422, "position"),
