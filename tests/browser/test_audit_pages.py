@@ -103,6 +103,12 @@ def test_an_auditor_follows_trails_and_steps_a_credential_through_time(web: Web)
     assert '<span class="tag tag-active">Active' in before.text
     assert "after event 1 of 2" in before.text
     assert f'position={revoked}" rel="next"' in before.text
+    dutch = client.get(
+        f"/audit/time-travel?credential={credential_id}&position={revoked - 1}",
+        headers={"Accept-Language": "nl"},
+    )
+    assert '<html lang="nl">' in dutch.text
+    assert "Terug in de tijd" in dutch.text and "na gebeurtenis 1 van 2" in dutch.text
     after = client.get(f"/audit/time-travel?credential={credential_id}&position={revoked}")
     assert '<span class="tag tag-revoked">Revoked' in after.text
     assert f'position={issued}" rel="prev"' in after.text
