@@ -11,9 +11,13 @@
   var total = document.getElementById("verify-total");
   function poll() {
     fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
-      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (response) {
+        // Signed out meanwhile (sent on to sign in): let the page itself go there.
+        if (response.redirected) { window.location.reload(); return null; }
+        return response.ok ? response.json() : null;
+      })
       .then(function (progress) {
-        if (!progress) { window.setTimeout(poll, 5000); return; }
+        if (progress === null) { window.setTimeout(poll, 5000); return; }
         bar.value = progress.percent;
         bar.textContent = progress.percent + " %";
         if (done) { done.textContent = progress.done; }
