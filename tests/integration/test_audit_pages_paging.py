@@ -84,3 +84,33 @@ def test_checkpoints_a_page_at_a_time_each_prove_the_one_before(
                 in page.text
             )
         assert "Later checkpoints" not in client.get(f"/audit/checkpoints?after={sizes[2]}").text
+
+
+def test_a_checkpoint_whose_root_was_changed_shows_its_proofs_failing(
+    store_url: str, tmp_path: Path
+) -> None:
+    settings = _settings(store_url, tmp_path)
+    cli = Cli(store_url, tmp_path)
+    cli("institution", "register", "Extra Een", "--country", "NL")
+    cli("checkpoint")
+    first, second = (row["tree_size"] for row in cli("checkpoints"))
+    with TestClient(create_app(settings)) as client:
+        _auditor(client)
+        assert "Not consistent" not in client.get("/audit/checkpoints").text
+        # Someone with database access rewrites the served root of the newer checkpoint.
+        runner = client.app.state.services.runner  # type: ignore[attr-defined]
+        with runner.transaction(commit=True) as (_, cursor):
+            cursor.execute(
+                "UPDATE merkle_checkpoints SET root_hash = ? WHERE tree_size = ?",
+                ("ab" * 32, second),
+            )
+        page = client.get("/audit/checkpoints")
+        assert "<strong>Not consistent</strong>" in page.text
+        assert f"It does not extend the tree of {first} events:" in page.text
+        assert "consistency proof does not reproduce the new root hash" in page.text
+        proof = client.get(f"/audit/checkpoints/inclusion?position=1&size={second}")
+        assert proof.status_code == 200
+        assert "<strong>Not proven</strong>" in proof.text and "Included" not in proof.text
+        still = client.get(f"/audit/checkpoints/inclusion?position=1&size={first}")
+        assert "<strong>Included</strong>" in still.text
+    assert cli("checkpoints", ok=False).returncode == 1
