@@ -345,8 +345,15 @@ def verify_progress(
 @router.get("/bundle")
 def bundle_page(request: Request, actor: Auditor) -> Response:
     """What an audit bundle holds, and the download."""
-    head = request.app.state.services.ledger.recorder.max_notification_id() or 0
-    return render(request, "audit_bundle.html", head=head)
+    services = request.app.state.services
+    head = services.ledger.recorder.max_notification_id() or 0
+    with services.runner.transaction(commit=False) as (_, cursor):
+        served = len(MerkleLogView(cursor).checkpoints(limit=1_000_000))
+    recorded = services.ledger.checkpoint_log()
+    counts = {"checkpoints": served, "checkpoints_in_log": recorded.count if recorded else 0}
+    return render(
+        request, "audit_bundle.html", head=head, counts=counts, note=checkpoint_count_note(counts)
+    )
 
 
 @router.get("/bundle/download")

@@ -155,6 +155,9 @@ def test_checkpoints_proofs_verification_and_bundle(web: Web, tmp_path: Path) ->
     assert report.text.index("Verified") < report.text.index("checks out")
     assert location in client.get("/audit").text
 
+    bundle_page = client.get("/audit/bundle")
+    assert f"It will carry {count} checkpoints." in bundle_page.text
+    assert 'class="notice"' not in bundle_page.text  # the projection has caught up
     download = client.get("/audit/bundle/download")
     assert download.status_code == 200
     assert "attachment" in download.headers["content-disposition"]
