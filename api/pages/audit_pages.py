@@ -105,7 +105,7 @@ def trail_search(
     lookup = _trail_key(form["key"], kind, bool(subject))
     if lookup is None:
         errors["key"] = "invalid" if form["key"] else "required"
-    start = int(after) if after.isdigit() and int(after) < MAX_POSITION else None
+    start = _whole(after, lowest=0)
     if start is None:
         errors["key"] = errors.get("key", "invalid")
     if errors or lookup is None or start is None:
@@ -160,8 +160,8 @@ def time_travel(
     instant = _instant(form["at"]) if form["at"] else None
     if form["at"] and instant is None:
         errors["at"] = "invalid"
-    spot = int(form["position"]) if form["position"].isdigit() else None
-    if form["position"] and (spot is None or spot >= MAX_POSITION):
+    spot = _whole(form["position"], lowest=0)
+    if form["position"] and spot is None:
         errors["position"] = "invalid"
     if form["at"] and form["position"]:
         errors["position"] = "both"
@@ -213,6 +213,14 @@ def _positions(services: Any, credential_id: UUID) -> dict[int, int]:
     """The log position of each version of a credential (from the audit trail)."""
     items = services.views.audit_trail("credential", str(credential_id), limit=1000)
     return {int(item["originator_version"]): int(item["position"]) for item in items}
+
+
+def _whole(text: str, *, lowest: int = 1) -> int | None:
+    """A whole number typed in a field (ASCII digits only), from ``lowest`` up, or None."""
+    if not (text.isascii() and text.isdigit()):
+        return None
+    value = int(text)
+    return value if lowest <= value < MAX_POSITION else None
 
 
 def _uuid(text: str) -> UUID | None:
@@ -271,11 +279,11 @@ def inclusion(
     """The proof that the event at a log position is in a checkpoint's tree, checked."""
     form = {"position": position.strip(), "size": size.strip()}
     errors: dict[str, str] = {}
-    spot = int(form["position"]) if form["position"].isdigit() else None
-    if spot is None or not 0 < spot < MAX_POSITION:
+    spot = _whole(form["position"])
+    if spot is None:
         errors["position"] = "invalid" if form["position"] else "required"
-    tree = int(form["size"]) if form["size"].isdigit() else None
-    if form["size"] and (tree is None or not 0 < tree < MAX_POSITION):
+    tree = _whole(form["size"])
+    if form["size"] and tree is None:
         errors["size"] = "invalid"
     services = request.app.state.services
     proof = None

@@ -263,6 +263,7 @@ def test_malformed_input_gives_an_error_page_and_changes_nothing(web: Web) -> No
         ({"kind": "actor", "key": "bad\x07actor"}, "key"),
         ({"kind": "issuer", "key": "x" * 600}, "key"),
         ({"kind": "credential", "key": credential_id, "after": "-5"}, "key"),
+        ({"kind": "credential", "key": credential_id, "after": "²"}, "key"),
     ):
         response = client.post("/audit/trail", data={**form, "csrf_token": token})
         assert response.status_code == 422, form
@@ -275,6 +276,7 @@ def test_malformed_input_gives_an_error_page_and_changes_nothing(web: Web) -> No
         ({"credential": str(made["issuer_id"])}, 404, "credential"),  # a record, not a credential
         ({"credential": credential_id, "at": "yesterday"}, 422, "at"),
         ({"credential": credential_id, "position": "-1"}, 422, "position"),
+        ({"credential": credential_id, "position": "³"}, 422, "position"),
         ({"credential": credential_id, "position": "9" * 19}, 422, "position"),
         ({"credential": credential_id, "at": "2026-01-01T00:00", "position": "3"}, 422, "position"),
     ):
@@ -284,6 +286,7 @@ def test_malformed_input_gives_an_error_page_and_changes_nothing(web: Web) -> No
         assert 'aria-invalid="true"' in response.text
     for params, status in (
         ({"position": "x"}, 422),
+        ({"position": "²"}, 422),
         ({"position": ""}, 422),
         ({"position": "1", "size": "0"}, 422),
         ({"position": "999999"}, 404),
