@@ -2,7 +2,7 @@
 
 The learner's eduID subject is personal data: it arrives in a request body (never a
 URL, which ends up in logs), is turned into the pseudonymous learner id at once
-(``learner_id_for``) and is never stored; the read side only knows learner ids. Only
+(``LearnerIds``, keyed) and is never stored; the read side only knows learner ids. Only
 administrators of the institution (and the operator) see its list.
 """
 
@@ -24,7 +24,6 @@ from pydantic import AwareDatetime
 from starlette.responses import StreamingResponse
 
 from ledger.application.actor import Actor
-from ledger.domain.learner import learner_id_for
 from ledger.errors import InvalidInput
 from ledger.eventlog.canonical_json import format_datetime
 
@@ -52,7 +51,7 @@ def _filters(
     *,
     state: str | None,
     achievement_id: UUID | None,
-    learner_subject: str | None,
+    learner_id: UUID | None,
     issued_from: datetime | None,
     issued_until: datetime | None,
 ) -> dict[str, Any]:
@@ -61,7 +60,7 @@ def _filters(
     return {
         "state": state,
         "achievement_id": achievement_id,
-        "learner_id": learner_id_for(learner_subject.strip()) if learner_subject else None,
+        "learner_id": learner_id,
         "issued_from": format_datetime(issued_from) if issued_from else None,
         "issued_until": format_datetime(issued_until) if issued_until else None,
     }
@@ -74,7 +73,9 @@ def search(issuer_id: UUID, body: IssuedSearchIn, actor: StaffDep, services: Ser
     filters = _filters(
         state=body.state,
         achievement_id=body.achievement_id,
-        learner_subject=body.learner_subject,
+        learner_id=services.ledger.learner_ids.of(body.learner_subject.strip())
+        if body.learner_subject
+        else None,
         issued_from=body.issued_from,
         issued_until=body.issued_until,
     )
@@ -102,7 +103,7 @@ def export(
     filters = _filters(
         state=state,
         achievement_id=achievement_id,
-        learner_subject=None,
+        learner_id=None,
         issued_from=issued_from,
         issued_until=issued_until,
     )
