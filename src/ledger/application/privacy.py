@@ -25,6 +25,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from ledger import base64url
+from ledger.errors import KeyUnavailable
 from ledger.eventlog.persistence import lock_schema_changes
 
 SEALED_PREFIX = "aesgcm:"
@@ -138,7 +139,12 @@ class LearnerDataKeys:
         if len(stored) == CLEAR_KEY_BYTES:
             self._wrap_clear(learner_id, stored)
             return stored
-        return unwrap(self._kek(), learner_id, stored)
+        try:
+            return unwrap(self._kek(), learner_id, stored)
+        except ValueError as error:
+            # Another key directory's KEK (or a row moved between learners): the key is
+            # there but unusable here, which is a configuration fault, not an erasure.
+            raise KeyUnavailable(f"{error}: is LEDGER_KEY_DIR the store's key directory?") from None
 
     def _wrap_clear(self, learner_id: UUID, clear: bytes) -> None:
         """Replace a key stored in clear by its wrapped form (only if still in clear)."""
