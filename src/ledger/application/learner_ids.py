@@ -162,7 +162,8 @@ class LearnerIds:
         """The learner ids of many subjects, with one query per 500 unseen subjects."""
         subjects = list(subjects)
         keyed = [self.keyed(subject) for subject in subjects]
-        resolved = {k: self._cache[k] for k in keyed if k in self._cache}
+        # ``get``, not ``in`` then ``[]``: another thread may evict in between.
+        resolved = {k: found for k in keyed if (found := self._cache.get(k)) is not None}
         unseen = {
             k: legacy_learner_id(s)
             for k, s in zip(keyed, subjects, strict=True)

@@ -11,7 +11,8 @@ The table holds each data key only wrapped (AES-256-GCM, bound to the learner's 
 under a key-encryption key kept in the key directory, never in the database: a copy
 of the database alone (a backup, a dead row, an old page) opens no learner's data.
 Rows written before wrapping hold the key in clear; they are wrapped when the
-ledger starts or when first read (docs/decisions.md).
+ledger starts or when first read (docs/decisions.md). A backup of the store *and*
+of the key directory still opens an erased learner's key until that backup rotates.
 """
 
 from __future__ import annotations
@@ -163,14 +164,14 @@ class LearnerDataKeys:
         The clear copies are then scrubbed as ``destroy`` scrubs a deleted key; copies
         in backups and in PostgreSQL's WAL archive stay until those rotate.
         """
+        length = "octet_length" if self._postgres else "length"
         with self._datastore.transaction(commit=False) as cursor:
-            cursor.execute(f"SELECT learner_id, data_key FROM {self._table}")  # noqa: S608
+            cursor.execute(
+                f"SELECT learner_id, data_key FROM {self._table} "  # noqa: S608
+                f"WHERE {length}(data_key) = {CLEAR_KEY_BYTES}"
+            )
             rows = [tuple(r.values()) if isinstance(r, dict) else r for r in cursor.fetchall()]
-        clear = [
-            (UUID(str(learner_id)), bytes(stored))
-            for learner_id, stored in rows
-            if len(stored) == CLEAR_KEY_BYTES
-        ]
+        clear = [(UUID(str(learner_id)), bytes(stored)) for learner_id, stored in rows]
         for learner_id, key in clear:
             self._wrap_clear(learner_id, key)
         if clear:
