@@ -78,6 +78,7 @@ def _query(
         errors["until"] = "invalid"
     if start and end and end <= start:
         errors["until"] = "before"
+        start = end = None
     subject = _searched(request, issuer.id)
     filters = filters_of(
         state=None if "state" in errors else state or None,
