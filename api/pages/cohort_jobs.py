@@ -47,8 +47,10 @@ UPLOAD, META, PROGRESS, STARTED, RESULT = (
     ".started",
     ".result.csv",
 )
-#: The progress callback's words (``cohort_csv.Progress``) as the page's phases.
-PHASES = {"rows read": "reading", "issuing in one transaction": "issuing", "issued": "issued"}
+#: The progress callback's words (``cohort_csv.Progress``) as the page's phases. Its
+#: "issued" is still "issuing" here: the page says "issued" only once the read side
+#: shows the credentials and the result file is written (``finish``).
+PHASES = {"rows read": "reading", "issuing in one transaction": "issuing", "issued": "issuing"}
 
 
 class CohortUploads:
