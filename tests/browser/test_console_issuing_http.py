@@ -424,3 +424,35 @@ def test_claims_inbox_shows_live_evidence_and_records_decisions(web: Web) -> Non
     )
     assert "The evidence is revoked" in found.text
     assert "MSc Data Science" not in dean.get("/console/claims", params={"state": "approved"}).text
+
+
+def test_ten_thousand_rows_import_in_one_go_with_progress(web: Web) -> None:
+    issuer_id, headers, achievement_id, admin, _ = _world(web)
+    subjects = [f"learner-{n:05d}@student.example" for n in range(10_000)]
+    staged = _upload(admin, achievement_id, _cohort(subjects))
+    assert staged.status_code == 303, staged.text
+    location = staged.headers["location"]
+    page = admin.get(location)
+    assert "Issue 10,000 credentials" in page.text
+    started = time.perf_counter()
+    assert admin.post(location + "/import", data={"csrf_token": _csrf(page)}).status_code == 303
+    running = admin.get(location)
+    # Drawn while it runs (or just done): the no-JavaScript page and its script, or the result.
+    assert "Show progress" in running.text or "Issued 10,000 credentials." in running.text
+    phases = ["waiting", "reading", "issuing", "issued"]
+    seen: list[str] = []
+    deadline = time.monotonic() + 600
+    while not seen or seen[-1] not in ("issued", "failed"):
+        assert time.monotonic() < deadline, seen
+        state = admin.get(location + "/progress.json").json()
+        if not seen or seen[-1] != state["state"]:
+            seen.append(state["state"])
+        time.sleep(0.2)
+    seconds = time.perf_counter() - started
+    assert seen[-1] == "issued", admin.get(location).text
+    # The phases only move forward.
+    assert [phases.index(s) for s in seen] == sorted(phases.index(s) for s in seen)
+    result = list(csv.DictReader(io.StringIO(admin.get(location + "/result.csv").text)))
+    assert len({r["credential_id"] for r in result}) == 10_000
+    assert [r["learner_subject"] for r in result] == subjects
+    print(f"10,000 rows through the console page: {seconds:.1f} s ({web.settings.store.kind})")
