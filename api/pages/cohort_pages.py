@@ -98,9 +98,15 @@ async def check(request: Request, actor: Administrator) -> Response:
         failure = None
     except InvalidInput as error:
         data, failure = None, str(error)
-    form = await request.form() if failure is None else None
-    if form is not None:
-        token = form.get("csrf_token")
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    declared = request.headers.get("content-length", "")
+    too_big = declared.isdigit() and int(declared) > MAX_FILE_BYTES
+    # The form was parsed by ``csv_bytes`` (a file over the limit is refused unread).
+    form = await request.form() if media == "multipart/form-data" and not too_big else None
+    if not too_big:
+        # Only the page's own form may go on: a cross-site post (even as text/plain,
+        # which a browser sends without asking) has no token and is refused here.
+        token = form.get("csrf_token") if form is not None else None
         check_csrf(request.session, token if isinstance(token, str) else None)
     chosen = form.get("achievement") if form is not None else ""
     chosen = chosen if isinstance(chosen, str) else ""
@@ -109,7 +115,7 @@ async def check(request: Request, actor: Administrator) -> Response:
     issuer = await run_in_threadpool(administered, services, actor)
     errors: dict[str, str] = {}
     achievement_id = await run_in_threadpool(_own_achievement, services, issuer.id, chosen)
-    if achievement_id is None:
+    if achievement_id is None and form is not None:  # unread form: only the file's error
         errors["achievement"] = "choose"
     text = None
     if failure is None and data is not None:

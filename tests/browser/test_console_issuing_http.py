@@ -11,6 +11,7 @@ import csv
 import io
 import re
 import time
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -166,6 +167,13 @@ def test_malformed_uploads_are_refused_clearly_and_write_nothing(web: Web) -> No
     # No CSRF token: refused before anything is read into the ledger.
     forged = _upload(admin, achievement_id, _cohort(["y@eduid.example"]), csrf="forged")
     assert forged.status_code == 403
+    # A cross-site post a browser sends without asking (text/plain) is refused too.
+    plain = admin.post(
+        "/console/cohorts",
+        content=_cohort(["z@eduid.example"]),
+        headers={"Content-Type": "text/plain"},
+    )
+    assert plain.status_code == 403
     assert _head(web) == before
 
 
@@ -228,6 +236,7 @@ def test_issued_list_filters_pages_searches_by_learner_and_exports(web: Web) -> 
     assert list(csv.DictReader(io.StringIO(other.get("/console/issued/export.csv").text))) == []
     learner = _session(web, LEARNER, "learner")
     assert learner.get("/console/issued", follow_redirects=False).status_code == 303
+    assert LEARNER not in Path(web.log).read_text()  # the access log never saw the subject
 
 
 def test_paging_a_rare_state_gives_full_pages(web: Web) -> None:
@@ -427,7 +436,7 @@ def test_claims_inbox_shows_live_evidence_and_records_decisions(web: Web) -> Non
 
 
 def test_ten_thousand_rows_import_in_one_go_with_progress(web: Web) -> None:
-    issuer_id, headers, achievement_id, admin, _ = _world(web)
+    _, _, achievement_id, admin, _ = _world(web)
     subjects = [f"learner-{n:05d}@student.example" for n in range(10_000)]
     staged = _upload(admin, achievement_id, _cohort(subjects))
     assert staged.status_code == 303, staged.text
@@ -439,6 +448,10 @@ def test_ten_thousand_rows_import_in_one_go_with_progress(web: Web) -> None:
     running = admin.get(location)
     # Drawn while it runs (or just done): the no-JavaScript page and its script, or the result.
     assert "Show progress" in running.text or "Issued 10,000 credentials." in running.text
+    # The progress script is a file of this site (the CSP allows no inline script).
+    for attributes, body in re.findall(r"<script([^>]*)>(.*?)</script>", running.text, re.S):
+        assert 'src="/static/' in attributes and body == ""
+    assert web.client.get("/static/cohort_progress.js").status_code == 200
     phases = ["waiting", "reading", "issuing", "issued"]
     seen: list[str] = []
     deadline = time.monotonic() + 600
