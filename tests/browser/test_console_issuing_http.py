@@ -237,6 +237,18 @@ def test_issued_list_filters_pages_searches_by_learner_and_exports(web: Web) -> 
     learner = _session(web, LEARNER, "learner")
     assert learner.get("/console/issued", follow_redirects=False).status_code == 303
     assert LEARNER not in Path(web.log).read_text()  # the access log never saw the subject
+    # Naming the institution is not enough: someone not on its list sees nothing.
+    impostor = _session(web, "mallory@uni.example", "administrator", issuer_id)
+    for path in (
+        "/console/issued",
+        "/console/issued/export.csv",
+        "/console/cohorts",
+        "/console/claims",
+        f"/console/credentials/{anna}",
+    ):
+        response = impostor.get(path)
+        assert response.status_code in (403, 404), path
+        assert anna not in response.text and "Data Science Foundations" not in response.text
 
 
 def test_paging_a_rare_state_gives_full_pages(web: Web) -> None:
