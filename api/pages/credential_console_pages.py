@@ -28,6 +28,8 @@ from ledger.errors import InvalidInput, InvalidTransition, NotFound
 router = APIRouter(prefix="/console/credentials", include_in_schema=False)
 ACTIONS = ("suspend", "reinstate", "revoke")
 MAX_REASON = 2000
+#: The fields the amendment form corrects.
+AMENDED = ("valid_until", "result", "evidence")
 
 
 def _credential(request: Request, actor: Actor, credential_id: UUID) -> dict[str, Any]:
@@ -206,8 +208,14 @@ def amend(
                 credential_id, amendment, reason=reason.strip()
             ),
         )
-    except (InvalidInput, InvalidTransition):
-        return _amend_page(request, found, 409, given=given, errors={"changes": "invalid"})
+    except InvalidTransition:
+        return _amend_page(request, found, 409, given=given, errors={"changes": "state"})
+    except InvalidInput as error:  # a rule of issuance, e.g. an end before the start
+        field = str(error).split(":", 1)[0]
+        kind = {field: "invalid"} if field in AMENDED else {"changes": "state"}
+        if "after valid_from" in str(error):
+            kind = {"valid_until": "before"}
+        return _amend_page(request, found, 422, given=given, errors=kind)
     return RedirectResponse(f"/console/credentials/{credential_id}?done=amend", status_code=303)
 
 

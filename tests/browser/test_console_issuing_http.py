@@ -320,6 +320,11 @@ def test_credential_page_amends_suspends_reinstates_revokes_and_the_public_page_
     assert "<del>grade = 8</del>" in review.text
     assert "<ins>grade = 9</ins>" in review.text
     assert _head(web) == before
+    too_early = {**form, "valid_until": "2001-01-01", "reason": "r", "confirm": "yes"}
+    refused = admin.post(base + "/amend", data=too_early)
+    assert refused.status_code == 422
+    assert "The last valid day must come after" in refused.text
+    assert _head(web) == before
     done = admin.post(base + "/amend", data={**form, "reason": "Grade corrected", "confirm": "yes"})
     assert done.status_code == 303
     assert "The credential is amended." in admin.get(done.headers["location"]).text
