@@ -55,7 +55,8 @@ def filters_of(
     issued_from: datetime | None,
     issued_until: datetime | None,
 ) -> dict[str, Any]:
-    """The read model's filters; the subject becomes its pseudonymous learner id here."""
+    """The read model's filters (a searched subject comes as its learner id: the caller
+    turns it into one with ``ledger.learner_ids``, which is keyed)."""
     if issued_from and issued_until and issued_until <= issued_from:
         raise InvalidInput("issued_until: must be after issued_from")
     return {
