@@ -22,6 +22,10 @@ from fastapi.exceptions import RequestValidationError
 from ledger.api.pages import (
     audit_pages,
     backpack_pages,
+    claims_inbox_pages,
+    cohort_pages,
+    credential_console_pages,
+    issued_pages,
     lookup_pages,
     public_pages,
     signin,
@@ -98,7 +102,18 @@ def mount(app: FastAPI, settings: Settings) -> None:
     app.state.consent_codes = Sealer(
         derive_key(pages.session_secret, b"ledger consent code"), b"consent-code"
     )
-    for module in (public_pages, signin, verify_pages, backpack_pages, lookup_pages, audit_pages):
+    for module in (
+        public_pages,
+        signin,
+        verify_pages,
+        backpack_pages,
+        lookup_pages,
+        cohort_pages,
+        issued_pages,
+        credential_console_pages,
+        claims_inbox_pages,
+        audit_pages,
+    ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     swagger = Path(fastapi_offline.__file__).parent / "static"

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import tempfile
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -33,7 +34,6 @@ from ledger.application.actor import Actor
 from ledger.audit.checkpoint_proofs import checked_checkpoints, checked_inclusion
 from ledger.audit.live_store import checkpoint_count_note, export_bundle
 from ledger.audit.time_travel import credential_then
-from ledger.domain.learner import learner_id_for
 from ledger.errors import InvalidInput, NotFound
 
 router = APIRouter(prefix="/audit", include_in_schema=False)
@@ -102,7 +102,8 @@ def trail_search(
     errors: dict[str, str] = {}
     if kind not in TRAIL_KINDS:
         errors["kind"] = "required"
-    lookup = _trail_key(form["key"], kind, bool(subject))
+    services = request.app.state.services
+    lookup = _trail_key(form["key"], kind, bool(subject), services.ledger.learner_ids.of)
     if lookup is None:
         errors["key"] = "invalid" if form["key"] else "required"
     start = _whole(after, lowest=0)
@@ -112,8 +113,7 @@ def trail_search(
         return render(
             request, "audit_trail.html", status_code=422, form=form, errors=errors, items=None
         )
-    views = request.app.state.services.views
-    items = views.audit_trail(kind, lookup, after=start, limit=TRAIL_PAGE)
+    items = services.views.audit_trail(kind, lookup, after=start, limit=TRAIL_PAGE)
     return render(
         request,
         "audit_trail.html",
@@ -125,12 +125,15 @@ def trail_search(
     )
 
 
-def _trail_key(key: str, kind: str, by_subject: bool) -> str | None:
-    """The key the trail is kept by (a learner's subject becomes their id), or None."""
+def _trail_key(
+    key: str, kind: str, by_subject: bool, learner_id_of: Callable[[str], UUID]
+) -> str | None:
+    """The key the trail is kept by (a learner's subject becomes their id, which only the
+    ledger derives: learner ids are keyed), or None."""
     if not key or len(key) > 500 or CONTROL.search(key):
         return None
     if kind == "actor" or (kind == "learner" and by_subject):
-        return key if kind == "actor" else str(learner_id_for(key))
+        return key if kind == "actor" else str(learner_id_of(key))
     try:
         return str(UUID(key))
     except ValueError:
