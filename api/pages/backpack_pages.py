@@ -167,7 +167,7 @@ def create_share_link(
     name only when they tick the box and type it."""
     check_csrf(request.session, csrf_token)
     services = request.app.state.services
-    form = {"show_name": bool(show_name), "shown_name": shown_name}
+    form = {"show_name": bool(show_name), "shown_name": shown_name, "credentials": credentials}
     if not credentials:
         return _links_page(
             request, actor, status_code=422, errors={"credentials": "choose"}, form=form
