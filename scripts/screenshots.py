@@ -124,6 +124,8 @@ def take(base: str, made: dict[str, Any], out: Path, width: int) -> None:
         shot(me, "backpack-credential")
         me.goto(base + "/backpack/share-links")
         me.locator("input[name=credentials]").first.check()
+        me.get_by_label("Show my name on the page").check()
+        me.get_by_label("Name to show").fill("Eva de Vries")
         me.get_by_role("button", name="Make the link").click()
         shot(me, "share-links")
         me.goto(base + "/backpack/consents")

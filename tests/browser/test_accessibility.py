@@ -64,6 +64,10 @@ def _pages_of_a_world(web: Web, signed_in: Any, visitor: Any) -> list[tuple[str,
     learner.get_by_role("button", name="Make the link").click()  # nothing chosen: an error
     check("share links with an error", learner)
     learner.get_by_label("Data Science Foundations").check()
+    learner.get_by_label("Show my name on the page").check()  # but no name: an error
+    learner.get_by_role("button", name="Make the link").click()
+    check("share links with a name error", learner)
+    learner.get_by_label("Name to show").fill("Anna de Vries")
     learner.get_by_role("button", name="Make the link").click()
     check("share links with a new link", learner)
     share = learner.locator("#new-url").input_value()
@@ -120,7 +124,7 @@ def test_no_serious_accessibility_problem_on_any_page(
     web: Web, signed_in: Any, visitor: Any, tmp_path: Path
 ) -> None:
     visited = _pages_of_a_world(web, signed_in, visitor)
-    assert len(visited) == 22
+    assert len(visited) == 23
     (tmp_path / "visited.json").write_text(json.dumps(visited))
 
 
@@ -140,11 +144,18 @@ def test_a_learner_shares_with_the_keyboard_alone(web: Web, signed_in: Any) -> N
     assert checkbox.evaluate("e => e === document.activeElement")
     learner.keyboard.press("Space")
     assert checkbox.is_checked()
+    while learner.evaluate("document.activeElement.name") != "show_name":
+        learner.keyboard.press("Tab")
+    learner.keyboard.press("Space")
+    learner.keyboard.press("Tab")
+    assert learner.evaluate("document.activeElement.name") == "shown_name"
+    learner.keyboard.type("Anna de Vries")
     while learner.evaluate("document.activeElement.textContent") != "Make the link":
         learner.keyboard.press("Tab")
     learner.keyboard.press("Enter")
     learner.locator("#new-url").wait_for()
     assert learner.locator("#new-url").input_value().startswith(web.url + "/v1/shared/")
+    assert learner.locator("table tbody tr td").nth(1).inner_text() == "Shown"
 
 
 def test_no_serious_accessibility_problem_on_the_audit_pages(
