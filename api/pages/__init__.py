@@ -20,7 +20,9 @@ import fastapi_offline
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from ledger.api.pages import (
+    achievement_pages,
     backpack_pages,
+    console_pages,
     lookup_pages,
     public_pages,
     signin,
@@ -97,7 +99,15 @@ def mount(app: FastAPI, settings: Settings) -> None:
     app.state.consent_codes = Sealer(
         derive_key(pages.session_secret, b"ledger consent code"), b"consent-code"
     )
-    for module in (public_pages, signin, verify_pages, backpack_pages, lookup_pages):
+    for module in (
+        public_pages,
+        signin,
+        verify_pages,
+        backpack_pages,
+        lookup_pages,
+        console_pages,
+        achievement_pages,
+    ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     swagger = Path(fastapi_offline.__file__).parent / "static"
