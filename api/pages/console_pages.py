@@ -27,7 +27,7 @@ from starlette.responses import RedirectResponse, Response
 
 from ledger.application.actor import Actor
 from ledger.domain.base import utcnow
-from ledger.domain.issuer import Issuer
+from ledger.domain.issuer import Issuer, check_identifiers, check_public_url
 from ledger.domain.policy import CATALOGUE, StudyLoadPolicy, policy_for_period
 from ledger.errors import InvalidInput, NotFound, RuleViolation
 
@@ -64,6 +64,22 @@ def _validated(schema: type[BaseModel], data: dict[str, Any]) -> tuple[Any, set[
 def _domain_field(error: InvalidInput | RuleViolation) -> str:
     """The field a domain refusal names (``"homepage: must be …"``)."""
     return str(error).split(":", 1)[0].split(".", 1)[0].strip()
+
+
+def _domain_checks(data: dict[str, Any], wrong: set[str]) -> None:
+    """The domain's own rules on the profile's fields (identifier shapes, https URLs),
+    run on every field at once so the form names each refused one."""
+    for name in ("homepage", "logo_url"):
+        if name not in wrong:
+            try:
+                check_public_url(name, data[name])
+            except InvalidInput:
+                wrong.add(name)
+    if "identifiers" not in wrong:
+        try:
+            check_identifiers(data["identifiers"])
+        except InvalidInput:
+            wrong.add("identifiers")
 
 
 def parse_identifiers(text: str) -> dict[str, str] | None:
@@ -194,6 +210,7 @@ def register(
     body, wrong = _validated(InstitutionIn, data)
     if parsed is None:
         wrong.add("identifiers")
+    _domain_checks(data, wrong)
     if not wrong:
         services = _services(request)
         try:
@@ -288,6 +305,7 @@ def edit_profile(
     body, wrong = _validated(ProfileIn, data)
     if parsed is None:
         wrong.add("identifiers")
+    _domain_checks(data, wrong)
     if not wrong:
         services = _services(request)
         changes = body.model_dump()
