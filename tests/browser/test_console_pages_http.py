@@ -163,7 +163,7 @@ def test_malformed_onboarding_forms_name_each_field_and_write_nothing(web: Web) 
         identifiers="BRIN 21PB",
         homepage="javascript:alert(1)",
         logo_url="http://evil.example/x.png",
-        administrators=" leading-space",
+        administrators="fine@uni.example\nbad\x07subject",
     )
     assert page.status_code == 422
     assert _field_errors(page) == {
@@ -436,3 +436,18 @@ def test_keys_rotate_and_the_operator_sees_what_a_compromise_invalidates(web: We
     )
     assert marked.status_code == 200 and "marked compromised" in marked.text
     assert web.ledger.key_registry().keys[first_kid].compromised_since is not None
+
+
+def test_only_a_listed_subject_signs_in_as_the_operator(web: Web) -> None:
+    client = httpx.Client(base_url=web.url, timeout=30)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/signin").text)
+    assert token is not None
+    claimed = client.post(
+        "/signin/dev",
+        data={"subject": "mallory@evil.example", "role": "operator", "csrf_token": token[1]},
+    )
+    assert claimed.status_code == 400  # a role claim never makes an operator
+    assert client.get("/console/institutions").status_code == 303
+    listed = Session(web, OPERATOR, "verifier")
+    page = listed.get("/console/institutions")
+    assert page.status_code == 200 and "Register an institution" in page.text
