@@ -219,7 +219,8 @@ def _refusal(request: Request, issuer: Issuer) -> tuple[Errors, dict[str, Any]]:
         "others": alternatives(in_force, now),
         "policies_url": f"/console/policies/{issuer.id}",
     }
-    return {"study_load_hours": message, "ects": message}, hint
+    in_ects = _("Below the policy's minimum of %(ects)s EC.") % {"ects": in_force.min_ects}
+    return {"study_load_hours": message, "ects": in_ects}, hint
 
 
 def _form_page(
