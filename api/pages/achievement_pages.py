@@ -165,6 +165,10 @@ def check_form(request: Request, values: dict[str, str]) -> tuple[AchievementSpe
             errors.setdefault(name, messages.get(name, _too_long(request)))
     for name in AchievementSpec.missing(data):
         errors.setdefault(name, _required_message(request, kind))
+    if kind == "microcredential":  # a study load left empty is missing, not zero
+        for name in ("study_load_hours", "ects"):
+            if not values.get(name, "").strip():
+                errors.setdefault(name, _required_message(request, kind))
     # The domain's rules on what could be read, so that every broken rule shows at once.
     readable = {
         k: v

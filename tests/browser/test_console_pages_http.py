@@ -343,6 +343,10 @@ def test_achievement_form_names_every_refused_field_and_keeps_the_values(web: We
     }
     assert 'value="http://www.nvao.net/x"' in page.text
     assert page.text.count('aria-invalid="true"') >= 6
+    empty_load = admin.post(
+        "/console/achievements/new", **_micro_form(study_load_hours="", ects="")
+    )
+    assert _field_errors(empty_load) == {"study_load_hours", "ects"}
     mismatch = admin.post("/console/achievements/new", **_micro_form(study_load_hours="300"))
     assert _field_errors(mismatch) == {"ects"} and "28 hours" in mismatch.text
     badge = admin.post("/console/achievements/new", kind="edubadge", title="Board")
