@@ -22,7 +22,11 @@ from fastapi.exceptions import RequestValidationError
 from ledger.api.pages import (
     achievement_pages,
     backpack_pages,
+    claims_inbox_pages,
+    cohort_pages,
     console_pages,
+    credential_console_pages,
+    issued_pages,
     lookup_pages,
     public_pages,
     signin,
@@ -107,6 +111,10 @@ def mount(app: FastAPI, settings: Settings) -> None:
         lookup_pages,
         console_pages,
         achievement_pages,
+        cohort_pages,
+        issued_pages,
+        credential_console_pages,
+        claims_inbox_pages,
     ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

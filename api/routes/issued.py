@@ -48,7 +48,7 @@ def _administered(services: Any, actor: Actor, issuer_id: UUID) -> None:
         services.ledger.administered_issuer(issuer_id)
 
 
-def _filters(
+def filters_of(
     *,
     state: str | None,
     achievement_id: UUID | None,
@@ -56,6 +56,7 @@ def _filters(
     issued_from: datetime | None,
     issued_until: datetime | None,
 ) -> dict[str, Any]:
+    """The read model's filters; the subject becomes its pseudonymous learner id here."""
     if issued_from and issued_until and issued_until <= issued_from:
         raise InvalidInput("issued_until: must be after issued_from")
     return {
@@ -71,7 +72,7 @@ def _filters(
 def search(issuer_id: UUID, body: IssuedSearchIn, actor: StaffDep, services: ServicesDep) -> Page:
     """The issued list by learner subject, achievement, state and issue date, a page at a time."""
     _administered(services, actor, issuer_id)
-    filters = _filters(
+    filters = filters_of(
         state=body.state,
         achievement_id=body.achievement_id,
         learner_subject=body.learner_subject,
@@ -99,13 +100,19 @@ def export(
 ) -> StreamingResponse:
     """Every credential matching the filters as CSV, read a page at a time."""
     _administered(services, actor, issuer_id)
-    filters = _filters(
+    filters = filters_of(
         state=state,
         achievement_id=achievement_id,
         learner_subject=None,
         issued_from=issued_from,
         issued_until=issued_until,
     )
+    return export_response(services, issuer_id, filters)
+
+
+def export_response(services: Any, issuer_id: UUID, filters: dict[str, Any]) -> StreamingResponse:
+    """The CSV of every credential matching ``filters`` (``filters_of``), a page at a time
+    (also the console's export, which passes the same filters)."""
 
     def lines() -> Iterator[str]:
         out = io.StringIO()

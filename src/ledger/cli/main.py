@@ -19,7 +19,7 @@ from eventsourcing.persistence import PersistenceError
 
 from ledger.application.actor import CLI_OPERATOR, acting_as
 from ledger.application.ledger import Ledger
-from ledger.cli import audit_commands, auditor_console, console_commands
+from ledger.cli import audit_commands, auditor_console, claims_commands, console_commands
 from ledger.cli.demo import build_demo
 from ledger.errors import Conflict, LedgerError
 from ledger.eventlog.canonical_json import loads, to_json_value
@@ -451,6 +451,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit_commands.add_commands(commands, common)
     console_commands.add_commands(commands, common)
     auditor_console.add_commands(commands, common)
+    claims_commands.add_commands(commands, common)
     _add_standard_commands(commands, common)
     return parser
 
