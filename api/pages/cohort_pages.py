@@ -145,6 +145,7 @@ async def check(request: Request, actor: Administrator) -> Response:
             text,
             achievement_id=achievement_id,
             holders=services.views.learners_holding,
+            learner_ids_of=services.ledger.learner_ids.of_many,
         )
     except InvalidInput as error:  # not CSV at all, too many rows
         detail = str(error)

@@ -24,7 +24,6 @@ from ledger.api.routes.issued import export_response, filters_of
 from starlette.responses import RedirectResponse, Response
 
 from ledger.application.actor import Actor
-from ledger.domain.learner import learner_id_for
 
 router = APIRouter(prefix="/console/issued", include_in_schema=False)
 STATES = ("active", "suspended", "revoked", "expired")
@@ -83,11 +82,10 @@ def _query(
     filters = filters_of(
         state=None if "state" in errors else state or None,
         achievement_id=achievement_id,
-        learner_subject=None,
+        learner_id=request.app.state.services.ledger.learner_ids.of(subject) if subject else None,
         issued_from=start,
         issued_until=end,
     )
-    filters["learner_id"] = learner_id_for(subject) if subject else None
     return issuer.id, filters, given, errors
 
 

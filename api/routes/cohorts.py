@@ -119,6 +119,7 @@ async def import_csv(
             text,
             achievement_id=achievement_id,
             holders=services.views.learners_holding,
+            learner_ids_of=services.ledger.learner_ids.of_many,
         )
         return cohort.report()
     key = idempotency_key or ""

@@ -176,12 +176,10 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
 
 def cmd_erase_learner(args: argparse.Namespace) -> int:
     """Erase a learner's personal data (their data key); the log stays intact."""
-    from ledger.domain.learner import learner_id_for  # noqa: PLC0415
-
     ledger = open_ledger(args.store)
     if bool(args.subject) == bool(args.learner_id):
         raise ValueError("give either a learner id or --subject")
-    learner_id = learner_id_for(args.subject) if args.subject else UUID(args.learner_id)
+    learner_id = ledger.learner_ids.of(args.subject) if args.subject else UUID(args.learner_id)
     with acting_as(CLI_OPERATOR):
         ledger.erase_learner(
             learner_id, reason=args.reason, holds_credentials=_holds_credentials(ledger, learner_id)
