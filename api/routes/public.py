@@ -12,6 +12,7 @@ from ledger.api.deps import ServicesDep
 from ledger.api.pages.public_pages import shared_page, wants_html
 from ledger.api.problems import PROBLEM_RESPONSES
 from ledger.api.schemas import ListNumber
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from ledger.application.ledger import share_token_digest
@@ -49,15 +50,21 @@ def shared(
     "/status-lists/{issuer_id}/{list_number}/{purpose}",
     responses={200: {"content": {"application/json": {}}}, 304: {"description": "Not modified"}},
 )
-def status_list(
+async def status_list(
     issuer_id: UUID,
     list_number: ListNumber,
     purpose: PublishedPurpose,
     services: ServicesDep,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
-    """A W3C Bitstring Status List (GZIP, base64url, multibase ``u``) with a strong ETag."""
-    found = services.views.status_list(issuer_id, list_number, purpose)
+    """A W3C Bitstring Status List (GZIP, base64url, multibase ``u``) with a strong ETag.
+
+    From memory (``StatusListCache``), current as of a refresh that began after
+    this request arrived; a list not in memory yet is read in a worker thread."""
+    await services.fresh.wait()
+    found = services.status_lists.cached(issuer_id, list_number, purpose)
+    if found is None:
+        found = await run_in_threadpool(services.status_lists.get, issuer_id, list_number, purpose)
     if found is None:
         raise NotFound(f"status list {issuer_id}/{list_number}/{purpose} not found")
     encoded, changed_at = found

@@ -8,16 +8,24 @@ from fastapi import APIRouter
 from ledger.api.deps import ServicesDep, VerifierDep
 from ledger.api.problems import PROBLEM_RESPONSES
 from ledger.api.schemas import LookupIn, LookupOut, StatusOut
+from ledger.projections.status_view import micros
 
+from ledger.domain.base import utcnow
 from ledger.errors import NotFound
 
 router = APIRouter(prefix="/v1", tags=["verifiers"], responses=PROBLEM_RESPONSES)
 
 
 @router.get("/status/{credential_id}")
-def credential_status(credential_id: UUID, actor: VerifierDep, services: ServicesDep) -> StatusOut:
-    """Active, suspended, revoked or expired; nothing about the learner."""
-    status = services.views.credential_status(credential_id)
+async def credential_status(
+    credential_id: UUID, actor: VerifierDep, services: ServicesDep
+) -> StatusOut:
+    """Active, suspended, revoked or expired; nothing about the learner.
+
+    Served from the in-memory status view once it has caught up with everything
+    written before this request arrived (on the event loop: no thread hop)."""
+    await services.fresh.wait()
+    status = services.status_view.state(credential_id, micros(utcnow()))
     if status is None:
         raise NotFound(f"credential {credential_id} not found")
     return StatusOut(credential_id=credential_id, status=status)  # type: ignore[arg-type]
