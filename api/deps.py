@@ -14,6 +14,7 @@ from uuid import UUID
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from ledger.api.auth import TokenVerifier
+from ledger.api.published import DidDocuments, LatestCheckpoint
 from ledger.projections.read_barrier import ReadBarrier
 from ledger.projections.read_models import ReadModels
 from ledger.projections.recorded_history import RecordedHistory
@@ -72,6 +73,11 @@ class Services:
     status_view: StatusView
     status_lists: StatusListCache
     fresh: ReadBarrier
+    #: DID documents from the key ring, and the latest checkpoint, likewise.
+    did_documents: DidDocuments
+    keys_fresh: ReadBarrier
+    checkpoint: LatestCheckpoint
+    checkpoint_fresh: ReadBarrier
     write_lock: threading.Lock = field(default_factory=threading.Lock)
     progress: ProgressWatch = field(default_factory=lambda: ProgressWatch(30.0))
     #: The slowest projection's position when a write last waited in vain for the
@@ -100,6 +106,7 @@ class Services:
 
         publisher = publisher_for(settings, ledger, encoded_list)
         checkpoints = CheckpointPublisher(runner, CheckpointPolicy.from_settings(settings))
+        latest = LatestCheckpoint()
         services = cls(
             settings,
             ledger,
@@ -111,6 +118,10 @@ class Services:
             status_view,
             status_lists,
             fresh,
+            DidDocuments(publisher.resolver, ledger.keyring),
+            ReadBarrier(ledger.keyring.refresh),
+            latest,
+            ReadBarrier(lambda: latest.refresh(runner)),
             progress=ProgressWatch(settings.ready_stuck_seconds),
         )
         if settings.project_in_process:

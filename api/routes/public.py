@@ -67,6 +67,24 @@ async def status_list(
         found = await run_in_threadpool(services.status_lists.get, issuer_id, list_number, purpose)
     if found is None:
         raise NotFound(f"status list {issuer_id}/{list_number}/{purpose} not found")
+    return cacheable(
+        _list_body(issuer_id, list_number, purpose, found),
+        media_type="application/json",
+        max_age=STATUS_LIST_MAX_AGE,
+        if_none_match=if_none_match,
+    )
+
+
+#: The bytes of each list as last served, with the cache entry they were built from:
+#: the same entry gives the same object, whose ETag ``cacheable`` remembers.
+_BODIES: dict[tuple[UUID, int, str], tuple[tuple[str, int], bytes]] = {}
+
+
+def _list_body(issuer_id: UUID, list_number: int, purpose: str, found: tuple[str, int]) -> bytes:
+    key = (issuer_id, list_number, purpose)
+    known = _BODIES.get(key)
+    if known is not None and known[0] is found:
+        return known[1]
     encoded, changed_at = found
     body = orjson.dumps(
         {
@@ -77,9 +95,7 @@ async def status_list(
             "changed_at_position": changed_at,
         }
     )
-    return cacheable(
-        body,
-        media_type="application/json",
-        max_age=STATUS_LIST_MAX_AGE,
-        if_none_match=if_none_match,
-    )
+    if len(_BODIES) > 10_000:
+        _BODIES.clear()
+    _BODIES[key] = (found, body)
+    return body
