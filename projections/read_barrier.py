@@ -18,8 +18,6 @@ import asyncio
 import threading
 from collections.abc import Callable
 
-from starlette.concurrency import run_in_threadpool
-
 
 class ReadBarrier:
     """Runs ``refresh`` on behalf of every reader that needs one, one at a time."""
@@ -87,6 +85,6 @@ class ReadBarrier:
                     return
             flight = self._flight
             if flight is None or flight[0] is not loop or flight[1].done():
-                future = asyncio.ensure_future(run_in_threadpool(self.wait_sync))
+                future = loop.run_in_executor(None, self.wait_sync)
                 self._flight = flight = (loop, future)
             await asyncio.shield(flight[1])
