@@ -41,6 +41,10 @@ BODY_LIMITS = BodyLimits(
     default=64 * 1024,
     by_prefix=(
         ("POST", "/v1/issuers/*/cohorts", 16 * 1024 * 1024),
+        # A cohort CSV (at most 16 MB) with room for the form around it: the route
+        # itself answers a larger file with a clear message (the page on its form).
+        ("POST", "/v1/issuers/*/cohorts/csv", 17 * 1024 * 1024),
+        ("POST", "/console/cohorts", 17 * 1024 * 1024),
         ("POST", "/v1/credentials/check", 256 * 1024),
         ("POST", "/verify", 256 * 1024),
         ("POST", "/credentials/verify", 256 * 1024),

@@ -21,6 +21,10 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from ledger.api.pages import (
     backpack_pages,
+    claims_inbox_pages,
+    cohort_pages,
+    credential_console_pages,
+    issued_pages,
     lookup_pages,
     public_pages,
     signin,
@@ -97,7 +101,17 @@ def mount(app: FastAPI, settings: Settings) -> None:
     app.state.consent_codes = Sealer(
         derive_key(pages.session_secret, b"ledger consent code"), b"consent-code"
     )
-    for module in (public_pages, signin, verify_pages, backpack_pages, lookup_pages):
+    for module in (
+        public_pages,
+        signin,
+        verify_pages,
+        backpack_pages,
+        lookup_pages,
+        cohort_pages,
+        issued_pages,
+        credential_console_pages,
+        claims_inbox_pages,
+    ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     swagger = Path(fastapi_offline.__file__).parent / "static"

@@ -24,7 +24,6 @@ from ledger.projections.backpack import CredentialRow
 from starlette.responses import RedirectResponse, Response
 
 from ledger.application.actor import Actor
-from ledger.domain.learner import learner_id_for
 from ledger.errors import InvalidInput, InvalidTransition, NotFound
 from ledger.standards.open_badges import linkedin_add_to_profile_url
 
@@ -36,7 +35,7 @@ verdicts = VerdictCache()
 
 def _own_credential(services: Any, actor: Actor, credential_id: UUID) -> dict[str, Any]:
     found: CredentialRow | None = services.views.credential(credential_id)
-    if found is None or found.learner_id != str(learner_id_for(actor.subject)):
+    if found is None or found.learner_id != str(services.ledger.learner_ids.of(actor.subject)):
         raise NotFound("credential not found")
     return found.shown()
 
@@ -68,7 +67,7 @@ def _uuids(values: list[str]) -> list[UUID]:
 def backpack(request: Request, actor: Learner) -> Response:
     """Every credential with its state."""
     services = request.app.state.services
-    learner_id = learner_id_for(actor.subject)
+    learner_id = services.ledger.learner_ids.of(actor.subject)
     return render(
         request,
         "backpack.html",
@@ -128,7 +127,7 @@ def linkedin(
 
 def _links_page(request: Request, actor: Actor, **extra: Any) -> Response:
     services = request.app.state.services
-    learner_id = learner_id_for(actor.subject)
+    learner_id = services.ledger.learner_ids.of(actor.subject)
     titles = {
         c.credential_id: c.achievement.get("title") for c in services.views.backpack(learner_id)
     }
@@ -199,7 +198,7 @@ def consent_code(request: Request, consent_id: str, learner_id: UUID) -> str:
 
 def _consents_page(request: Request, actor: Actor, **extra: Any) -> Response:
     services = request.app.state.services
-    learner_id = learner_id_for(actor.subject)
+    learner_id = services.ledger.learner_ids.of(actor.subject)
     consents = services.views.consents(learner_id)
     lookups = services.views.lookups(learner_id)
     public = services.settings.public_url
@@ -283,7 +282,7 @@ def withdraw_consent(
 
 def _claims_page(request: Request, actor: Actor, **extra: Any) -> Response:
     services = request.app.state.services
-    learner_id = learner_id_for(actor.subject)
+    learner_id = services.ledger.learner_ids.of(actor.subject)
     institutions = services.views.issuers()
     names = dict(institutions)
     claims = services.views.claims_of(learner_id)
@@ -355,7 +354,8 @@ def withdraw_claim(
     check_csrf(request.session, csrf_token)
     services = request.app.state.services
     if claim_id not in {
-        UUID(c["claim_id"]) for c in services.views.claims_of(learner_id_for(actor.subject))
+        UUID(c["claim_id"])
+        for c in services.views.claims_of(services.ledger.learner_ids.of(actor.subject))
     }:
         raise NotFound("claim not found")
     services.write(actor, lambda: services.ledger.withdraw_exemption_claim(claim_id))

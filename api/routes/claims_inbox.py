@@ -18,8 +18,7 @@ from ledger.api.problems import PROBLEM_RESPONSES
 from ledger.api.schemas import Page
 from pydantic import AwareDatetime
 
-from ledger.application import authorization
-from ledger.errors import NotFound, TamperDetected
+from ledger.application import authorization, claim_evidence
 from ledger.eventlog.canonical_json import format_datetime
 
 router = APIRouter(prefix="/v1", tags=["administrators"], responses=PROBLEM_RESPONSES)
@@ -28,36 +27,8 @@ ClaimState = Literal["pending", "approved", "rejected", "withdrawn", "any"]
 
 
 def evidence(services: Any, credential_ids: list[str], learner_id: str) -> list[dict[str, Any]]:
-    """Each evidence credential as the log says it is now: state, signatures, holder."""
-    checked = []
-    for credential_id in credential_ids:
-        item: dict[str, Any] = {"credential_id": credential_id}
-        try:
-            credential = services.ledger.credential(UUID(credential_id))
-        except NotFound:
-            item.update(state=None, signatures="missing", usable=False)
-        except TamperDetected as error:
-            item.update(state=None, signatures=f"failed: {error.kind}: {error}", usable=False)
-        else:
-            state = credential.status()
-            issuer = services.views.institution(credential.issuer_id)
-            revision = services.views.achievement_revisions(credential.achievement_id)
-            spec: dict[str, Any] = next(
-                (r["spec"] for r in revision if r["revision"] == credential.achievement_revision),
-                {},
-            )
-            item.update(
-                state=state,
-                signatures="verified: every event signed by a valid key and chained",
-                issuer_id=str(credential.issuer_id),
-                issuer_name=issuer["name"] if issuer else None,
-                achievement=spec.get("title"),
-                ects=spec.get("ects"),
-                held_by_claimant=str(credential.learner_id) == learner_id,
-                usable=state == "active" and str(credential.learner_id) == learner_id,
-            )
-        checked.append(item)
-    return checked
+    """Each evidence credential as the log says it is now (``claim_evidence.checked``)."""
+    return claim_evidence.checked(services.ledger, services.views, credential_ids, learner_id)
 
 
 @router.get("/issuers/{issuer_id}/claims")

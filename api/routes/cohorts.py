@@ -41,7 +41,7 @@ def template() -> Response:
     )
 
 
-async def _file(request: Request) -> bytes:
+async def csv_bytes(request: Request) -> bytes:
     """The CSV bytes: the body itself, or the ``file`` field of a multipart form."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > MAX_FILE_BYTES:
@@ -101,7 +101,7 @@ async def import_csv(
     """Check a cohort file (``dry_run=true``) or issue it atomically under an idempotency key."""
     if not dry_run and idempotency_key is None:
         raise InvalidInput("Idempotency-Key: required to import (not for a dry run)")
-    text = cohort_csv.decode(await _file(request))
+    text = cohort_csv.decode(await csv_bytes(request))
 
     def checked() -> None:
         with services.acting(actor):
@@ -119,6 +119,7 @@ async def import_csv(
             text,
             achievement_id=achievement_id,
             holders=services.views.learners_holding,
+            learner_ids_of=services.ledger.learner_ids.of_many,
         )
         return cohort.report()
     key = idempotency_key or ""

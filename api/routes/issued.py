@@ -2,7 +2,7 @@
 
 The learner's eduID subject is personal data: it arrives in a request body (never a
 URL, which ends up in logs), is turned into the pseudonymous learner id at once
-(``learner_id_for``) and is never stored; the read side only knows learner ids. Only
+(``LearnerIds``, keyed) and is never stored; the read side only knows learner ids. Only
 administrators of the institution (and the operator) see its list.
 """
 
@@ -24,7 +24,6 @@ from pydantic import AwareDatetime
 from starlette.responses import StreamingResponse
 
 from ledger.application.actor import Actor
-from ledger.domain.learner import learner_id_for
 from ledger.errors import InvalidInput
 from ledger.eventlog.canonical_json import format_datetime
 
@@ -48,20 +47,22 @@ def _administered(services: Any, actor: Actor, issuer_id: UUID) -> None:
         services.ledger.administered_issuer(issuer_id)
 
 
-def _filters(
+def filters_of(
     *,
     state: str | None,
     achievement_id: UUID | None,
-    learner_subject: str | None,
+    learner_id: UUID | None,
     issued_from: datetime | None,
     issued_until: datetime | None,
 ) -> dict[str, Any]:
+    """The read model's filters (a searched subject comes as its learner id: the caller
+    turns it into one with ``ledger.learner_ids``, which is keyed)."""
     if issued_from and issued_until and issued_until <= issued_from:
         raise InvalidInput("issued_until: must be after issued_from")
     return {
         "state": state,
         "achievement_id": achievement_id,
-        "learner_id": learner_id_for(learner_subject.strip()) if learner_subject else None,
+        "learner_id": learner_id,
         "issued_from": format_datetime(issued_from) if issued_from else None,
         "issued_until": format_datetime(issued_until) if issued_until else None,
     }
@@ -71,10 +72,12 @@ def _filters(
 def search(issuer_id: UUID, body: IssuedSearchIn, actor: StaffDep, services: ServicesDep) -> Page:
     """The issued list by learner subject, achievement, state and issue date, a page at a time."""
     _administered(services, actor, issuer_id)
-    filters = _filters(
+    filters = filters_of(
         state=body.state,
         achievement_id=body.achievement_id,
-        learner_subject=body.learner_subject,
+        learner_id=services.ledger.learner_ids.of(body.learner_subject.strip())
+        if body.learner_subject
+        else None,
         issued_from=body.issued_from,
         issued_until=body.issued_until,
     )
@@ -99,13 +102,19 @@ def export(
 ) -> StreamingResponse:
     """Every credential matching the filters as CSV, read a page at a time."""
     _administered(services, actor, issuer_id)
-    filters = _filters(
+    filters = filters_of(
         state=state,
         achievement_id=achievement_id,
-        learner_subject=None,
+        learner_id=None,
         issued_from=issued_from,
         issued_until=issued_until,
     )
+    return export_response(services, issuer_id, filters)
+
+
+def export_response(services: Any, issuer_id: UUID, filters: dict[str, Any]) -> StreamingResponse:
+    """The CSV of every credential matching ``filters`` (``filters_of``), a page at a time
+    (also the console's export, which passes the same filters)."""
 
     def lines() -> Iterator[str]:
         out = io.StringIO()

@@ -18,7 +18,6 @@ from ledger.api.schemas import (
     WithdrawIn,
 )
 
-from ledger.domain.learner import learner_id_for
 from ledger.errors import NotFound
 
 router = APIRouter(prefix="/v1/me", tags=["learners"], responses=PROBLEM_RESPONSES)
@@ -27,7 +26,7 @@ router = APIRouter(prefix="/v1/me", tags=["learners"], responses=PROBLEM_RESPONS
 @router.get("/backpack")
 def backpack(actor: LearnerDep, services: ServicesDep) -> BackpackOut:
     """Every credential with its state and history, consents, links, lookups and claims."""
-    learner_id = learner_id_for(actor.subject)
+    learner_id = services.ledger.learner_ids.of(actor.subject)
     views = services.views
     return BackpackOut(
         learner_id=learner_id,
@@ -44,7 +43,7 @@ def backpack(actor: LearnerDep, services: ServicesDep) -> BackpackOut:
 def credential(credential_id: UUID, actor: LearnerDep, services: ServicesDep) -> CredentialView:
     """One of the learner's credentials with its history."""
     found = services.views.credential(credential_id)
-    if found is None or found.learner_id != str(learner_id_for(actor.subject)):
+    if found is None or found.learner_id != str(services.ledger.learner_ids.of(actor.subject)):
         raise NotFound(f"credential {credential_id} not found")
     return CredentialView(**found.shown())
 

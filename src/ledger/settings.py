@@ -191,3 +191,6 @@ class _LayeredKeyStore:
 
     def add(self, private_key: Ed25519PrivateKey) -> str:
         return self._files.add(private_key)
+
+    def secret(self, name: str, *, create: bool = False) -> bytes:
+        return self._files.secret(name, create=create)

@@ -144,3 +144,80 @@ def test_a_learner_shares_with_the_keyboard_alone(web: Web, signed_in: Any) -> N
     learner.keyboard.press("Enter")
     learner.locator("#new-url").wait_for()
     assert learner.locator("#new-url").input_value().startswith(web.url + "/v1/shared/")
+
+
+def test_no_serious_accessibility_problem_on_the_console_issuing_pages(
+    web: Web, signed_in: Any, tmp_path: Path
+) -> None:
+    """The CSV import, the issued list, a credential's changes, the claims inbox."""
+    issuer_id, admin_headers, achievement_id = web.issuer_with_achievement()
+    credential_id = web.issue(issuer_id, admin_headers, achievement_id, LEARNER)
+    school_id = web.register_issuer("Hogeschool Ontvanger", "dean@school.example")
+    claimed = web.client.post(
+        "/v1/me/exemption-claims",
+        json={
+            "institution_id": str(school_id),
+            "programme": "MSc Data Science",
+            "credential_ids": [credential_id],
+        },
+        headers=web.token("learner", LEARNER),
+    )
+    assert claimed.status_code == 201, claimed.text
+    checked: list[str] = []
+
+    def check(name: str, page: Any) -> None:
+        _assert_accessible(page, name)
+        checked.append(name)
+
+    admin = signed_in("alice@uni.example", "administrator", ledger_issuer=str(issuer_id))
+    admin.goto(web.url + "/console/cohorts")
+    check("cohort upload", admin)
+    admin.get_by_role("button", name="Check the file").click()
+    check("cohort upload with errors", admin)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("learner_subject,colour\r\na b,red\r\nx@e.example,\r\nx@e.example,\r\n")
+    admin.get_by_label("Achievement").select_option(label="Data Science Foundations")
+    admin.get_by_label("CSV file").set_input_files(str(bad))
+    admin.get_by_role("button", name="Check the file").click()
+    check("cohort report with problems", admin)
+    good = tmp_path / "good.csv"
+    good.write_text("learner_subject,result.grade\r\ny@e.example,8\r\nz@e.example,7\r\n")
+    admin.get_by_label("CSV file").set_input_files(str(good))
+    admin.get_by_role("button", name="Check the file").click()
+    check("cohort ready", admin)
+    admin.get_by_role("button", name="Issue 2 credentials").click()
+    admin.get_by_test_id("import-done").wait_for()
+    check("cohort issued", admin)
+
+    admin.goto(web.url + "/console/issued")
+    check("issued list", admin)
+    admin.goto(web.url + "/console/issued?from=2030-01-01&until=2020-01-01")
+    check("issued list with errors", admin)
+    base = f"{web.url}/console/credentials/{credential_id}"
+    admin.goto(base)
+    check("console credential", admin)
+    admin.goto(base + "/amend")
+    check("amend", admin)
+    admin.get_by_role("button", name="Show the changes").click()
+    check("amend with errors", admin)
+    admin.get_by_label("Result").fill("grade = 9")
+    admin.get_by_label("Reason").fill("Corrected")
+    admin.get_by_role("button", name="Show the changes").click()
+    check("amend review", admin)
+    admin.get_by_role("button", name="Confirm the amendment").click()
+    check("credential amended", admin)
+    admin.goto(base + "/revoke")
+    check("revoke", admin)
+    admin.get_by_role("button", name="Revoke the credential for good").click()
+    check("revoke with errors", admin)
+
+    dean = signed_in("dean@school.example", "administrator", ledger_issuer=str(school_id))
+    dean.goto(web.url + "/console/claims")
+    check("claims inbox", dean)
+    dean.get_by_role("link", name="Decide on this claim").click()
+    check("claim", dean)
+    dean.get_by_role("button", name="Record the decision").click()
+    check("claim with errors", dean)
+    dean.goto(web.url + "/console/claims?state=any&lang=nl")
+    check("claims inbox in Dutch", dean)
+    assert len(checked) == 18

@@ -7,7 +7,6 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from ledger.cli.demo import EDUBADGE_BOARD, MICRO_DATA_SCIENCE
-from ledger.domain.learner import learner_id_for
 from ledger.standards.bitstring_status_list import Bitstring
 from tests.e2e.conftest import Server
 
@@ -397,7 +396,7 @@ def test_learner_sharing_consent_and_lookup(server: Server) -> None:
 
     employer = server.token("verifier", "hr@acme")
     lookup = {
-        "learner_id": str(learner_id_for("lea")),
+        "learner_id": str(server.ledger.learner_ids.of("lea")),
         "credential_id": credential_id,
         "purpose": "hiring",
     }

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from ledger.domain.learner import learner_id_for
 from tests.e2e.conftest import Server
 from tests.e2e.test_api import assert_problem, issue, setup_issuer
 
@@ -26,7 +25,10 @@ def test_a_lookup_for_another_purpose_is_refused_and_recorded(server: Server) ->
         headers=learner,
     )
     assert consent.status_code == 201, consent.text
-    lookup = {"learner_id": str(learner_id_for("pia")), "credential_id": credential_id}
+    lookup = {
+        "learner_id": str(server.ledger.learner_ids.of("pia")),
+        "credential_id": credential_id,
+    }
 
     other = server.client.post(
         "/v1/lookups", json={**lookup, "purpose": "Marketing research"}, headers=employer
@@ -49,6 +51,6 @@ def test_a_lookup_for_another_purpose_is_refused_and_recorded(server: Server) ->
     ]
     auditor = server.token("auditor", "auditor@example")
     trail = server.client.get(
-        f"/v1/audit/trails/learner/{learner_id_for('pia')}", headers=auditor
+        f"/v1/audit/trails/learner/{server.ledger.learner_ids.of('pia')}", headers=auditor
     ).json()["items"]
     assert any(item["topic"] == "ledger/Learner/LookupRefused" for item in trail)

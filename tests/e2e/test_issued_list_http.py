@@ -12,7 +12,6 @@ from typing import Any
 from uuid import UUID
 
 from ledger.cli.demo import EDUBADGE_BOARD
-from ledger.domain.learner import learner_id_for
 from tests.e2e.conftest import Server
 from tests.e2e.test_api import achievement_body, assert_problem
 from tests.e2e.test_console_institutions import onboard
@@ -63,7 +62,9 @@ def test_search_filter_page_and_export(server: Server) -> None:
     # By learner subject: both of s02's credentials, and only theirs.
     found = search(server, issuer_id, alice, learner_subject="s02@student.example")
     assert sorted(i["credential_id"] for i in found["items"]) == sorted([first[2], second[2]])
-    assert {i["learner_id"] for i in found["items"]} == {str(learner_id_for("s02@student.example"))}
+    assert {i["learner_id"] for i in found["items"]} == {
+        str(server.ledger.learner_ids.of("s02@student.example"))
+    }
     assert search(server, issuer_id, alice, learner_subject="nobody@x")["items"] == []
 
     # A rare state, two per page: 2, then 1, then nothing; never a short page before the end.

@@ -12,7 +12,6 @@ from ledger.application.ledger import CredentialOrder, Ledger
 from ledger.domain.achievement import AchievementSpec
 from ledger.domain.base import utcnow
 from ledger.domain.credential import Amendment
-from ledger.domain.learner import learner_id_for
 from ledger.domain.policy import NATIONAL_EXPERIMENT_1EC
 from ledger.errors import (
     CredentialRevoked,
@@ -48,7 +47,7 @@ def test_a_credential_survives_a_restart_with_its_history(ledger: Ledger) -> Non
     assert credential.status() == "suspended"
     assert credential.result == {"grade": "9"}
     assert credential.policy == "nl-microcredentials-pilot@v1"
-    assert credential.learner_id == learner_id_for("learner-1")
+    assert credential.learner_id == ledger.learner_ids.of("learner-1")
     assert reopened.credential(credential_id, version=1).result == {}
     assert [e.topic.rsplit("/", 1)[1] for e in reopened.history(credential_id)] == [
         "Issued",
@@ -175,19 +174,25 @@ def test_learners_act_on_their_own_backpack_only(ledger: Ledger) -> None:
     with acting_as(verifier("hr@acme")):
         assert (
             ledger.look_up(
-                learner_id=learner_id_for("alice"), credential_id=alices, purpose="hiring"
+                learner_id=ledger.learner_ids.of("alice"), credential_id=alices, purpose="hiring"
             ).id
             == alices
         )
         with pytest.raises(Forbidden):
-            ledger.look_up(learner_id=learner_id_for("bob"), credential_id=bobs, purpose="hiring")
+            ledger.look_up(
+                learner_id=ledger.learner_ids.of("bob"), credential_id=bobs, purpose="hiring"
+            )
     with acting_as(verifier("hr@other")), pytest.raises(Forbidden):
-        ledger.look_up(learner_id=learner_id_for("alice"), credential_id=alices, purpose="hiring")
-    assert ledger.learner(learner_id_for("alice")).lookups == 1
+        ledger.look_up(
+            learner_id=ledger.learner_ids.of("alice"), credential_id=alices, purpose="hiring"
+        )
+    assert ledger.learner(ledger.learner_ids.of("alice")).lookups == 1
     with acting_as(learner("alice")):
         ledger.withdraw_consent("alice", consent_id)
     with acting_as(verifier("hr@acme")), pytest.raises(Forbidden):
-        ledger.look_up(learner_id=learner_id_for("alice"), credential_id=alices, purpose="hiring")
+        ledger.look_up(
+            learner_id=ledger.learner_ids.of("alice"), credential_id=alices, purpose="hiring"
+        )
 
 
 def test_exemption_claims(ledger: Ledger) -> None:

@@ -17,7 +17,6 @@ from ledger.application.ledger import CredentialOrder, Ledger
 from ledger.application.privacy import seal, unseal
 from ledger.cli.main import main
 from ledger.domain.base import utcnow
-from ledger.domain.learner import learner_id_for
 from ledger.errors import Forbidden, InvalidTransition
 from tests.factories import admin, learner, new_achievement, new_issuer
 from tests.rawstore import RawEvents
@@ -42,7 +41,7 @@ def with_learner(ledger: Ledger) -> tuple[UUID, UUID]:
             expires_at=utcnow() + timedelta(days=30),
         )
         ledger.create_share_link(SUBJECT, credential_ids=[credential_id])
-    return learner_id_for(SUBJECT), credential_id
+    return ledger.learner_ids.of(SUBJECT), credential_id
 
 
 def test_the_log_never_holds_the_subject_in_clear(ledger: Ledger) -> None:

@@ -19,7 +19,6 @@ from ledger.projections.runner import ProjectionRunner, all_projections
 from ledger.application.actor import CLI_OPERATOR, acting_as
 from ledger.application.ledger import CredentialOrder, Ledger
 from ledger.cli.demo import build_demo
-from ledger.domain.learner import learner_id_for
 from ledger.errors import SignatureInvalid
 from ledger.standards.bitstring_status_list import Bitstring
 from tests.factories import admin, new_achievement, new_issuer
@@ -55,7 +54,7 @@ def test_projections_show_the_demo_world(ledger: Ledger, demo: dict[str, Any]) -
     runner.catch_up()
     views = ReadModels(runner)
     credentials = demo["credentials"]
-    learner = learner_id_for(demo["learners"][0])
+    learner = ledger.learner_ids.of(demo["learners"][0])
     backpack = views.backpack(learner)
     assert {c.credential_id for c in backpack} == {
         str(credentials["cohort"][0]),
@@ -242,7 +241,7 @@ def test_time_travel(ledger: Ledger) -> None:
     runner = ProjectionRunner(ledger)
     runner.catch_up()
     views = ReadModels(runner)
-    ids = views.credential_ids_of_learner(learner_id_for("t"))
+    ids = views.credential_ids_of_learner(ledger.learner_ids.of("t"))
     assert ids == [credential_id]
     assert [c.status() for c in backpack_at(ledger, ids, position=after_suspend)] == ["suspended"]
     entry = views.status(credential_id)

@@ -22,12 +22,13 @@ import pytest
 from ledger.projections.read_models import ReadModels
 from ledger.projections.runner import ProjectionRunner
 
-from ledger.application.actor import acting_as
+from ledger.application.actor import CLI_OPERATOR, acting_as
 from ledger.application.ledger import CredentialOrder, Ledger
 from ledger.cli.main import main
 from ledger.domain.achievement import upcast_spec_v1
+from ledger.domain.learner import legacy_learner_id
 from ledger.eventlog.signing_keys import FileKeyStore
-from tests.factories import admin
+from tests.factories import admin, learner
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "log-2026-12-01"
 EVENTS = 44
@@ -158,3 +159,29 @@ def test_new_events_join_the_old_log(stored: Path) -> None:
     assert code == 0, report
     assert report["events"] > EVENTS and report["ok"]
     assert (FIXTURE / "ledger.db").read_bytes() != (stored / "ledger.db").read_bytes()
+
+
+def test_the_old_logs_learners_keep_their_ids(stored: Path) -> None:
+    """Learner ids in a log cannot be rewritten: the fixture's learners (one with a record
+    of their own, eleven who only hold credentials) keep their unkeyed ids."""
+    demo = orjson.loads((stored / "demo.json").read_bytes())
+    ledger = Ledger(store_url(stored), key_store=FileKeyStore(stored / "keys"))
+    try:
+        subjects: list[str] = demo["learners"]
+        assert ledger.learner_ids.of_many(subjects) == [legacy_learner_id(s) for s in subjects]
+        runner = ProjectionRunner(ledger)
+        runner.catch_up()
+        views = ReadModels(runner)
+        cohort = {str(UUID(c)) for c in demo["credentials"]["cohort"]}
+        held = {c.credential_id for s in subjects for c in views.backpack(ledger.learner_ids.of(s))}
+        assert cohort <= held
+        first = legacy_learner_id(subjects[0])
+        with acting_as(learner(subjects[0])):
+            assert ledger.learner_subject(first) == subjects[0]
+        with acting_as(CLI_OPERATOR):
+            ledger.erase_learner(first, reason="the learner asked")
+        assert ledger.learner(first).erased and ledger.data_keys.key(first) is None
+        # A subject the old log never named gets a keyed id.
+        assert ledger.learner_ids.of("eduid-new-001").version == 8
+    finally:
+        ledger.close()

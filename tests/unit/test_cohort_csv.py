@@ -9,7 +9,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ledger.application import cohort_csv
-from ledger.domain.learner import learner_id_for
 from ledger.errors import InvalidInput
 
 
@@ -63,10 +62,12 @@ def test_unknown_and_missing_columns_are_header_problems() -> None:
 
 def test_learners_who_hold_the_achievement_are_named() -> None:
     achievement = uuid4()
+    ids = {"alice": uuid4(), "bob": uuid4()}
     cohort = cohort_csv.dry_run(
         "learner_subject\nalice\nbob\n",
         achievement_id=achievement,
-        holders=lambda a: {str(learner_id_for("bob"))} if a == achievement else set(),
+        holders=lambda a: {str(ids["bob"])} if a == achievement else set(),
+        learner_ids_of=lambda subjects: [ids[s] for s in subjects],
     )
     assert cohort.report()["problems"] == [
         {"row": 3, "problems": ["this learner already holds this achievement"]}

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from ledger.domain.base import LedgerAggregate, utcnow
 from ledger.domain.keyregistry import KEY_REGISTRY_ID
-from ledger.domain.learner import learner_id_for
+from ledger.domain.learner import legacy_learner_id
 from ledger.errors import TamperDetected
 from ledger.eventlog.canonical_json import format_datetime, loads
 from ledger.eventlog.envelope import (
@@ -101,7 +101,7 @@ def test_a_genuine_event_reads_back() -> None:
     learner_registered = MAPPER.to_domain_event(EVENT)
     # A version 1 event held the subject in clear; it reads back upcast to version 2.
     assert learner_registered.sealed_subject == "clear:s"  # type: ignore[attr-defined]
-    assert learner_registered.learner_id == learner_id_for("s")  # type: ignore[attr-defined]
+    assert learner_registered.learner_id == legacy_learner_id("s")  # type: ignore[attr-defined]
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])

@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from uuid import UUID
 
-from ledger.domain.learner import learner_id_for
-
 Role = Literal["operator", "administrator", "learner", "verifier", "auditor", "system"]
 ROLES: tuple[str, ...] = ("operator", "administrator", "learner", "verifier", "auditor", "system")
 
@@ -28,6 +26,9 @@ class Actor:
     role: Role
     authenticated_by: str
     issuer_id: UUID | None = None
+    #: A learner's pseudonymous learner id, filled in by the ledger
+    #: (``LearnerIds.resolve``): deriving it takes a secret the actor does not hold.
+    learner_id: UUID | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The actor as it is signed into an event envelope.
@@ -47,7 +48,9 @@ class Actor:
     def recorded_subject(self) -> str:
         """Who the log says acted: the subject, or a learner's pseudonymous id."""
         if self.role == "learner":
-            return f"learner:{learner_id_for(self.subject)}"
+            if self.learner_id is None:
+                raise ValueError("a learner is recorded by their learner id: resolve it first")
+            return f"learner:{self.learner_id}"
         return self.subject
 
 

@@ -21,7 +21,6 @@ from uuid import UUID
 from ledger.application.actor import SYSTEM, Actor, current_actor
 from ledger.domain.credential import Credential
 from ledger.domain.issuer import Issuer
-from ledger.domain.learner import learner_id_for
 from ledger.errors import Forbidden, NotFound
 
 #: Roles that may do anything: the operator, and the ledger acting on its own.
@@ -90,10 +89,11 @@ def require_own_issuer(actor: Actor, issuer_id: UUID, issuers: Callable[[UUID], 
 
 
 def owns_backpack(actor: Actor, learner_id: UUID) -> bool:
-    """Whether the actor is this learner (or privileged)."""
+    """Whether the actor is this learner (or privileged); a learner actor's id must have
+    been resolved (``LearnerIds.resolve``), else they own nothing."""
     if is_privileged(actor):
         return True
-    return actor.role == "learner" and learner_id_for(actor.subject) == learner_id
+    return actor.role == "learner" and actor.learner_id == learner_id
 
 
 def require_learner(actor: Actor, learner_id: UUID, *, hidden: str | None = None) -> None:

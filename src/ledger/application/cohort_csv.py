@@ -27,7 +27,6 @@ from typing import Any
 from uuid import UUID
 
 from ledger.application.ledger import CredentialOrder, Ledger
-from ledger.domain.learner import learner_id_for
 from ledger.errors import InvalidInput
 
 SUBJECT = "learner_subject"
@@ -49,6 +48,8 @@ TEMPLATE = (
 Progress = Callable[[int, int, str], None]
 #: The learner ids (as text) who hold a live credential of an achievement (read side).
 Holders = Callable[[UUID], set[str]]
+#: The learner ids of eduID subjects (``LearnerIds.of_many``: keyed, so the ledger's).
+LearnerIdsOf = Callable[[list[str]], list[UUID]]
 
 
 @dataclass
@@ -222,13 +223,17 @@ def _mark_duplicates(rows: Iterable[CohortRow]) -> None:
             first[row.subject] = row.row
 
 
-def check_holders(cohort: CohortFile, achievement_id: UUID, holders: Holders) -> None:
+def check_holders(
+    cohort: CohortFile, achievement_id: UUID, holders: Holders, learner_ids_of: LearnerIdsOf
+) -> None:
     """Mark rows whose learner already holds a live credential of this achievement."""
     held = holders(achievement_id)
     if not held:
         return
-    for row in cohort.rows:
-        if row.subject and str(learner_id_for(row.subject)) in held:
+    named = [row for row in cohort.rows if row.subject]
+    ids = learner_ids_of([row.subject for row in named])
+    for row, learner_id in zip(named, ids, strict=True):
+        if str(learner_id) in held:
             row.problems.append("this learner already holds this achievement")
             row.order = None
 
@@ -254,11 +259,16 @@ class CohortImport:
 
 
 def dry_run(
-    text: str, *, achievement_id: UUID, holders: Holders, progress: Progress | None = None
+    text: str,
+    *,
+    achievement_id: UUID,
+    holders: Holders,
+    learner_ids_of: LearnerIdsOf,
+    progress: Progress | None = None,
 ) -> CohortFile:
     """Every row with its problems; nothing is written."""
     cohort = parse(text, progress=progress)
-    check_holders(cohort, achievement_id, holders)
+    check_holders(cohort, achievement_id, holders, learner_ids_of)
     return cohort
 
 
@@ -279,7 +289,7 @@ def import_cohort(
     """
     cohort = parse(text, progress=progress)
     if not ledger.request_completed(issuer_id, request_id):
-        check_holders(cohort, achievement_id, holders)
+        check_holders(cohort, achievement_id, holders, ledger.learner_ids.of_many)
     if not cohort.ok:
         raise CohortRefused.of(cohort)
     orders = [row.order for row in cohort.rows if row.order is not None]

@@ -34,6 +34,7 @@ from eventsourcing.utils import get_topic
 
 from ledger.application import authorization
 from ledger.application.actor import SYSTEM, Actor, current_actor
+from ledger.application.learner_ids import LearnerIds, LegacyLearnerIds
 from ledger.application.privacy import LearnerDataKeys, new_data_key, seal, unseal
 from ledger.application.status_entries import StatusEntryPool
 from ledger.domain.achievement import Achievement, AchievementSpec
@@ -43,7 +44,7 @@ from ledger.domain.exemption import ExemptionClaim
 from ledger.domain.issuance import IssuanceRequest, issuance_request_id
 from ledger.domain.issuer import Issuer
 from ledger.domain.keyregistry import KEY_REGISTRY_ID, OPERATOR, KeyRegistry
-from ledger.domain.learner import CLEAR_SUBJECT, Learner, learner_id_for
+from ledger.domain.learner import CLEAR_SUBJECT, Learner
 from ledger.domain.log_checkpoints import LOG_CHECKPOINTS_ID, LogCheckpoints
 from ledger.domain.policy import StudyLoadPolicy, alternatives
 from ledger.errors import (
@@ -60,7 +61,7 @@ from ledger.eventlog.canonical_json import canonical_bytes
 from ledger.eventlog.chain import ChainedRepository, project_chained
 from ledger.eventlog.keyring import KeyRing
 from ledger.eventlog.persistence import StoreConfig, create_private_file, parse_store_url
-from ledger.eventlog.signing_keys import KeyStore, encode_public_key, key_id
+from ledger.eventlog.signing_keys import SECRET_NAMES, KeyStore, encode_public_key, key_id
 from ledger.eventlog.signing_mapper import SealingContext, SignedEventMapper, sealing
 from ledger.eventlog.signing_store import SigningEventStore
 
@@ -120,9 +121,15 @@ class Ledger(Application[UUID]):
         self.data_keys = LearnerDataKeys(
             self.recorder.datastore,  # type: ignore[attr-defined]
             kind=self.store.kind,
+            kek=lambda: self._secret("data-keys"),
         )
+        legacy = LegacyLearnerIds(self.recorder, kind=self.store.kind)
+        #: The learner id of an eduID subject (keyed; see ``learner_ids``).
+        self.learner_ids = LearnerIds(lambda: self._secret("learner-ids"), legacy)
         if self.factory.env_create_table():  # type: ignore[attr-defined]
             self.data_keys.create_table()
+            legacy.create_and_scan()
+            self.data_keys.wrap_clear_keys()
         #: Holds a record about to be written on against the history the read side
         #: verified (``record id, loaded version, chain head``); raises if it was cut.
         self.history_check: Callable[[UUID, int, str], None] | None = None
@@ -144,6 +151,25 @@ class Ledger(Application[UUID]):
     def construct_event_store(self) -> EventStore[UUID]:
         """The library's event store, with large batches signed on every core."""
         return SigningEventStore(mapper=self.mapper, recorder=self.recorder)
+
+    def _secret(self, name: str) -> bytes:
+        """A secret of the key store, made on first need unless the store shows it existed.
+
+        The secrets are made together. Wrapped data keys prove that they were made
+        before: making new ones then would strand every learner (their keys
+        unopenable, their ids changed), so a missing file is refused as a lost key.
+        """
+        try:
+            return self.key_store.secret(name)
+        except KeyUnavailable:
+            if self.data_keys.any_wrapped():
+                raise KeyUnavailable(
+                    f"the key directory lacks the {name!r} secret although this store's "
+                    "learners depend on it: restore it from the backup of the keys"
+                ) from None
+            for each in SECRET_NAMES:
+                self.key_store.secret(each, create=True)
+            return self.key_store.secret(name)
 
     def _load_registry_events(self, gt: int | None) -> Sequence[StoredEvent]:
         return self.recorder.select_events(KEY_REGISTRY_ID, gt=gt)
@@ -191,7 +217,7 @@ class Ledger(Application[UUID]):
                 if loaded > 0 and head is not None:
                     self.history_check(aggregate.id, loaded, head)
         kid, private_key = self._signing_key(authority)
-        actor = current_actor() or SYSTEM
+        actor = self.learner_ids.resolve(current_actor() or SYSTEM)
         context = SealingContext(
             kid=kid,
             private_key=private_key,
@@ -302,9 +328,12 @@ class Ledger(Application[UUID]):
 
     # Every decision is ledger.application.authorization's; these apply it to the actor.
 
-    @staticmethod
-    def _actor() -> Actor:
-        return authorization.acting()
+    def acting(self) -> Actor:
+        """The acting party (``authorization.acting``), a learner with their learner id."""
+        return self.learner_ids.resolve(authorization.acting())
+
+    def _actor(self) -> Actor:
+        return self.acting()
 
     def _require_operator(self) -> None:
         authorization.require_operator(self._actor())
@@ -322,8 +351,14 @@ class Ledger(Application[UUID]):
     # -- keys and issuers ---------------------------------------------------------
 
     def establish(self) -> str:
-        """Create the operator key and the key registry; returns the operator key id."""
+        """Create the operator key and the key registry; returns the operator key id.
+
+        Also makes the key store's secrets (keyed learner ids, the key-encryption key of
+        data keys), so that ``ledger init`` leaves a key directory complete for backup.
+        """
         self._require_operator()
+        for name in SECRET_NAMES:
+            self._secret(name)
         if self.keyring.registry is None:
             self.keyring.refresh()
         if self.keyring.registry is not None:
@@ -572,7 +607,7 @@ class Ledger(Application[UUID]):
         )
         # Every order is checked before entries are taken: a reservation is a write,
         # and bad input must change nothing.
-        learner_ids = [learner_id_for(_subject(order.learner_subject)) for order in orders]
+        learner_ids = self.learner_ids.of_many(_subject(o.learner_subject) for o in orders)
         for order in orders:
             Credential.check_validity(order.valid_from or now, order.valid_until)
         entries = self.status_entries.take(issuer.id, len(orders))
@@ -667,7 +702,7 @@ class Ledger(Application[UUID]):
 
     def _learner_or_new(self, subject: str) -> Learner:
         subject = _subject(subject)
-        learner_id = learner_id_for(subject)
+        learner_id = self.learner_ids.of(subject)
         self._require_learner(learner_id)
         try:
             return self.learner(learner_id)
@@ -812,7 +847,7 @@ class Ledger(Application[UUID]):
         motivation: str = "",
     ) -> UUID:
         """A learner claims an exemption with their credentials."""
-        learner_id = learner_id_for(_subject(learner_subject))
+        learner_id = self.learner_ids.of(_subject(learner_subject))
         self._require_learner(learner_id)
         self.issuer(institution_id)
         backing: dict[UUID, tuple[UUID, str]] = {}

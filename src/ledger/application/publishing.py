@@ -143,7 +143,7 @@ class Publisher:
             issuer = self.ledger.issuer(credential.issuer_id)
         except NotFound:
             raise NotFound(f"credential {credential_id} not found") from None
-        if not authorization.may_read_credential(authorization.acting(), credential, issuer):
+        if not authorization.may_read_credential(self.ledger.acting(), credential, issuer):
             raise NotFound(f"credential {credential_id} not found")
         issued_digest, awarded_at, version_at = self._version_facts(credential_id)
         spec = self.ledger.achievement(credential.achievement_id).revisions[

@@ -16,7 +16,6 @@ from typing import Any
 from uuid import UUID
 
 from ledger.cli.console_commands import _instant, _views, emit, open_ledger
-from ledger.domain.learner import learner_id_for
 from ledger.errors import InvalidInput, NotFound
 from ledger.eventlog.envelope import open_row
 from ledger.transparency.proof_verifier import ProofError, verify_consistency, verify_inclusion
@@ -28,7 +27,12 @@ def cmd_trail(args: argparse.Namespace) -> int:
     """Every event of a credential, issuer, learner or actor, in log order."""
     key = args.key
     if args.kind == "learner" and args.subject:
-        key = str(learner_id_for(args.key))
+        # Learner ids are keyed: only the ledger, with its key directory, derives one.
+        ledger = open_ledger(args.store)
+        try:
+            key = str(ledger.learner_ids.of(args.key))
+        finally:
+            ledger.close()
     views = _views(args.store)
     items: list[dict[str, Any]] = []
     after = 0

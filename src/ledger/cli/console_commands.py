@@ -453,6 +453,7 @@ def cmd_issue_cohort(args: argparse.Namespace) -> int:
                 text,
                 achievement_id=achievement_id,
                 holders=views.learners_holding,
+                learner_ids_of=ledger.learner_ids.of_many,
                 progress=progress,
             )
             report = cohort.report()

@@ -19,7 +19,7 @@ from eventsourcing.persistence import PersistenceError
 
 from ledger.application.actor import CLI_OPERATOR, acting_as
 from ledger.application.ledger import Ledger
-from ledger.cli import audit_commands, auditor_console, console_commands
+from ledger.cli import audit_commands, auditor_console, claims_commands, console_commands
 from ledger.cli.demo import build_demo
 from ledger.errors import Conflict, LedgerError
 from ledger.eventlog.canonical_json import loads, to_json_value
@@ -176,12 +176,10 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
 
 def cmd_erase_learner(args: argparse.Namespace) -> int:
     """Erase a learner's personal data (their data key); the log stays intact."""
-    from ledger.domain.learner import learner_id_for  # noqa: PLC0415
-
     ledger = open_ledger(args.store)
     if bool(args.subject) == bool(args.learner_id):
         raise ValueError("give either a learner id or --subject")
-    learner_id = learner_id_for(args.subject) if args.subject else UUID(args.learner_id)
+    learner_id = ledger.learner_ids.of(args.subject) if args.subject else UUID(args.learner_id)
     with acting_as(CLI_OPERATOR):
         ledger.erase_learner(
             learner_id, reason=args.reason, holds_credentials=_holds_credentials(ledger, learner_id)
@@ -451,6 +449,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit_commands.add_commands(commands, common)
     console_commands.add_commands(commands, common)
     auditor_console.add_commands(commands, common)
+    claims_commands.add_commands(commands, common)
     _add_standard_commands(commands, common)
     return parser
 

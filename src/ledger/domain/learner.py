@@ -1,7 +1,9 @@
 """Learner: a pseudonymous eduID subject, their consents and share links.
 
 The learner aggregate's id is derived from the eduID pseudonym, so the same
-subject always finds the same backpack. A consent lets one grantee look up
+subject always finds the same backpack: by a keyed function the application holds
+(``ledger.application.learner_ids``); logs written before that hold the unkeyed
+``legacy_learner_id``. A consent lets one grantee look up
 named credentials (or all) for one purpose until it expires or is withdrawn;
 every lookup made under it is recorded here, where the learner sees it. A share
 link is known to the ledger only by the SHA-256 of its secret token.
@@ -19,8 +21,12 @@ from ledger.domain.base import LedgerAggregate, utcnow
 from ledger.errors import Forbidden, InvalidInput, InvalidTransition, NotFound
 
 
-def learner_id_for(subject: str) -> UUID:
-    """The learner aggregate id of an eduID subject (``Actor`` records learners by it too)."""
+def legacy_learner_id(subject: str) -> UUID:
+    """The unkeyed learner id of logs written before keyed ids (anyone can compute it).
+
+    Only for subjects whose learner the log already names by it, and for upcasting
+    version 1 events; new learners get ``ledger.application.learner_ids`` ids.
+    """
     return uuid5(NAMESPACE_URL, f"urn:ledger:learner:{subject}")
 
 
@@ -98,7 +104,7 @@ class Learner(LedgerAggregate):
         @staticmethod
         def upcast_v1_v2(state: dict[str, object]) -> None:
             subject = str(state.pop("subject"))
-            state["learner_id"] = str(learner_id_for(subject))
+            state["learner_id"] = str(legacy_learner_id(subject))
             state["sealed_subject"] = CLEAR_SUBJECT + subject
 
     #: A new learner's data key until the application stores it with the first event

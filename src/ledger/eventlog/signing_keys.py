@@ -26,6 +26,10 @@ from ledger.errors import ConfigurationError, KeyUnavailable, SignatureInvalid
 
 KEY_ID_PREFIX = "ed25519:"
 SIGNATURE_BYTES = 64
+#: The secrets kept beside the signing keys (``KeyStore.secret``): the key of keyed
+#: learner ids and the key-encryption key of learners' data keys (docs/decisions.md).
+SECRET_NAMES = ("learner-ids", "data-keys")
+SECRET_BYTES = 32
 
 
 def raw_public_bytes(public_key: Ed25519PublicKey) -> bytes:
@@ -78,12 +82,34 @@ class KeyStore(Protocol):
         """Keep a new private key and return its key id."""
         ...
 
+    def secret(self, name: str, *, create: bool = False) -> bytes:
+        """A named 32-byte secret kept with the keys, never in the log or the database.
+
+        Raises ``KeyUnavailable`` when it does not exist, unless ``create`` (then a
+        fresh one is made, or the one a racing process made first is returned).
+        """
+        ...
+
+
+def _check_secret_name(name: str) -> None:
+    if name not in SECRET_NAMES:
+        raise KeyUnavailable(f"unknown secret {name!r}")
+
 
 class MemoryKeyStore:
     """Keys held in process memory: for tests and for keys given by environment."""
 
     def __init__(self, keys: Mapping[str, Ed25519PrivateKey] | None = None) -> None:
         self._keys: dict[str, Ed25519PrivateKey] = dict(keys or {})
+        self._secrets: dict[str, bytes] = {}
+
+    def secret(self, name: str, *, create: bool = False) -> bytes:
+        _check_secret_name(name)
+        if name not in self._secrets:
+            if not create:
+                raise KeyUnavailable(f"no secret {name!r} in memory")
+            self._secrets[name] = os.urandom(SECRET_BYTES)
+        return self._secrets[name]
 
     def private_key(self, kid: str) -> Ed25519PrivateKey:
         try:
@@ -109,6 +135,7 @@ class FileKeyStore:
         self.directory = directory
         self._passphrase = passphrase
         self._cache: dict[str, Ed25519PrivateKey] = {}
+        self._secrets: dict[str, bytes] = {}
 
     def _path(self, kid: str) -> Path:
         if not kid.startswith(KEY_ID_PREFIX) or not kid[len(KEY_ID_PREFIX) :].isalnum():
@@ -150,6 +177,46 @@ class FileKeyStore:
             handle.write(pem)
         self._cache[kid] = private_key
         return kid
+
+    def secret(self, name: str, *, create: bool = False) -> bytes:
+        """``<name>.secret`` in the key directory: 32 raw bytes, readable by the owner only.
+
+        Not encrypted under the passphrase: like the key directory as a whole it must be
+        kept apart from the database (and backed up with the keys); see docs/decisions.md.
+        """
+        _check_secret_name(name)
+        cached = self._secrets.get(name)
+        if cached is not None:
+            return cached
+        path = self.directory / f"{name}.secret"
+        try:
+            value = path.read_bytes()
+        except FileNotFoundError:
+            if not create:
+                raise KeyUnavailable(f"no {path.name} in {self.directory}") from None
+            value = self._create_secret(path)
+        if len(value) != SECRET_BYTES:
+            raise KeyUnavailable(f"{path} does not hold a {SECRET_BYTES}-byte secret")
+        self._secrets[name] = value
+        return value
+
+    def _create_secret(self, path: Path) -> bytes:
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        value = os.urandom(SECRET_BYTES)
+        partial = path.with_name(f"{path.name}.{os.getpid()}.new")
+        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(value)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            # A hard link appears whole or not at all; a racer that linked first wins.
+            os.link(partial, path)
+        except FileExistsError:
+            value = path.read_bytes()
+        finally:
+            partial.unlink()
+        return value
 
 
 def load_pem_keys(pem_text: str, *, passphrase: bytes | None = None) -> MemoryKeyStore:
