@@ -223,6 +223,12 @@ class ConsentIn(Strict):
 class ShareLinkIn(Strict):
     credential_ids: list[UUID] = Field(min_length=1, max_length=1000)
     expires_at: Instant | None = None
+    shown_name: Name | None = Field(
+        default=None,
+        min_length=1,
+        description="The learner's name as the link's page shows it; leave it out (the "
+        "default) to show no name. Kept sealed under the learner's data key.",
+    )
 
 
 class ShareLinkOut(BaseModel):

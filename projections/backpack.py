@@ -38,6 +38,7 @@ class BackpackProjection(Projection):
         "backpack_issuers",
         "backpack_consents",
         "backpack_share_links",
+        "backpack_share_link_names",
         "backpack_lookups",
         "backpack_refused_lookups",
         "backpack_erasures",
@@ -72,6 +73,13 @@ class BackpackProjection(Projection):
         "link_id TEXT PRIMARY KEY, learner_id TEXT NOT NULL, token_digest TEXT NOT NULL UNIQUE, "
         "credential_ids TEXT NOT NULL, expires_at TEXT, revoked INTEGER NOT NULL)",
         "CREATE INDEX IF NOT EXISTS backpack_share_links_learner ON backpack_share_links (learner_id)",
+        # The learner's choice of name on a link's page: the name sealed under their data
+        # key, or "" for none. Links made without the choice (before it existed, or in
+        # one step for LinkedIn) have no row.
+        "CREATE TABLE IF NOT EXISTS backpack_share_link_names ("
+        "link_id TEXT PRIMARY KEY, learner_id TEXT NOT NULL, sealed_name TEXT NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS backpack_share_link_names_learner "
+        "ON backpack_share_link_names (learner_id)",
         "CREATE TABLE IF NOT EXISTS backpack_lookups ("
         "position BIGINT PRIMARY KEY, learner_id TEXT NOT NULL, consent_id TEXT NOT NULL, "
         "grantee TEXT NOT NULL, credential_id TEXT NOT NULL, purpose TEXT NOT NULL, at TEXT NOT NULL)",
@@ -236,6 +244,11 @@ class BackpackProjection(Projection):
                 time_text(event.expires_at),
             ),
         )
+        if event.sealed_name is not None:
+            cursor.execute(
+                "INSERT INTO backpack_share_link_names VALUES (?, ?, ?)",
+                (str(event.link_id), str(event.originator_id), event.sealed_name),
+            )
 
     @handles("ledger/Learner/ShareLinkRevoked")
     def _share_link_revoked(self, cursor: Cursor, applied: Applied) -> None:
@@ -254,6 +267,8 @@ class BackpackProjection(Projection):
         cursor.execute(
             "UPDATE backpack_share_links SET revoked = 1 WHERE learner_id = ?", (learner_id,)
         )
+        # Unreadable once the learner's key is destroyed; not kept anyway.
+        cursor.execute("DELETE FROM backpack_share_link_names WHERE learner_id = ?", (learner_id,))
         cursor.execute(
             "INSERT INTO backpack_erasures VALUES (?, ?, ?)",
             (learner_id, time_text(event.timestamp), applied.position),
@@ -332,11 +347,14 @@ class CredentialRow:
 
 @dataclass(frozen=True)
 class ShareLinkRow:
-    """An open share link: whose, and which credentials it shows."""
+    """An open share link: whose, which credentials it shows, and the learner's name
+    as its page shows it, sealed under their data key ("": the learner chose to show
+    none; None: the link was made without that choice)."""
 
     link_id: str
     learner_id: str
     credential_ids: list[str]
+    sealed_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -442,8 +460,10 @@ class BackpackQueries(Queries):
     def share_links(self, learner_id: UUID) -> list[dict[str, Any]]:
         """A learner's share links."""
         rows = self._query(
-            "SELECT link_id, credential_ids, expires_at, revoked FROM backpack_share_links "
-            "WHERE learner_id = ? ORDER BY link_id",
+            "SELECT l.link_id, l.credential_ids, l.expires_at, l.revoked, n.sealed_name "
+            "FROM backpack_share_links l "
+            "LEFT JOIN backpack_share_link_names n ON n.link_id = l.link_id "
+            "WHERE l.learner_id = ? ORDER BY l.link_id",
             (str(learner_id),),
         )
         return [
@@ -452,6 +472,7 @@ class BackpackQueries(Queries):
                 "credential_ids": orjson.loads(r[1]),
                 "expires_at": r[2],
                 "revoked": bool(r[3]),
+                "shows_name": bool(r[4]),
             }
             for r in rows
         ]
@@ -459,17 +480,19 @@ class BackpackQueries(Queries):
     def share_link_by_digest(self, token_digest: str) -> ShareLinkRow | None:
         """The share link a token opens, if it is still open."""
         rows = self._query(
-            "SELECT link_id, learner_id, credential_ids, expires_at, revoked FROM backpack_share_links "
-            "WHERE token_digest = ?",
+            "SELECT l.link_id, l.learner_id, l.credential_ids, l.expires_at, l.revoked, "
+            "n.sealed_name FROM backpack_share_links l "
+            "LEFT JOIN backpack_share_link_names n ON n.link_id = l.link_id "
+            "WHERE l.token_digest = ?",
             (token_digest,),
         )
         if not rows:
             return None
-        link_id, learner_id, credential_ids, expires_at, revoked = rows[0]
+        link_id, learner_id, credential_ids, expires_at, revoked, sealed_name = rows[0]
         open_now = not revoked and (expires_at is None or expires_at > format_datetime(utcnow()))
         if not open_now:
             return None
-        return ShareLinkRow(link_id, learner_id, orjson.loads(credential_ids))
+        return ShareLinkRow(link_id, learner_id, orjson.loads(credential_ids), sealed_name)
 
     def lookups(self, learner_id: UUID) -> list[dict[str, Any]]:
         """Every register lookup made under the learner's consents, and every one refused

@@ -26,6 +26,8 @@ from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = os.environ.get("LEDGER_CHROMIUM", "/usr/bin/chromium")
+#: The subject the screenshots' server accepts as the ledger operator.
+OPERATOR = "operator@ledger.example"
 
 
 def free_port() -> int:
@@ -56,6 +58,7 @@ def main() -> int:
             "LEDGER_KEY_DIR": f"{folder}/keys",
             "LEDGER_PUBLIC_URL": base,
             "LEDGER_ENV": "development",
+            "LEDGER_OPERATOR_SUBJECTS": OPERATOR,
         }
         cli = [sys.executable, "-m", "ledger.cli.main"]
         subprocess.run([*cli, "init"], env=env, check=True, capture_output=True)
@@ -124,6 +127,8 @@ def take(base: str, made: dict[str, Any], out: Path, width: int) -> None:
         shot(me, "backpack-credential")
         me.goto(base + "/backpack/share-links")
         me.locator("input[name=credentials]").first.check()
+        me.get_by_label("Show my name on the page").check()
+        me.get_by_label("Name to show").fill("Eva de Vries")
         me.get_by_role("button", name="Make the link").click()
         shot(me, "share-links")
         me.goto(base + "/backpack/consents")
@@ -137,7 +142,38 @@ def take(base: str, made: dict[str, Any], out: Path, width: int) -> None:
         employer.goto(consent_link)
         employer.get_by_role("button", name="Look up now").click()
         shot(employer, "lookup")
+        take_console_setup(browser, viewport, base, made, shot)
         browser.close()
+
+
+def take_console_setup(
+    browser: Any, viewport: dict[str, int], base: str, made: dict[str, Any], shot: Any
+) -> None:
+    """The console's onboarding and achievement pages (operator and administrator)."""
+    university = made["issuers"]["university"]
+    operator = browser.new_context(viewport=viewport).new_page()
+    dev_sign_in(operator, base, OPERATOR)
+    shot(operator, "console-institutions")
+    operator.goto(f"{base}/console/keys/{university}")
+    operator.get_by_label("Key", exact=True).select_option(index=1)
+    operator.get_by_label("Compromised since (UTC)").fill("2020-01-01T00:00:00")
+    operator.get_by_role("button", name="Show what it invalidates").click()
+    shot(operator, "console-key-compromise")
+
+    admin = browser.new_context(viewport=viewport).new_page()
+    admin.goto(f"{base}/signin?subject=alice@uni.example&role=administrator")
+    admin.get_by_label("Issuer id (administrators only)").fill(str(university))
+    admin.get_by_role("button", name="Sign in for development").click()
+    admin.wait_for_load_state()
+    shot(admin, "console-home")
+    admin.goto(f"{base}/console/achievements/{made['achievements']['data_science']}")
+    shot(admin, "console-achievement")
+    admin.goto(f"{base}/console/achievements/{made['achievements']['data_science']}/revise")
+    admin.get_by_label("Why does it change?").fill("A shorter course")
+    admin.get_by_label("Study load (hours)").fill("28")
+    admin.get_by_label("Study load (ECTS)").fill("1")
+    admin.get_by_role("button", name="Record the revision").click()
+    shot(admin, "console-achievement-refused")
 
 
 if __name__ == "__main__":

@@ -20,9 +20,11 @@ import fastapi_offline
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from ledger.api.pages import (
+    achievement_pages,
     backpack_pages,
     claims_inbox_pages,
     cohort_pages,
+    console_pages,
     credential_console_pages,
     issued_pages,
     lookup_pages,
@@ -107,6 +109,8 @@ def mount(app: FastAPI, settings: Settings) -> None:
         verify_pages,
         backpack_pages,
         lookup_pages,
+        console_pages,
+        achievement_pages,
         cohort_pages,
         issued_pages,
         credential_console_pages,

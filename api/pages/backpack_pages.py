@@ -24,6 +24,7 @@ from ledger.projections.backpack import CredentialRow
 from starlette.responses import RedirectResponse, Response
 
 from ledger.application.actor import Actor
+from ledger.application.ledger import check_shown_name
 from ledger.errors import InvalidInput, InvalidTransition, NotFound
 from ledger.standards.open_badges import linkedin_add_to_profile_url
 
@@ -110,7 +111,9 @@ def linkedin(
     document = verdicts.verdict(services, found).document
     _, token = services.write(
         actor,
-        lambda: services.ledger.create_share_link(actor.subject, credential_ids=[credential_id]),
+        lambda: services.ledger.create_share_link(
+            actor.subject, credential_ids=[credential_id], name_asked=False
+        ),
     )
     page = share_url(services, token)
     return render(
@@ -139,6 +142,7 @@ def _links_page(request: Request, actor: Actor, **extra: Any) -> Response:
         titles=titles,
         new_url=extra.get("new_url"),
         errors=extra.get("errors", {}),
+        form=extra.get("form", {}),
     )
 
 
@@ -154,26 +158,36 @@ def create_share_link(
     actor: Learner,
     credentials: Checked = [],  # noqa: B006 (FastAPI copies defaults)
     expires: Annotated[str, Form()] = "",
+    show_name: Annotated[str, Form()] = "",
+    shown_name: Annotated[str, Form()] = "",
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
-    """A new link, shown once (only its digest is kept)."""
+    """A new link, shown once (only its digest is kept); its page shows the learner's
+    name only when they tick the box and type it."""
     check_csrf(request.session, csrf_token)
     services = request.app.state.services
+    form = {"show_name": bool(show_name), "shown_name": shown_name, "credentials": credentials}
     if not credentials:
-        return _links_page(request, actor, status_code=422, errors={"credentials": "choose"})
+        return _links_page(
+            request, actor, status_code=422, errors={"credentials": "choose"}, form=form
+        )
     try:
         expires_at = _end_of(expires)
         if expires_at is not None and expires_at <= datetime.now(UTC):
             raise InvalidInput("expires: in the past")
+        name = check_shown_name(shown_name) if show_name else None
         _, token = services.write(
             actor,
             lambda: services.ledger.create_share_link(
-                actor.subject, credential_ids=_uuids(credentials), expires_at=expires_at
+                actor.subject,
+                credential_ids=_uuids(credentials),
+                expires_at=expires_at,
+                shown_name=name,
             ),
         )
     except InvalidInput as error:
         field = str(error).split(":", 1)[0]
-        return _links_page(request, actor, status_code=422, errors={field: "invalid"})
+        return _links_page(request, actor, status_code=422, errors={field: "invalid"}, form=form)
     return _links_page(request, actor, new_url=share_url(services, token))
 
 

@@ -34,6 +34,8 @@ EU_ELEMENTS = (
     "nlqf_level",
     "assessment_type",
     "participation_form",
+    "supervision_type",
+    "identity_checked",
     "quality_assurance",
     "language",
     "field_of_study",
@@ -117,9 +119,12 @@ def state_reason(credential: dict[str, Any]) -> str | None:
 
 
 def elements(spec: dict[str, Any]) -> list[tuple[str, Any]]:
-    """The EU micro-credential elements present in an achievement, in their order."""
+    """The EU micro-credential elements present in an achievement, in their order
+    (a yes or no is present either way; an empty text, list or zero is not)."""
     return [
-        (name, spec[name]) for name in EU_ELEMENTS if spec.get(name) not in (None, "", [], 0, "0")
+        (name, spec[name])
+        for name in EU_ELEMENTS
+        if isinstance(spec.get(name), bool) or spec.get(name) not in (None, "", [], 0, "0")
     ]
 
 

@@ -29,7 +29,7 @@ from ledger.projections.backpack import ShareLinkRow
 from markupsafe import Markup
 from starlette.responses import Response
 
-from ledger.application.ledger import share_token_digest
+from ledger.application.ledger import SHOWN_NAME, share_token_digest
 
 router = APIRouter(include_in_schema=False)
 verdicts = VerdictCache()
@@ -49,29 +49,58 @@ def share_url(services: Any, token: str) -> str:
     return f"{services.settings.public_url}/v1/shared/{token}"
 
 
-def _shared_credentials(services: Any, token: str) -> list[dict[str, Any]] | None:
-    link: ShareLinkRow | None = services.views.share_link_by_digest(share_token_digest(token))
-    if link is None:
-        return None
+def shown_learner(services: Any, link: ShareLinkRow) -> tuple[str, str | None]:
+    """What a link's page says of the learner, and their name when they chose to show it.
+
+    ``shown`` (with the name), ``hidden`` (the learner chose not to show it),
+    ``not_asked`` (a link made before learners had the choice, or in one step for
+    LinkedIn), ``unreadable`` (the name's key is gone: the learner was erased).
+    """
+    if link.sealed_name is None:
+        return "not_asked", None
+    if not link.sealed_name:
+        return "hidden", None
+    name = services.ledger.data_keys.opened(
+        UUID(link.learner_id), link.sealed_name, field=SHOWN_NAME
+    )
+    return ("shown", name) if name is not None else ("unreadable", None)
+
+
+def _open_link(services: Any, token: str) -> ShareLinkRow | None:
+    found: ShareLinkRow | None = services.views.share_link_by_digest(share_token_digest(token))
+    return found
+
+
+def _credentials_of(services: Any, link: ShareLinkRow) -> list[dict[str, Any]]:
     found = (services.views.credential(UUID(c)) for c in link.credential_ids)
     return [c.shown() for c in found if c is not None]
+
+
+def _shared_credentials(services: Any, token: str) -> list[dict[str, Any]] | None:
+    link = _open_link(services, token)
+    return None if link is None else _credentials_of(services, link)
 
 
 def shared_page(request: Request, token: str) -> Response:
     """The public page of a share link: each credential, its state and our verdict."""
     services = request.app.state.services
-    credentials = _shared_credentials(services, token)
-    if credentials is None:
+    link = _open_link(services, token)
+    if link is None:
         return render(request, "link_closed.html", status_code=404)
+    credentials = _credentials_of(services, link)
+    learner = shown_learner(services, link)
     language = language_of(request)
     shown, articles = [], []
     for index, credential in enumerate(credentials, start=1):
         credential.pop("learner_id", None)
         verdict = verdicts.verdict(services, credential)
         shown.append({**credential, "json_ld": verdict.json_ld})
+        # The token fixes the learner's choice; an erasure closes the link at once.
         key = (token, *version_key(credential), language, index)
         articles.append(
-            articles_cache.get(key, partial(_article, language, credential, verdict, token, index))
+            articles_cache.get(
+                key, partial(_article, language, credential, verdict, token, index, learner)
+            )
         )
     response = render(
         request,
@@ -87,7 +116,12 @@ def shared_page(request: Request, token: str) -> Response:
 
 
 def _article(
-    language: str, credential: dict[str, Any], verdict: Verdict, token: str, index: int
+    language: str,
+    credential: dict[str, Any],
+    verdict: Verdict,
+    token: str,
+    index: int,
+    learner: tuple[str, str | None],
 ) -> Markup:
     """One credential's part of the page: the same for every visitor until its state,
     its version or a minute changes, so it is rendered once and kept."""
@@ -104,6 +138,8 @@ def _article(
             },
             token=token,
             index=index,
+            name_choice=learner[0],
+            learner_name=learner[1],
         )
     )
     return Markup(html)  # noqa: S704 (rendered by our autoescaping template)

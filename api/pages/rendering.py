@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import gettext
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from babel import Locale, UnknownLocaleError
 from babel.dates import format_datetime as babel_datetime
+from babel.numbers import format_decimal
 from babel.support import Translations
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from ledger.api.pages.session import csrf_token
@@ -46,6 +49,9 @@ def environment(language: str) -> Environment:
     )
     env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
     env.filters["when"] = lambda value: _when(value, language)
+    env.filters["language_name"] = lambda value: language_name(value, language)
+    env.filters["country_name"] = lambda value: country_name(value, language)
+    env.filters["number"] = lambda value: _number(value, language)
     env.globals["language"] = language
     return env
 
@@ -59,6 +65,32 @@ def _when(value: Any, language: str) -> str:
     except ValueError:
         return str(value)
     return babel_datetime(moment, "d MMMM y, HH:mm 'UTC'", locale=language, tzinfo=None)
+
+
+def language_name(code: Any, language: str) -> str:
+    """A language code as a name in the reader's language (``en`` is "Engels" in Dutch),
+    from Babel's locale data; a code Babel does not know stays as it was given."""
+    text = str(code or "").strip()
+    try:
+        name = Locale.parse(text.replace("_", "-"), sep="-").get_display_name(language)
+    except (ValueError, TypeError, UnknownLocaleError):
+        name = None
+    return name or text
+
+
+def country_name(code: Any, language: str) -> str:
+    """An ISO 3166-1 code as the country's name in the reader's language."""
+    text = str(code or "").strip()
+    found: str | None = Locale.parse(language).territories.get(text.upper())
+    return found or text
+
+
+def _number(value: Any, language: str) -> str:
+    """A number as the reader writes it (``2,5`` in Dutch)."""
+    try:
+        return str(format_decimal(Decimal(str(value)), locale=language))
+    except (InvalidOperation, ValueError):
+        return str(value)
 
 
 def language_of(request: Request) -> str:

@@ -6,7 +6,8 @@ and checks all three on return (and the ID token's signature, issuer, audience
 and expiry). The ``sub`` claim is the person; the role and issuer scope come from
 the claims the bearer-token API reads (``LEDGER_OIDC_ROLE_CLAIM``,
 ``LEDGER_OIDC_ISSUER_CLAIM``); without a role claim a person is a learner, as
-everyone with an eduID is.
+everyone with an eduID is. A subject listed in ``LEDGER_OPERATOR_SUBJECTS`` signs
+in as the ledger operator (to the console), and only such a subject can.
 
 Development mode adds a shortcut form (any subject, any role) for demos and local
 work; production answers it with 404.
@@ -33,7 +34,13 @@ from ledger.settings import Settings
 PROVIDER = "provider"
 #: Roles a person may sign in with (operator and system never come from outside).
 PERSON_ROLES = tuple(r for r in ROLES if r not in authorization.PRIVILEGED)
-HOME_OF_ROLE = {"learner": "/backpack", "verifier": "/lookup", "administrator": "/", "auditor": "/"}
+HOME_OF_ROLE = {
+    "learner": "/backpack",
+    "verifier": "/lookup",
+    "administrator": "/console",
+    "operator": "/console",
+    "auditor": "/",
+}
 
 router = APIRouter(include_in_schema=False)
 
@@ -103,7 +110,17 @@ def _start_session(request: Request, person: dict[str, Any]) -> None:
     session[ISSUED] = int(time.time())
 
 
-def _role_and_scope(settings: Settings, claims: dict[str, Any]) -> tuple[str, str | None] | None:
+def _role_and_scope(
+    settings: Settings, claims: dict[str, Any], subject: str
+) -> tuple[str, str | None] | None:
+    """The role and issuer scope a signed-in person acts in (None: no role we know).
+
+    The operator role is never taken from a claim: a person signs in as the operator
+    exactly when their subject is listed in ``LEDGER_OPERATOR_SUBJECTS`` (the list the
+    API checks an operator token against), whatever role claim they carry.
+    """
+    if subject in settings.operator_subjects:
+        return "operator", None
     role = claims.get(settings.role_claim, "learner")
     if role not in PERSON_ROLES:
         return None
@@ -165,7 +182,7 @@ async def signin_callback(request: Request) -> Response:
         return _signin_failed(request, _("Signing in did not work. Please try again."))
     claims = token.get("userinfo") or {}
     settings = request.app.state.services.settings
-    found = _role_and_scope(settings, claims)
+    found = _role_and_scope(settings, claims, str(claims.get("sub", "")))
     if not claims.get("sub") or found is None:
         return _signin_failed(request, _("Your account has no role this ledger knows."))
     next_path = _safe_next(request.session.get("next"))
@@ -213,7 +230,7 @@ def signin_dev(
     claims: dict[str, Any] = {settings.role_claim: role}
     if issuer.strip():
         claims[settings.issuer_claim] = issuer.strip()
-    found = _role_and_scope(settings, claims)
+    found = _role_and_scope(settings, claims, subject.strip())
     if found is None or "\x00" in subject:
         _ = gettext_for(request)
         return _signin_failed(request, _("Choose a role, and an issuer id for an administrator."))

@@ -81,7 +81,9 @@ def share_on_linkedin(credential_id: UUID, actor: LearnerDep, services: Services
     document = _export(services, actor, credential_id)
     link_id, token = services.write(
         actor,
-        lambda: services.ledger.create_share_link(actor.subject, credential_ids=[credential_id]),
+        lambda: services.ledger.create_share_link(
+            actor.subject, credential_ids=[credential_id], name_asked=False
+        ),
     )
     cert_url = f"{services.settings.public_url}/v1/shared/{token}"
     return LinkedInOut(

@@ -50,11 +50,15 @@ def credential(credential_id: UUID, actor: LearnerDep, services: ServicesDep) ->
 
 @router.post("/share-links", status_code=status.HTTP_201_CREATED)
 def create_share_link(body: ShareLinkIn, actor: LearnerDep, services: ServicesDep) -> ShareLinkOut:
-    """Share credentials under a secret link (shown once)."""
+    """Share credentials under a secret link (shown once); its page shows the learner's
+    name only if ``shown_name`` gives it."""
     link_id, token = services.write(
         actor,
         lambda: services.ledger.create_share_link(
-            actor.subject, credential_ids=body.credential_ids, expires_at=body.expires_at
+            actor.subject,
+            credential_ids=body.credential_ids,
+            expires_at=body.expires_at,
+            shown_name=body.shown_name,
         ),
     )
     return ShareLinkOut(

@@ -9,7 +9,7 @@ import orjson
 from fastapi import APIRouter, Header, Path, Request
 from ledger.api.caching import cacheable
 from ledger.api.deps import ServicesDep
-from ledger.api.pages.public_pages import shared_page, wants_html
+from ledger.api.pages.public_pages import shared_page, shown_learner, wants_html
 from ledger.api.problems import PROBLEM_RESPONSES
 from ledger.api.schemas import ListNumber
 from starlette.concurrency import run_in_threadpool
@@ -30,7 +30,8 @@ def shared(
     services: ServicesDep,
     request: Request,
 ) -> dict[str, Any] | Response:
-    """The credentials a learner shared under this link (while it is open).
+    """The credentials a learner shared under this link (while it is open), and
+    ``learner_name``: the learner's name if they chose to show it, else null.
 
     A browser gets the public credential page instead (``Accept: text/html``)."""
     if wants_html(request):
@@ -43,7 +44,8 @@ def shared(
         found = services.views.credential(UUID(credential_id))
         if found is not None:
             credentials.append(found.shown())
-    return {"credentials": credentials}
+    choice, name = shown_learner(services, link)
+    return {"credentials": credentials, "learner_name": name if choice == "shown" else None}
 
 
 @router.get(

@@ -40,6 +40,8 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CLIENT_ID = "ledger-web"
 CLIENT_SECRET = "test-client-secret"
 WAIT_MS = 30_000
+#: The one subject the test servers accept as the ledger operator (signs in to the console).
+OPERATOR = "operator@ledger.example"
 
 
 @dataclass
@@ -132,6 +134,7 @@ def web_env(store_url: str, tmp_path: Path, provider: Provider, port: int) -> di
         "LEDGER_OIDC_ISSUER": provider.url,
         "LEDGER_OIDC_CLIENT_ID": CLIENT_ID,
         "LEDGER_OIDC_CLIENT_SECRET": CLIENT_SECRET,
+        "LEDGER_OPERATOR_SUBJECTS": OPERATOR,
     }
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
-from tests.browser.conftest import Web
+from tests.browser.conftest import OPERATOR, Web
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)]
 
@@ -63,6 +63,10 @@ def _pages_of_a_world(web: Web, signed_in: Any, visitor: Any) -> list[tuple[str,
     learner.get_by_role("button", name="Make the link").click()  # nothing chosen: an error
     check("share links with an error", learner)
     learner.get_by_label("Data Science Foundations").check()
+    learner.get_by_label("Show my name on the page").check()  # but no name: an error
+    learner.get_by_role("button", name="Make the link").click()
+    check("share links with a name error", learner)
+    learner.get_by_label("Name to show").fill("Anna de Vries")
     learner.get_by_role("button", name="Make the link").click()
     check("share links with a new link", learner)
     share = learner.locator("#new-url").input_value()
@@ -119,7 +123,7 @@ def test_no_serious_accessibility_problem_on_any_page(
     web: Web, signed_in: Any, visitor: Any, tmp_path: Path
 ) -> None:
     visited = _pages_of_a_world(web, signed_in, visitor)
-    assert len(visited) == 22
+    assert len(visited) == 23
     (tmp_path / "visited.json").write_text(json.dumps(visited))
 
 
@@ -139,11 +143,18 @@ def test_a_learner_shares_with_the_keyboard_alone(web: Web, signed_in: Any) -> N
     assert checkbox.evaluate("e => e === document.activeElement")
     learner.keyboard.press("Space")
     assert checkbox.is_checked()
+    while learner.evaluate("document.activeElement.name") != "show_name":
+        learner.keyboard.press("Tab")
+    learner.keyboard.press("Space")
+    learner.keyboard.press("Tab")
+    assert learner.evaluate("document.activeElement.name") == "shown_name"
+    learner.keyboard.type("Anna de Vries")
     while learner.evaluate("document.activeElement.textContent") != "Make the link":
         learner.keyboard.press("Tab")
     learner.keyboard.press("Enter")
     learner.locator("#new-url").wait_for()
     assert learner.locator("#new-url").input_value().startswith(web.url + "/v1/shared/")
+    assert learner.locator("table tbody tr td").nth(1).inner_text() == "Shown"
 
 
 def test_no_serious_accessibility_problem_on_the_console_issuing_pages(
@@ -221,3 +232,49 @@ def test_no_serious_accessibility_problem_on_the_console_issuing_pages(
     dean.goto(web.url + "/console/claims?state=any&lang=nl")
     check("claims inbox in Dutch", dean)
     assert len(checked) == 18
+
+
+def test_no_serious_accessibility_problem_on_the_console_setup_pages(
+    web: Web, signed_in: Any
+) -> None:
+    checked: list[str] = []
+
+    def check(name: str, page: Any) -> None:
+        _assert_accessible(page, name)
+        checked.append(name)
+
+    operator = signed_in(OPERATOR)
+    operator.goto(web.url + "/console/institutions")
+    check("institutions", operator)
+    operator.get_by_role("button", name="Register the institution").click()  # empty: errors
+    check("institutions with errors", operator)
+    operator.get_by_label("Name").fill("Universiteit Toegankelijk")
+    operator.get_by_label("Country").fill("NL")
+    operator.get_by_label("Administrators").fill("alice@uni.example")
+    operator.get_by_role("button", name="Register the institution").click()
+    operator.get_by_text("The institution is registered").wait_for()
+    check("institution", operator)
+    issuer_id = operator.url.split("/console/institutions/")[1].split("?")[0]
+    operator.get_by_label("Homepage").fill("not a url")
+    operator.get_by_role("button", name="Save the profile").click()
+    check("institution with errors", operator)
+    operator.goto(web.url + f"/console/policies/{issuer_id}")
+    check("policies", operator)
+    operator.get_by_role("button", name="Adopt the policy").click()
+    check("policies with errors", operator)
+    operator.goto(web.url + f"/console/keys/{issuer_id}")
+    check("keys", operator)
+    operator.get_by_label("Key", exact=True).select_option(index=1)
+    operator.get_by_label("Compromised since (UTC)").fill("2020-01-01T00:00:00")
+    operator.get_by_role("button", name="Show what it invalidates").click()
+    check("keys with consequences", operator)
+
+    admin = signed_in("alice@uni.example", "administrator", ledger_issuer=issuer_id)
+    check("console home", admin)
+    admin.goto(web.url + "/console/achievements/new")
+    check("new microcredential", admin)
+    admin.get_by_role("button", name="Define the achievement").click()
+    check("new microcredential with errors", admin)
+    admin.goto(web.url + "/console/achievements")
+    check("achievements (none yet)", admin)
+    assert len(checked) == 12

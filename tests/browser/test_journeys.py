@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from ledger.cli.main import main
 from tests.browser.conftest import Web
 
 pytestmark = pytest.mark.browser
@@ -27,11 +29,18 @@ def _issued(web: Web, subject: str = LEARNER, **spec: Any) -> tuple[str, dict[st
     return web.issue(issuer_id, headers, achievement_id, subject), headers
 
 
-def _new_share_link(page: Any, title: str) -> str:
+def _new_share_link(page: Any, title: str, name: str | None = None) -> str:
     page.get_by_role("link", name="Share links").click()
     page.get_by_label(title).check()
+    if name is not None:
+        page.get_by_label("Show my name on the page").check()
+        page.get_by_label("Name to show").fill(name)
     page.get_by_role("button", name="Make the link").click()
     return str(page.locator("#new-url").input_value())
+
+
+#: What the page said before learners could choose, whatever they wanted: never again.
+WRONG_SENTENCE = "chose to share this credential without their name"
 
 
 def test_learner_shares_a_credential_and_a_revocation_shows_on_the_next_view(
@@ -148,6 +157,64 @@ def test_linkedin_link_carries_the_public_page(web: Web, signed_in: Any, visitor
     public = visitor()
     public.goto(page_url)
     assert public.get_by_test_id("verdict").inner_text().startswith("Verified")
+    # Made in one step: the learner was not asked about their name, and the page says so.
+    assert "this link was made without the choice to show the learner's name" in public.content()
+    assert "The learner chose not to show their name" not in public.content()
+
+
+def test_learner_chooses_whether_the_page_shows_their_name_and_erasure_closes_it(
+    web: Web, signed_in: Any, visitor: Any, store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _issued(web)
+    learner = signed_in(LEARNER)
+    # Ticking the box without a name is refused next to the field, nothing is made.
+    learner.get_by_role("link", name="Share links").click()
+    learner.get_by_label("Data Science Foundations").check()
+    learner.get_by_label("Show my name on the page").check()
+    learner.get_by_role("button", name="Make the link").click()
+    assert learner.get_by_role("alert").inner_text().count("Enter the name to show") == 1
+    assert learner.get_by_label("Name to show").get_attribute("aria-invalid") == "true"
+    assert learner.locator("#new-url").count() == 0
+
+    named = _new_share_link(learner, "Data Science Foundations", name="Anna  de Vries ")
+    unnamed = _new_share_link(learner, "Data Science Foundations")
+    rows = learner.locator("table tbody tr")
+    assert sorted(rows.nth(i).locator("td").nth(1).inner_text() for i in range(2)) == [
+        "Not shown",
+        "Shown",
+    ]
+
+    public = visitor()  # signed out
+    public.goto(named)
+    assert public.get_by_test_id("learner-name").inner_text().startswith("Anna de Vries")
+    assert "not part of the signed credential" in public.content()
+    assert "chose not to show" not in public.content()
+    public.goto(unnamed)
+    assert public.get_by_test_id("learner-name").count() == 0
+    assert "Anna de Vries" not in public.content()
+    assert "The learner chose not to show their name." in public.content()
+    for page_url in (named, unnamed):
+        public.goto(page_url)
+        assert WRONG_SENTENCE not in public.content()
+    as_json = {"Accept": "application/json"}
+    assert web.client.get(named, headers=as_json).json()["learner_name"] == "Anna de Vries"
+    assert web.client.get(unnamed, headers=as_json).json()["learner_name"] is None
+
+    monkeypatch.setenv("LEDGER_KEY_DIR", str(web.settings.key_dir))
+    monkeypatch.setenv("LEDGER_ENV", "development")
+    erase = ["--store", store_url, "erase-learner", "--subject", LEARNER, "--reason", "asked"]
+    assert main(erase) == 0
+    # The server follows the log on its own; a generous deadline, not a guessed pause.
+    deadline = time.monotonic() + 60
+    while web.client.get(named, headers=as_json).status_code != 404:
+        assert time.monotonic() < deadline, "the erased learner's link stayed open"
+        time.sleep(0.2)
+    for page_url in (named, unnamed):
+        response = public.goto(page_url)
+        assert response.status == 404
+        assert "This link is closed" in public.content()
+        assert "Anna de Vries" not in public.content()
+    assert web.client.get(unnamed, headers=as_json).status_code == 404
 
 
 def test_a_learner_sees_only_their_own_credentials(web: Web, signed_in: Any) -> None:

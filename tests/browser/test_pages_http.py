@@ -144,3 +144,60 @@ def test_pages_speak_dutch(web: Web) -> None:
     assert "Controleer een credential" in page.text
     english = web.client.get("/verify?lang=en", headers={"Accept-Language": "nl"})
     assert "Check a credential" in english.text
+
+
+def test_dutch_pages_show_dutch_labels_for_recorded_values(web: Web) -> None:
+    """SURF's list values, language and country codes and levels read as words."""
+    _, token, _ = _shared(web)
+    dutch = web.client.get(f"/v1/shared/{token}", headers={**HTML, "Accept-Language": "nl"})
+    assert dutch.status_code == 200
+    # What people read (the embedded JSON-LD is the signed credential, in its own terms).
+    text = re.sub(r"<script.*?</script>", "", dutch.text, flags=re.DOTALL)
+    for label in (
+        "Op locatie of blended (deels online)",  # onsite or blended
+        "<dd>Engels</dd>",  # en
+        "Toets of examen",  # testing
+        "Op locatie, identiteit gecontroleerd",  # supervision_type
+        "Niveau 6",  # eqf_level, nlqf_level
+        "(Nederland)",  # NL
+        "<dd>Ja</dd>",  # identity_checked
+    ):
+        assert label in text, label
+    for raw in ("onsite or blended", "<dd>en</dd>", "<dd>testing</dd>", "<dd>6</dd>", "(NL)"):
+        assert raw not in text, raw
+    english = web.client.get(f"/v1/shared/{token}", headers={**HTML, "Accept-Language": "en"})
+    for label in ("On site or blended (partly online)", "<dd>English</dd>", "Level 6"):
+        assert label in english.text, label
+
+
+def test_share_link_api_takes_the_name_to_show_and_refuses_bad_ones(web: Web) -> None:
+    issuer_id, admin, achievement_id = web.issuer_with_achievement()
+    credential_id = web.issue(issuer_id, admin, achievement_id, LEARNER)
+    learner = web.token("learner", LEARNER)
+    tokens = {}
+    for case, extra in (("default", {}), ("named", {"shown_name": "Anna de Vries"})):
+        response = web.client.post(
+            "/v1/me/share-links", json={"credential_ids": [credential_id], **extra}, headers=learner
+        )
+        assert response.status_code == 201, response.text
+        tokens[case] = response.json()["token"]
+    as_json = {"Accept": "application/json"}
+    assert (
+        web.client.get(f"/v1/shared/{tokens['default']}", headers=as_json).json()["learner_name"]
+        is None
+    )
+    named = web.client.get(f"/v1/shared/{tokens['named']}", headers=as_json).json()
+    assert named["learner_name"] == "Anna de Vries"
+    page = web.client.get(f"/v1/shared/{tokens['default']}", headers=HTML).text
+    assert "The learner chose not to show their name." in page
+    assert "Anna de Vries" not in page
+    for bad in ("", "   ", "A\x00B", "x" * 201, 42):
+        response = web.client.post(
+            "/v1/me/share-links",
+            json={"credential_ids": [credential_id], "shown_name": bad},
+            headers=learner,
+        )
+        assert response.status_code == 422, (bad, response.text)
+        assert response.headers["content-type"].startswith("application/problem+json")
+    links = web.client.get("/v1/me/backpack", headers=learner).json()["share_links"]
+    assert sorted(link["shows_name"] for link in links) == [False, True]

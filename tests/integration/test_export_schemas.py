@@ -120,3 +120,32 @@ def test_surf_schema_uses_the_terms_we_export() -> None:
         "supervisionType",
         "timeInvestment",
     } <= set(properties)
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_issuer_homepage_and_logo_are_the_profile_url_and_image(ledger: Ledger) -> None:
+    made = build_demo(ledger)
+    university = UUID(str(made["issuers"]["university"]))
+    credential_id = UUID(str(made["credentials"]["cohort"][0]))
+    publisher = Publisher(ledger, public_url=PUBLIC, encoded_list=lambda *_: None)
+    with acting_as(CLI_OPERATOR):
+        before = publisher.export_credential(credential_id)
+        ledger.edit_issuer_profile(
+            university, homepage="https://www.uni.example", logo_url="https://www.uni.example/l.png"
+        )
+        after = publisher.export_credential(credential_id)
+    # Without them the profile has neither (no empty strings for a validator to trip on).
+    assert "url" not in before["issuer"] and "image" not in before["issuer"]
+    assert after["issuer"]["url"] == "https://www.uni.example"
+    assert after["issuer"]["image"] == {"id": "https://www.uni.example/l.png", "type": "Image"}
+    ob_schema = load_json(
+        "1edtech-openbadges-specification", "schema", "achievementcredential.json"
+    )
+    assert _errors(ob_schema, after) == []
+    for name in surf_schemas_for(after):
+        assert _errors(load_json(SURF, "schemas", name), after) == [], name
+    checker = CredentialChecker(
+        resolver=publisher.resolver, status_lists=publisher.fetch_status_list
+    )
+    failed = [c for c in checker.check(after).checks if c.outcome.value == "failed"]
+    assert all(c.name.startswith("status") for c in failed), failed

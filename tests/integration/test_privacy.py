@@ -13,7 +13,7 @@ from ledger.projections.read_models import ReadModels
 from ledger.projections.runner import ProjectionRunner
 
 from ledger.application.actor import CLI_OPERATOR, acting_as
-from ledger.application.ledger import CredentialOrder, Ledger
+from ledger.application.ledger import SHOWN_NAME, CredentialOrder, Ledger
 from ledger.application.privacy import seal, unseal
 from ledger.cli.main import main
 from ledger.domain.base import utcnow
@@ -22,6 +22,7 @@ from tests.factories import admin, learner, new_achievement, new_issuer
 from tests.rawstore import RawEvents
 
 SUBJECT = "eduid-7f3a-private-subject"
+NAME = "Fenna Zwart-Oudejans"
 
 
 def with_learner(ledger: Ledger) -> tuple[UUID, UUID]:
@@ -41,6 +42,7 @@ def with_learner(ledger: Ledger) -> tuple[UUID, UUID]:
             expires_at=utcnow() + timedelta(days=30),
         )
         ledger.create_share_link(SUBJECT, credential_ids=[credential_id])
+        ledger.create_share_link(SUBJECT, credential_ids=[credential_id], shown_name=NAME)
     return ledger.learner_ids.of(SUBJECT), credential_id
 
 
@@ -49,6 +51,12 @@ def test_the_log_never_holds_the_subject_in_clear(ledger: Ledger) -> None:
     rows = RawEvents(ledger.store).rows()
     assert rows
     assert not any(SUBJECT.encode() in row[4] for row in rows)
+    assert not any(NAME.encode() in row[4] for row in rows)
+    sealed = sorted(
+        link.sealed_name or "" for link in ledger.learner(learner_id).share_links.values()
+    )
+    assert sealed[0] == ""  # the first link: the learner chose to show no name
+    assert ledger.data_keys.opened(learner_id, sealed[1], field=SHOWN_NAME) == NAME
     with acting_as(learner(SUBJECT)):
         assert ledger.learner_subject(learner_id) == SUBJECT
     with acting_as(learner("someone-else")), pytest.raises(Forbidden):
@@ -68,6 +76,9 @@ def test_erasure_forgets_the_subject_and_keeps_the_log_verifiable(ledger: Ledger
     assert erased.erased
     assert all(c.withdrawn for c in erased.consents.values())
     assert all(link.revoked for link in erased.share_links.values())
+    # The name a link showed is in the log still, sealed, and opens for no one now.
+    (sealed_name,) = [link.sealed_name for link in erased.share_links.values() if link.sealed_name]
+    assert ledger.data_keys.opened(learner_id, sealed_name, field=SHOWN_NAME) is None
     with acting_as(learner(SUBJECT)), pytest.raises(InvalidTransition, match="erased"):
         ledger.create_share_link(SUBJECT, credential_ids=[credential_id])
 
@@ -76,6 +87,7 @@ def test_erasure_forgets_the_subject_and_keeps_the_log_verifiable(ledger: Ledger
     assert views.erased_at(learner_id) is not None
     assert not any(c["live"] for c in views.consents(learner_id))
     assert all(link["revoked"] for link in views.share_links(learner_id))
+    assert not any(link["shows_name"] for link in views.share_links(learner_id))
     trail = views.audit_trail("learner", str(learner_id), after=0, limit=100)
     erasures = [e for e in trail if e["topic"] == "ledger/Learner/Erased"]
     assert len(erasures) == 1
@@ -121,6 +133,9 @@ def test_a_sealed_subject_opens_only_with_its_learners_key() -> None:
         unseal(other_key, learner_a, sealed)
     with pytest.raises(ValueError, match="does not open"):
         unseal(key, learner_b, sealed)  # moved to another learner
+    # A sealed subject cannot pass as another field (a name shown on a page).
+    with pytest.raises(ValueError, match="does not open"):
+        unseal(key, learner_a, sealed, field=SHOWN_NAME)
     tampered = sealed[:-2] + ("A" if sealed[-2] != "A" else "B") + sealed[-1]
     with pytest.raises(ValueError):
         unseal(key, learner_a, tampered)

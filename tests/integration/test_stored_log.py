@@ -23,7 +23,7 @@ from ledger.projections.read_models import ReadModels
 from ledger.projections.runner import ProjectionRunner
 
 from ledger.application.actor import CLI_OPERATOR, acting_as
-from ledger.application.ledger import CredentialOrder, Ledger
+from ledger.application.ledger import SHOWN_NAME, CredentialOrder, Ledger
 from ledger.cli.main import main
 from ledger.domain.achievement import upcast_spec_v1
 from ledger.domain.learner import legacy_learner_id
@@ -147,12 +147,30 @@ def test_new_events_join_the_old_log(stored: Path) -> None:
                 CredentialOrder(learner_subject="eduid-new-001", result={"grade": "7"}),
             )
         assert ledger.credential(issued).status() == "active"
+        # A learner registered by the old code (subject in clear, no data key) shares
+        # with their name: the name is sealed under a key made for them now.
+        subject = demo["learners"][0]
+        learner_id = legacy_learner_id(subject)
+        (old_link,) = ledger.learner(learner_id).share_links.values()
+        assert old_link.sealed_name is None  # made before the choice existed
+        with acting_as(learner(subject)):
+            link_id, _ = ledger.create_share_link(
+                subject, credential_ids=[UUID(demo["credentials"]["cohort"][0])], shown_name="Eva"
+            )
+        sealed = ledger.learner(learner_id).share_links[link_id].sealed_name
+        assert sealed and "Eva" not in sealed
+        assert ledger.data_keys.opened(learner_id, sealed, field=SHOWN_NAME) == "Eva"
         runner = ProjectionRunner(ledger)
         runner.catch_up()
         assert (
             ReadModels(runner).credential_status(UUID(demo["credentials"]["cohort"][5]))
             == "suspended"
         )
+        shows = {
+            link["link_id"]: link["shows_name"]
+            for link in ReadModels(runner).share_links(learner_id)
+        }
+        assert shows == {str(old_link.link_id): False, str(link_id): True}
     finally:
         ledger.close()
     code, report = verify("--store", store_url(stored), "verify")

@@ -39,3 +39,19 @@ def test_the_compiled_catalogue_is_the_committed_po() -> None:
         }
 
     assert pairs(po) == pairs(mo)
+
+
+def test_recorded_values_read_as_words_in_both_languages() -> None:
+    from ledger.api.pages.rendering import environment
+
+    for language, expected in (
+        ("nl", {"blended": "Op locatie of blended", "en": "Engels", "portfolio": "Portfolio"}),
+        ("en", {"blended": "On site or blended", "en": "English", "portfolio": "Portfolio"}),
+    ):
+        components = environment(language).get_template("components.html").module
+        value = components.element_value  # type: ignore[attr-defined]
+        assert str(value("participation_form", "blended")).startswith(expected["blended"])
+        assert str(value("language", "en")) == expected["en"]
+        assert str(value("assessment_type", "portfolio")) == expected["portfolio"]
+        assert str(value("language", "not-a-language")) == "not-a-language"
+        assert str(value("participation_form", "something new")) == "something new"

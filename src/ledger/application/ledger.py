@@ -14,6 +14,7 @@ import hashlib
 import random
 import secrets
 import time
+import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -723,6 +724,14 @@ class Ledger(Application[UUID]):
         key = self.data_keys.key(learner_id)
         return None if key is None else unseal(key, learner_id, learner.sealed_subject)
 
+    def _data_key(self, learner: Learner) -> bytes:
+        """The data key of a learner not erased: a new learner's (stored with its first
+        event), the stored one, or, for a learner recorded before subjects were sealed
+        (who has none), a new one stored now."""
+        if learner.unsaved_data_key is not None:
+            return learner.unsaved_data_key
+        return self.data_keys.key(learner.id) or self.data_keys.key_for_new(learner.id)
+
     def erase_learner(
         self, learner_id: UUID, *, reason: str, holds_credentials: bool = False
     ) -> None:
@@ -794,9 +803,24 @@ class Ledger(Application[UUID]):
         *,
         credential_ids: Sequence[UUID],
         expires_at: datetime | None = None,
+        shown_name: str | None = None,
+        name_asked: bool = True,
     ) -> tuple[UUID, str]:
-        """A learner shares credentials; returns the link id and its secret token (once)."""
+        """A learner shares credentials; returns the link id and its secret token (once).
+
+        ``shown_name`` is the name the link's page shows, as the learner gave it (None:
+        they chose to show no name). It is personal data, so the event holds it only
+        sealed under the learner's data key, and erasing the learner makes it
+        unreadable. ``name_asked`` False records that the learner was not asked (a
+        link made in one step, for LinkedIn): the page then says no more than that.
+        """
+        name = check_shown_name(shown_name)
+        if name is not None and not name_asked:
+            raise InvalidInput("shown_name: a link made without the choice shows no name")
         learner = self._learner_or_new(learner_subject)
+        sealed_name: str | None = "" if name_asked else None
+        if name is not None and not learner.erased:  # (an erased learner is refused below)
+            sealed_name = seal(self._data_key(learner), learner.id, name, field=SHOWN_NAME)
         token = secrets.token_urlsafe(32)
         link_id = uuid4()
         learner.create_share_link(
@@ -805,6 +829,7 @@ class Ledger(Application[UUID]):
             credential_ids=list(credential_ids),
             expires_at=expires_at,
             owned=self._owned(learner.id, credential_ids),
+            sealed_name=sealed_name,
         )
         self._save(learner)
         return link_id, token
@@ -905,6 +930,28 @@ def _policy_hint(issuer: Issuer) -> Iterator[None]:
                 f'{{"policy": "{others[0].policy_id}"}}.'
             )
         raise StudyLoadTooLow(hint) from None
+
+
+#: The sealed field of a share link: the learner's name as its page shows it.
+SHOWN_NAME = "shown-name"
+#: The longest name a share link's page shows.
+SHOWN_NAME_MAX = 200
+
+
+def check_shown_name(name: str | None) -> str | None:
+    """The name a learner chose to show, tidied (None: no name shown); refused when
+    empty, too long or holding control characters."""
+    if name is None:
+        return None
+    tidy = " ".join(name.split())
+    if not tidy:
+        raise InvalidInput("shown_name: give the name to show, or choose not to show it")
+    if len(tidy) > SHOWN_NAME_MAX:
+        raise InvalidInput(f"shown_name: at most {SHOWN_NAME_MAX} characters")
+    # (Format characters such as the zero-width non-joiner are part of some names.)
+    if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in tidy):
+        raise InvalidInput("shown_name: no control characters")
+    return tidy
 
 
 def share_token_digest(token: str) -> str:

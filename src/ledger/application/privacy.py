@@ -1,6 +1,7 @@
 """Personal data that can be forgotten: per-learner data keys and sealed values.
 
-A learner's personal data (their eduID subject) enters the log only sealed with
+A learner's personal data (their eduID subject, the name they chose to show on a
+share link's page) enters the log only sealed with
 AES-256-GCM under that learner's own data key, bound to the learner's id. The
 keys live in a table beside the log, in the same store, which unlike the log
 allows DELETE: erasing a learner deletes their key, after which the sealed
@@ -37,19 +38,24 @@ CLEAR_KEY_BYTES = 32
 WRAPPED_V1 = b"\x01"
 
 
-def _associated_data(learner_id: UUID) -> bytes:
-    return b"ledger-learner-subject:" + learner_id.bytes
+def _associated_data(learner_id: UUID, field: str) -> bytes:
+    return f"ledger-learner-{field}:".encode() + learner_id.bytes
 
 
-def seal(key: bytes, learner_id: UUID, value: str) -> str:
-    """``value`` encrypted under a learner's data key (a fresh nonce each time)."""
+def seal(key: bytes, learner_id: UUID, value: str, *, field: str = "subject") -> str:
+    """``value`` encrypted under a learner's data key (a fresh nonce each time).
+
+    The sealed value is bound to the learner and to the ``field`` it is for, so that
+    one sealed field can never be passed off as another (a subject as a shown name).
+    """
     nonce = os.urandom(12)
-    sealed = AESGCM(key).encrypt(nonce, value.encode("utf-8"), _associated_data(learner_id))
+    sealed = AESGCM(key).encrypt(nonce, value.encode("utf-8"), _associated_data(learner_id, field))
     return f"{SEALED_PREFIX}{base64url.encode(nonce)}:{base64url.encode(sealed)}"
 
 
-def unseal(key: bytes, learner_id: UUID, text: str) -> str:
-    """The value ``seal`` sealed; ValueError if it was not sealed for this learner and key."""
+def unseal(key: bytes, learner_id: UUID, text: str, *, field: str = "subject") -> str:
+    """The value ``seal`` sealed; ValueError if it was not sealed for this learner, key
+    and field."""
     if not text.startswith(SEALED_PREFIX):
         raise ValueError("not a sealed value")
     nonce_text, _, sealed_text = text[len(SEALED_PREFIX) :].partition(":")
@@ -57,7 +63,7 @@ def unseal(key: bytes, learner_id: UUID, text: str) -> str:
         plain = AESGCM(key).decrypt(
             base64url.decode(nonce_text),
             base64url.decode(sealed_text),
-            _associated_data(learner_id),
+            _associated_data(learner_id, field),
         )
     except InvalidTag:
         raise ValueError("the sealed value does not open with this learner's key") from None
@@ -187,6 +193,19 @@ class LearnerDataKeys:
                 f"WHERE {length}(data_key) <> {CLEAR_KEY_BYTES} LIMIT 1"
             )
             return cursor.fetchone() is not None
+
+    def opened(self, learner_id: UUID, text: str, *, field: str) -> str | None:
+        """A sealed value of a learner in clear, or None: nothing sealed, the learner's
+        key destroyed (erased), or a value that does not open with it."""
+        if not text:
+            return None
+        key = self.key(learner_id)
+        if key is None:
+            return None
+        try:
+            return unseal(key, learner_id, text, field=field)
+        except ValueError:
+            return None
 
     def key_for_new(self, learner_id: UUID, candidate: bytes | None = None) -> bytes:
         """Store a data key for a learner being registered; returns the stored key (the

@@ -128,6 +128,8 @@ class Publisher:
                 name=issuer.name,
                 country=issuer.country,
                 identifiers=issuer.identifiers,
+                homepage=issuer.homepage,
+                logo_url=issuer.logo_url,
             )
         )
         return {"@context": contexts(self.public_url), **document, "creator": creator}
@@ -157,6 +159,8 @@ class Publisher:
                 name=issuer.name,
                 country=issuer.country,
                 identifiers=issuer.identifiers,
+                homepage=issuer.homepage,
+                logo_url=issuer.logo_url,
             ),
             public_url=self.public_url,
             awarded_at=awarded_at,

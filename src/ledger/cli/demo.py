@@ -155,7 +155,9 @@ def build_demo(ledger: Ledger, *, cohort_size: int = 12) -> dict[str, Any]:
             purpose="Job application: data analyst",
             expires_at=utcnow() + timedelta(days=30),
         )
-        link_id, token = ledger.create_share_link(learners[0], credential_ids=[cohort[0], badge])
+        link_id, token = ledger.create_share_link(
+            learners[0], credential_ids=[cohort[0], badge], shown_name="Eva de Vries"
+        )
         approved_claim = ledger.submit_exemption_claim(
             learners[0],
             institution_id=college,

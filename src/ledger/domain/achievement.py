@@ -15,6 +15,7 @@ forms map onto SURF's, and a free-text assessment moves to
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
@@ -114,11 +115,9 @@ class AchievementSpec:
         kind = data.get("kind")
         if kind not in KINDS:
             raise InvalidInput(f"kind: must be one of {', '.join(KINDS)}")
-        required = MICROCREDENTIAL_FIELDS if kind == "microcredential" else EDUBADGE_FIELDS
-        for name in required:
-            value = data.get(name)
-            if value is None or (isinstance(value, str | list | tuple) and not value):
-                raise InvalidInput(f"{name}: required for a {kind}")
+        missing = cls.missing(data)
+        if missing:
+            raise InvalidInput(f"{missing[0]}: required for a {kind}")
         unknown = set(data) - {f for f in cls.__dataclass_fields__}
         if unknown:
             raise InvalidInput(f"{sorted(unknown)[0]}: not an achievement field")
@@ -154,10 +153,28 @@ class AchievementSpec:
         spec.validate()
         return spec
 
+    @staticmethod
+    def missing(data: dict[str, Any]) -> list[str]:
+        """The mandatory elements of the data's kind that it leaves empty, in their order."""
+        required = (
+            MICROCREDENTIAL_FIELDS if data.get("kind") == "microcredential" else EDUBADGE_FIELDS
+        )
+        return [
+            name
+            for name in required
+            if data.get(name) is None
+            or (isinstance(data.get(name), str | list | tuple) and not data.get(name))
+        ]
+
     def validate(self) -> None:
         """Rules that hold for every revision, whatever policy is in force."""
+        for name, message in self.problems():
+            raise InvalidInput(f"{name}: {message}")
+
+    def problems(self) -> Iterator[tuple[str, str]]:
+        """Every broken rule as (field, message): a form shows each next to its field."""
         if self.image and not self.image.startswith(IMAGE_PREFIXES):
-            raise InvalidInput("image: an https:// URL or a data:image/ URI")
+            yield "image", "an https:// URL or a data:image/ URI"
         for name, allowed in (
             ("assessment_type", ASSESSMENT_TYPES),
             ("participation_form", PARTICIPATION_FORMS),
@@ -165,21 +182,22 @@ class AchievementSpec:
         ):
             value = getattr(self, name)
             if value and value not in allowed:
-                raise InvalidInput(f"{name}: one of {', '.join(allowed)}")
+                yield name, f"one of {', '.join(allowed)}"
         if self.quality_assurance_url and not self.quality_assurance_url.startswith("https://"):
-            raise InvalidInput("quality_assurance_url: an https:// URL of the decision")
+            yield "quality_assurance_url", "an https:// URL of the decision"
         if self.kind != "microcredential":
             return
         if self.eqf_level is None or not 1 <= self.eqf_level <= 8:
-            raise InvalidInput("eqf_level: must be an EQF level from 1 to 8")
+            yield "eqf_level", "must be an EQF level from 1 to 8"
         if len(self.country) != 2 or not self.country.isupper():
-            raise InvalidInput("country: an ISO 3166-1 alpha-2 code")
+            yield "country", "an ISO 3166-1 alpha-2 code"
         if self.study_load_hours <= 0 or self.ects <= 0:
-            raise InvalidInput("study_load_hours: a microcredential needs a positive study load")
-        if abs(self.ects * HOURS_PER_EC - self.study_load_hours) > HOURS_PER_EC:
-            raise InvalidInput(
-                f"ects: {self.ects} EC does not match {self.study_load_hours} h "
-                f"({HOURS_PER_EC} h per EC)"
+            yield "study_load_hours", "a microcredential needs a positive study load"
+        elif abs(self.ects * HOURS_PER_EC - self.study_load_hours) > HOURS_PER_EC:
+            yield (
+                "ects",
+                f"{self.ects} EC does not match {self.study_load_hours} h "
+                f"({HOURS_PER_EC} h per EC)",
             )
 
     def check_study_load(self, policy: StudyLoadPolicy) -> None:

@@ -65,6 +65,10 @@ class ShareLink:
     credential_ids: tuple[UUID, ...]
     expires_at: datetime | None
     revoked: bool = False
+    #: The learner's name as the link's page shows it, sealed under their data key; ""
+    #: when the learner chose not to show it; None when they were not asked (links made
+    #: before the choice existed, and LinkedIn links).
+    sealed_name: str | None = None
 
     def open_at(self, at: datetime) -> bool:
         """Whether the link still opens at ``at``."""
@@ -268,8 +272,14 @@ class Learner(LedgerAggregate):
         credential_ids: list[UUID],
         expires_at: datetime | None,
         owned: set[UUID],
+        sealed_name: str | None = None,
     ) -> None:
-        """Publish credentials under a secret link until it expires or is revoked."""
+        """Publish credentials under a secret link until it expires or is revoked.
+
+        ``sealed_name`` is the name the learner chose to show on the link's page,
+        sealed under their data key; "" if they chose to show none; None if they
+        were not asked.
+        """
         self._require_present()
         if not credential_ids:
             raise InvalidInput("credential_ids: share at least one credential")
@@ -283,21 +293,39 @@ class Learner(LedgerAggregate):
             token_digest=token_digest,
             credential_ids=list(dict.fromkeys(credential_ids)),
             expires_at=expires_at,
+            sealed_name=sealed_name,
         )
 
-    @event("ShareLinkCreated")
+    class ShareLinkCreated(LedgerAggregate.Event):
+        """Version 2 records the learner's choice of name on the link's page (sealed);
+        version 1 links were made before learners had that choice: they show none."""
+
+        class_version = 2
+        link_id: UUID
+        token_digest: str
+        credential_ids: list[UUID]
+        expires_at: datetime | None
+        sealed_name: str | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, object]) -> None:
+            state["sealed_name"] = None
+
+    @event(ShareLinkCreated)
     def _share_link_created(
         self,
         link_id: UUID,
         token_digest: str,
         credential_ids: list[UUID],
         expires_at: datetime | None,
+        sealed_name: str | None,
     ) -> None:
         self.share_links[link_id] = ShareLink(
             link_id=link_id,
             token_digest=token_digest,
             credential_ids=tuple(credential_ids),
             expires_at=expires_at,
+            sealed_name=sealed_name,
         )
 
     def revoke_share_link(self, link_id: UUID) -> None:

@@ -67,12 +67,15 @@ def contexts(public_url: str) -> list[str]:
 
 @dataclass(frozen=True)
 class IssuerProfile:
-    """The issuer as an OB ``Profile``: its DID, name, country and registered identifiers."""
+    """The issuer as an OB ``Profile``: its DID, name, country and registered identifiers,
+    and its homepage and logo when the institution gave them."""
 
     did: str
     name: str
     country: str
     identifiers: dict[str, str]
+    homepage: str = ""
+    logo_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -138,6 +141,11 @@ def issuer_profile(profile: IssuerProfile) -> dict[str, Any]:
         "name": profile.name,
         "address": {"type": ["Address"], "addressCountryCode": profile.country},
     }
+    # OB 3.0 Profile: ``url`` is the homepage, ``image`` an Image object (the logo).
+    if profile.homepage:
+        document["url"] = profile.homepage
+    if profile.logo_url:
+        document["image"] = {"id": profile.logo_url, "type": "Image"}
     if profile.identifiers:
         # Registry codes are written as their registries name them: BRIN as ext:BRIN (SURF).
         document["otherIdentifier"] = [
