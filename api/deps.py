@@ -14,9 +14,13 @@ from uuid import UUID
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from ledger.api.auth import TokenVerifier
+from ledger.api.published import DidDocuments, LatestCheckpoint
+from ledger.projections.read_barrier import ReadBarrier
 from ledger.projections.read_models import ReadModels
 from ledger.projections.recorded_history import RecordedHistory
 from ledger.projections.runner import ProjectionRunner
+from ledger.projections.status_list_cache import StatusListCache
+from ledger.projections.status_view import StatusView
 from starlette.concurrency import run_in_threadpool
 
 from ledger.application import authorization
@@ -64,6 +68,16 @@ class Services:
     tokens: TokenVerifier
     publisher: Publisher
     checkpoints: CheckpointPublisher
+    #: Every credential's status in memory, and the published lists, kept current
+    #: by ``fresh`` (read-after-write across processes: ``ReadBarrier``).
+    status_view: StatusView
+    status_lists: StatusListCache
+    fresh: ReadBarrier
+    #: DID documents from the key ring, and the latest checkpoint, likewise.
+    did_documents: DidDocuments
+    keys_fresh: ReadBarrier
+    checkpoint: LatestCheckpoint
+    checkpoint_fresh: ReadBarrier
     write_lock: threading.Lock = field(default_factory=threading.Lock)
     progress: ProgressWatch = field(default_factory=lambda: ProgressWatch(30.0))
     #: The slowest projection's position when a write last waited in vain for the
@@ -80,13 +94,19 @@ class Services:
         if settings.project_in_process:
             runner.catch_up()
         views = ReadModels(runner)
+        status_view = StatusView()
+        status_lists = StatusListCache(views)
+        fresh = ReadBarrier(lambda: status_view.refresh(runner, on_change=status_lists.changed))
 
         def encoded_list(issuer_id: UUID, list_number: int, purpose: str) -> str | None:
-            found = views.status_list(issuer_id, list_number, purpose)
+            # Called in a worker thread (the signed list route, the check route).
+            fresh.wait_sync()
+            found = status_lists.get(issuer_id, list_number, purpose)
             return None if found is None else found[0]
 
         publisher = publisher_for(settings, ledger, encoded_list)
         checkpoints = CheckpointPublisher(runner, CheckpointPolicy.from_settings(settings))
+        latest = LatestCheckpoint()
         services = cls(
             settings,
             ledger,
@@ -95,6 +115,13 @@ class Services:
             TokenVerifier(settings),
             publisher,
             checkpoints,
+            status_view,
+            status_lists,
+            fresh,
+            DidDocuments(publisher.resolver, ledger.keyring),
+            ReadBarrier(ledger.keyring.refresh),
+            latest,
+            ReadBarrier(lambda: latest.refresh(runner)),
             progress=ProgressWatch(settings.ready_stuck_seconds),
         )
         if settings.project_in_process:

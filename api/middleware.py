@@ -12,6 +12,7 @@ request never waits for the log's stream).
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -142,8 +143,8 @@ class RequestEdge:
         """Why a request is refused before any route sees it (None: it is not)."""
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode("utf-8", "replace")
         query: bytes = scope.get("query_string", b"")
-        if CONTROL.search(unquote_to_bytes(raw_path)) or (
-            query and CONTROL.search(unquote_to_bytes(query.replace(b"+", b" ")))
+        if CONTROL.search(_decoded(raw_path)) or (
+            query and CONTROL.search(_decoded(query.replace(b"+", b" ")))
         ):
             return 422, "invalid-input", "control characters are not allowed in the path or query"
         limit = self.body_limits.for_request(scope["method"], scope["path"])
@@ -175,8 +176,8 @@ class RequestEdge:
     def _observe(self, scope: Scope, request_id: str, status: int, elapsed: float) -> None:
         method = scope["method"] if scope["method"] in METHODS else "OTHER"
         route = getattr(scope.get("route"), "path", UNMATCHED)
-        REQUESTS.labels(route, method, str(status)).inc()
-        LATENCY.labels(route, method).observe(elapsed)
+        _counter(route, method, status).inc()
+        _histogram(route, method).observe(elapsed)
         if access_log.isEnabledFor(logging.INFO):
             access_log.info(
                 orjson.dumps(
@@ -192,6 +193,19 @@ class RequestEdge:
             )
 
 
+@functools.cache
+def _counter(route: str, method: str, status: int) -> Any:
+    """The request counter's child for these labels (``labels`` costs a lock and a
+    lookup per call; the label sets are fixed, so the children are kept)."""
+    return REQUESTS.labels(route, method, str(status))
+
+
+@functools.cache
+def _histogram(route: str, method: str) -> Any:
+    """The latency histogram's child for these labels."""
+    return LATENCY.labels(route, method)
+
+
 def _request_id(scope: Scope) -> str:
     for name, value in scope.get("headers", ()):
         if name == b"x-request-id":
@@ -199,6 +213,11 @@ def _request_id(scope: Scope) -> str:
                 return str(value.decode("ascii"))
             break
     return uuid.uuid4().hex
+
+
+def _decoded(raw: bytes) -> bytes:
+    """Percent-decoded bytes (most paths have no escapes: nothing to decode)."""
+    return unquote_to_bytes(raw) if b"%" in raw else raw
 
 
 def _content_length(scope: Scope) -> int | None:

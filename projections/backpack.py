@@ -56,6 +56,9 @@ class BackpackProjection(Projection):
         "ON backpack_credentials (issuer_id, issued_at, credential_id)",
         "CREATE INDEX IF NOT EXISTS backpack_credentials_achievement "
         "ON backpack_credentials (achievement_id, learner_id)",
+        # The in-memory status view reads the rows changed since it last looked.
+        "CREATE INDEX IF NOT EXISTS backpack_credentials_changed "
+        "ON backpack_credentials (last_position)",
         "CREATE TABLE IF NOT EXISTS backpack_achievements ("
         "achievement_id TEXT NOT NULL, revision INTEGER NOT NULL, issuer_id TEXT NOT NULL, "
         "spec TEXT NOT NULL, PRIMARY KEY (achievement_id, revision))",

@@ -35,6 +35,7 @@ PARTS = (
     "ed25519",
     "verify",
     "status_lookup",
+    "status_view",
     "http",
     "scale",
 )

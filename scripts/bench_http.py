@@ -300,6 +300,9 @@ def bench(args: argparse.Namespace, store_url: str, workdir: Path) -> list[Figur
         "LEDGER_STORE": store_url,
         "LEDGER_ENV": "development",
         "LEDGER_KEY_DIR": str(workdir / "keys"),
+        # The per-client rate limit of public routes would refuse one busy client.
+        "LEDGER_PUBLIC_RATE": "0",
+        "LEDGER_CHECKPOINT_EVERY": "100",  # a checkpoint to serve, whatever the sizes
     }
     settings = Settings.from_env(env)
     with processes(env, workdir, args.workers) as port:
@@ -385,10 +388,23 @@ def bench(args: argparse.Namespace, store_url: str, workdir: Path) -> list[Figur
         list_requests = [
             request_bytes("GET", f"/v1/status-lists/{issuer_id}/1/revocation")
         ] * args.requests
+        public_requests = {
+            "GET /v1/status-lists/{issuer}/1/revocation/credential": request_bytes(
+                "GET", f"/v1/status-lists/{issuer_id}/1/revocation/credential"
+            ),
+            "GET /issuers/{issuer}/did.json": request_bytes(
+                "GET", f"/issuers/{issuer_id}/did.json"
+            ),
+            "GET /contexts/ob-extensions-v1.json": request_bytes(
+                "GET", "/contexts/ob-extensions-v1.json"
+            ),
+            "GET /v1/log/checkpoint": request_bytes("GET", "/v1/log/checkpoint"),
+        }
         constant_runs: list[Phase] = []
         status_runs: list[Phase] = []
         bare_runs: list[Phase] = []
         list_runs: list[Phase] = []
+        public_runs: dict[str, list[Phase]] = {name: [] for name in public_requests}
         with bare_server(workdir, args.workers) as bare_port:
             plan: list[tuple[list[Phase], str, int, list[bytes]]] = [
                 (
@@ -400,6 +416,10 @@ def bench(args: argparse.Namespace, store_url: str, workdir: Path) -> list[Figur
                 (constant_runs, "GET /healthz (constant, no auth)", port, constant_requests),
                 (status_runs, "GET /v1/status/{id} (verifier token)", port, status_requests),
                 (list_runs, "GET /v1/status-lists/{issuer}/1/revocation", port, list_requests),
+                *(
+                    (public_runs[name], name, port, [request] * args.requests)
+                    for name, request in public_requests.items()
+                ),
             ]
             # Warm every path (connections, threads, caches) before measuring.
             for _, _, target, warm in plan:
@@ -429,6 +449,7 @@ def bench(args: argparse.Namespace, store_url: str, workdir: Path) -> list[Figur
     def median(runs: list[Phase]) -> Phase:
         return sorted(runs, key=lambda p: p.rate)[len(runs) // 2]
 
+    publics = {name: median(runs) for name, runs in public_runs.items()}
     constant, status = median(constant_runs), median(status_runs)
     bare, listed = median(bare_runs), median(list_runs)
     ratio = status.rate / constant.rate
@@ -439,6 +460,12 @@ def bench(args: argparse.Namespace, store_url: str, workdir: Path) -> list[Figur
     print(row(constant))
     print(row(status))
     print(row(listed))
+    for phase in publics.values():
+        print(row(phase))
+    print(
+        "public routes / bare route: "
+        + "; ".join(f"{name} {phase.rate / bare.rate:.2f}" for name, phase in publics.items())
+    )
     print(
         f"status check / bare route: {status.rate / bare.rate:.2f}; status list / bare route: "
         f"{listed.rate / bare.rate:.2f} (targets >= {TARGET_RATIO}); our /healthz / bare route: "
@@ -472,6 +499,12 @@ def bench(args: argparse.Namespace, store_url: str, workdir: Path) -> list[Figur
             bare.rate,
             TARGET_RATIO,
             "req/s",
+        ),
+        *(
+            Figure(
+                f"HTTP {name} / bare FastAPI route", phase.rate, bare.rate, TARGET_RATIO, "req/s"
+            )
+            for name, phase in publics.items()
         ),
         Figure(
             "HTTP our /healthz / bare FastAPI route (middleware cost)",

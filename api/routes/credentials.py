@@ -159,32 +159,53 @@ def status_list_credential(
     if document is None:
         raise NotFound(f"status list {issuer_id}/{list_number}/{purpose} not found")
     return cacheable(
-        orjson.dumps(document),
+        _document_bytes(document),
         media_type=VC_MEDIA_TYPE,
         max_age=CACHE_SECONDS,
         if_none_match=if_none_match,
     )
 
 
-def _did_document(services: Any, did: str) -> Response:
-    document = services.publisher.resolver.document(did)
-    if document is None:
+#: Signed list credentials' bytes by the cached document they were dumped from (the
+#: publisher's signing cache hands out the same object until the list or key changes).
+_DOCUMENT_BYTES: dict[int, tuple[dict[str, Any], bytes]] = {}
+
+
+def _document_bytes(document: dict[str, Any]) -> bytes:
+    known = _DOCUMENT_BYTES.get(id(document))
+    if known is not None and known[0] is document:
+        return known[1]
+    body = orjson.dumps(document)
+    if len(_DOCUMENT_BYTES) > 1024:
+        _DOCUMENT_BYTES.clear()
+    _DOCUMENT_BYTES[id(document)] = (document, body)
+    return body
+
+
+async def _did_document(services: Any, did: str) -> Response:
+    """From memory: the key ring refreshed after this request arrived (one refresh
+    serves every request waiting), the document's bytes kept per key ring version."""
+    await services.keys_fresh.wait()
+    body = services.did_documents.get(did)
+    if body is None:
         raise NotFound(f"no DID document for {did}")
-    return _json(document, "application/did+json", **{"Cache-Control": "public, max-age=300"})
+    return Response(
+        body, media_type="application/did+json", headers={"Cache-Control": "public, max-age=300"}
+    )
 
 
 @router.get("/.well-known/did.json", responses={200: {"content": {"application/did+json": {}}}})
-def operator_did_document(services: ServicesDep) -> Response:
+async def operator_did_document(services: ServicesDep) -> Response:
     """The ledger operator's did:web document."""
-    return _did_document(services, services.publisher.resolver.operator_did)
+    return await _did_document(services, services.publisher.resolver.operator_did)
 
 
 @router.get(
     "/issuers/{issuer_id}/did.json", responses={200: {"content": {"application/did+json": {}}}}
 )
-def issuer_did_document(issuer_id: UUID, services: ServicesDep) -> Response:
+async def issuer_did_document(issuer_id: UUID, services: ServicesDep) -> Response:
     """An issuer's did:web document: a Multikey for every key it had, compromised ones left out."""
-    return _did_document(services, services.publisher.issuer_did(issuer_id))
+    return await _did_document(services, services.publisher.issuer_did(issuer_id))
 
 
 CONTEXT_MAX_AGE = 86400
@@ -194,7 +215,7 @@ CONTEXT_MAX_AGE = 86400
     "/contexts/ob-extensions-v1.json",
     responses={200: {"content": {"application/ld+json": {}}}, 304: {"description": "Not modified"}},
 )
-def extension_context(if_none_match: Annotated[str | None, Header()] = None) -> Response:
+async def extension_context(if_none_match: Annotated[str | None, Header()] = None) -> Response:
     """Our JSON-LD context, version 1 (immutable; credentials exported before v2 name it)."""
     return cacheable(
         context_bytes(LEDGER_EXTENSIONS_V1_URL),
@@ -208,7 +229,7 @@ def extension_context(if_none_match: Annotated[str | None, Header()] = None) -> 
     LEDGER_EXTENSIONS_V2_PATH,
     responses={200: {"content": {"application/ld+json": {}}}, 304: {"description": "Not modified"}},
 )
-def extension_context_v2(if_none_match: Annotated[str | None, Header()] = None) -> Response:
+async def extension_context_v2(if_none_match: Annotated[str | None, Header()] = None) -> Response:
     """Our JSON-LD context, version 2: SURF's terms and ours, the exports' third context.
 
     Served under this deployment's public URL so that any verifier can fetch it;

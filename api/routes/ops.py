@@ -18,7 +18,7 @@ PROJECTION_LAG = Gauge("ledger_projection_lag_events", "Events the slowest proje
 
 
 @router.get("/healthz")
-def healthz() -> dict[str, str]:
+async def healthz() -> dict[str, str]:
     """The process is up."""
     return {"status": "ok"}
 

@@ -12,6 +12,7 @@ from ledger.api.deps import ServicesDep
 from ledger.api.pages.public_pages import shared_page, shown_learner, wants_html
 from ledger.api.problems import PROBLEM_RESPONSES
 from ledger.api.schemas import ListNumber
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from ledger.application.ledger import share_token_digest
@@ -51,17 +52,41 @@ def shared(
     "/status-lists/{issuer_id}/{list_number}/{purpose}",
     responses={200: {"content": {"application/json": {}}}, 304: {"description": "Not modified"}},
 )
-def status_list(
+async def status_list(
     issuer_id: UUID,
     list_number: ListNumber,
     purpose: PublishedPurpose,
     services: ServicesDep,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
-    """A W3C Bitstring Status List (GZIP, base64url, multibase ``u``) with a strong ETag."""
-    found = services.views.status_list(issuer_id, list_number, purpose)
+    """A W3C Bitstring Status List (GZIP, base64url, multibase ``u``) with a strong ETag.
+
+    From memory (``StatusListCache``), current as of a refresh that began after
+    this request arrived; a list not in memory yet is read in a worker thread."""
+    await services.fresh.wait()
+    found = services.status_lists.cached(issuer_id, list_number, purpose)
+    if found is None:
+        found = await run_in_threadpool(services.status_lists.get, issuer_id, list_number, purpose)
     if found is None:
         raise NotFound(f"status list {issuer_id}/{list_number}/{purpose} not found")
+    return cacheable(
+        _list_body(issuer_id, list_number, purpose, found),
+        media_type="application/json",
+        max_age=STATUS_LIST_MAX_AGE,
+        if_none_match=if_none_match,
+    )
+
+
+#: The bytes of each list as last served, with the cache entry they were built from:
+#: the same entry gives the same object, whose ETag ``cacheable`` remembers.
+_BODIES: dict[tuple[UUID, int, str], tuple[tuple[str, int], bytes]] = {}
+
+
+def _list_body(issuer_id: UUID, list_number: int, purpose: str, found: tuple[str, int]) -> bytes:
+    key = (issuer_id, list_number, purpose)
+    known = _BODIES.get(key)
+    if known is not None and known[0] is found:
+        return known[1]
     encoded, changed_at = found
     body = orjson.dumps(
         {
@@ -72,9 +97,7 @@ def status_list(
             "changed_at_position": changed_at,
         }
     )
-    return cacheable(
-        body,
-        media_type="application/json",
-        max_age=STATUS_LIST_MAX_AGE,
-        if_none_match=if_none_match,
-    )
+    if len(_BODIES) > 10_000:
+        _BODIES.clear()
+    _BODIES[key] = (found, body)
+    return body

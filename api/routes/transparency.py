@@ -36,13 +36,16 @@ NOTE_MEDIA_TYPE = "text/plain; charset=utf-8"
     response_class=Response,
     responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
 )
-def latest_checkpoint(services: ServicesDep) -> Response:
-    """The latest signed checkpoint as a C2SP signed note (public)."""
-    with services.runner.transaction(commit=False) as (_, cursor):
-        latest = MerkleLogView(cursor).latest_checkpoint()
-    if latest is None:
+async def latest_checkpoint(services: ServicesDep) -> Response:
+    """The latest signed checkpoint as a C2SP signed note (public).
+
+    From memory, refreshed after this request arrived (one read serves every
+    request waiting for it)."""
+    await services.checkpoint_fresh.wait()
+    note = services.checkpoint.note
+    if note is None:
         raise NotFound("no checkpoint has been published yet")
-    return Response(latest.note, media_type=NOTE_MEDIA_TYPE, headers={"Cache-Control": "no-cache"})
+    return Response(note, media_type=NOTE_MEDIA_TYPE, headers={"Cache-Control": "no-cache"})
 
 
 @router.get("/v1/audit/checkpoints")

@@ -135,14 +135,17 @@ class DidResolver:
                 return None
         return None
 
-    def document(self, did: str) -> dict[str, Any] | None:
-        """This ledger's DID document for ``did`` (None if it names nobody here)."""
+    def document(self, did: str, *, refresh: bool = True) -> dict[str, Any] | None:
+        """This ledger's DID document for ``did`` (None if it names nobody here).
+
+        ``refresh=False``: from the key ring as it is (the caller refreshed it)."""
         owner = self.owner_of(did)
         if owner is None:
             return None
         if self._keyring is None:
             return None
-        self._keyring.refresh()
+        if refresh:
+            self._keyring.refresh()
         registry = self._keyring.registry
         keys = registry.keys_of(owner) if registry is not None else []
         if not keys:
