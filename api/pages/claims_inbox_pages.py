@@ -106,20 +106,7 @@ def _claim(request: Request, actor: Actor, claim_id: UUID) -> dict[str, Any]:
         found = None
     if found is None or found.institution_id != issuer.id:
         raise NotFound("claim not found")
-    return {
-        "claim_id": str(claim_id),
-        "programme": found.programme,
-        "learner_id": str(found.learner_id),
-        "motivation": found.motivation,
-        "state": found.state,
-        "reason": found.reason,
-        "evidence": claim_evidence.checked(
-            services.ledger,
-            services.views,
-            [str(c) for c in found.credential_ids],
-            str(found.learner_id),
-        ),
-    }
+    return claim_evidence.claim_view(services.ledger, services.views, found)
 
 
 def _claim_page(

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from ledger.api.pages.signin import person_in
+from ledger.api.routes import institutions
 
 from ledger.application.actor import Actor
 from ledger.domain.issuer import Issuer
@@ -27,9 +28,7 @@ def administered(services: Any, actor: Actor) -> Issuer:
     """The institution the administrator acts for, if they are on its list (else 403)."""
     if actor.issuer_id is None:
         raise Forbidden("you are not an administrator of an institution")
-    with services.acting(actor):
-        issuer: Issuer = services.ledger.administered_issuer(actor.issuer_id)
-    return issuer
+    return institutions.administered(services, actor, actor.issuer_id)
 
 
 def issuer_id_of(services: Any, actor: Actor) -> UUID:

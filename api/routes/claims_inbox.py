@@ -67,15 +67,4 @@ def claim(claim_id: UUID, actor: StaffDep, services: ServicesDep) -> dict[str, A
     found = services.ledger.exemption_claim(claim_id)
     institution = services.ledger.issuer(found.institution_id)
     authorization.require_administrator(actor, institution, hidden=f"exemption claim {claim_id}")
-    return {
-        "claim_id": str(claim_id),
-        "institution_id": str(found.institution_id),
-        "programme": found.programme,
-        "learner_id": str(found.learner_id),
-        "motivation": found.motivation,
-        "state": found.state,
-        "reason": found.reason,
-        "evidence": evidence(
-            services, [str(c) for c in found.credential_ids], str(found.learner_id)
-        ),
-    }
+    return claim_evidence.claim_view(services.ledger, services.views, found)

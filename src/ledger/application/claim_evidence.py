@@ -13,7 +13,24 @@ from typing import Any
 from uuid import UUID
 
 from ledger.application.ledger import Ledger
+from ledger.domain.exemption import ExemptionClaim
 from ledger.errors import NotFound, TamperDetected
+
+
+def claim_view(ledger: Ledger, views: Any, claim: ExemptionClaim) -> dict[str, Any]:
+    """A claim as the inbox shows it (HTTP, page and CLI alike), its evidence checked live."""
+    return {
+        "claim_id": str(claim.id),
+        "institution_id": str(claim.institution_id),
+        "programme": claim.programme,
+        "learner_id": str(claim.learner_id),
+        "motivation": claim.motivation,
+        "state": claim.state,
+        "reason": claim.reason,
+        "evidence": checked(
+            ledger, views, [str(c) for c in claim.credential_ids], str(claim.learner_id)
+        ),
+    }
 
 
 def checked(

@@ -64,21 +64,7 @@ def cmd_claims(args: argparse.Namespace) -> int:
                 claim_id, approve=args.claims_command == "approve", reason=args.reason
             )
         found = ledger.exemption_claim(claim_id)
-        shown = {
-            "claim_id": str(claim_id),
-            "institution_id": str(found.institution_id),
-            "programme": found.programme,
-            "learner_id": str(found.learner_id),
-            "motivation": found.motivation,
-            "state": found.state,
-            "reason": found.reason,
-            "evidence": claim_evidence.checked(
-                ledger,
-                views,
-                [str(c) for c in found.credential_ids],
-                str(found.learner_id),
-            ),
-        }
+        shown = claim_evidence.claim_view(ledger, views, found)
         emit(args, shown, "\n".join(_claim_lines(shown)))
     return 0
 
