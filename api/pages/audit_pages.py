@@ -47,7 +47,8 @@ _runs_lock = threading.Lock()
 
 
 def _runs(request: Request) -> VerificationRuns:
-    """This server process's verification runs (made on first use)."""
+    """This server's verification runs, shared by its workers through files (the object
+    made on first use holds only where they are)."""
     state = request.app.state
     with _runs_lock:
         runs: VerificationRuns | None = getattr(state, "audit_verifications", None)

@@ -31,6 +31,7 @@ from typing import Any
 from uuid import UUID
 
 import orjson
+from ledger.api.pages.private_files import private_directory, write_atomically
 
 from ledger.application import cohort_csv
 from ledger.application.actor import Actor
@@ -64,21 +65,13 @@ class CohortUploads:
             raise ValueError("not an upload token")
         return self.directory / (token + suffix)
 
-    def _write(self, path: Path, data: bytes) -> None:
-        """Write whole or not at all (a reader never sees half a file)."""
-        partial = path.with_name(path.name + f".{secrets.token_hex(4)}.part")
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        partial.replace(path)
-
     def stage(self, text: str, **meta: Any) -> str:
         """Keep a checked file for its import; answers its token."""
-        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        private_directory(self.directory)
         self._sweep()
         token = secrets.token_urlsafe(18)
-        self._write(self._path(token, UPLOAD), text.encode("utf-8"))
-        self._write(self._path(token, META), orjson.dumps({**meta, "staged_at": time.time()}))
+        write_atomically(self._path(token, UPLOAD), text.encode("utf-8"))
+        write_atomically(self._path(token, META), orjson.dumps({**meta, "staged_at": time.time()}))
         return token
 
     def _sweep(self) -> None:
@@ -110,7 +103,7 @@ class CohortUploads:
         return data
 
     def report(self, token: str, **progress: Any) -> None:
-        self._write(self._path(token, PROGRESS), orjson.dumps(progress))
+        write_atomically(self._path(token, PROGRESS), orjson.dumps(progress))
 
     def claim(self, token: str) -> bool:
         """Mark the import started; False if it was already (a double submit).
@@ -135,7 +128,7 @@ class CohortUploads:
             return None
 
     def finish(self, token: str, result_csv: str, count: int) -> None:
-        self._write(self._path(token, RESULT), result_csv.encode("utf-8"))
+        write_atomically(self._path(token, RESULT), result_csv.encode("utf-8"))
         self._path(token, UPLOAD).unlink(missing_ok=True)  # the result is all that is needed
         self.report(token, state="issued", done=count, total=count)
 

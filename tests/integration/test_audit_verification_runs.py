@@ -9,12 +9,16 @@ start, through the ``verify`` seam, so that "running" can be looked at without l
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from fastapi.testclient import TestClient
 from ledger.api.app import create_app
@@ -47,11 +51,14 @@ def _settings(store_url: str, tmp_path: Path) -> Settings:
     return Settings.from_env(cli.env)
 
 
-def _until_done(run: VerificationRun) -> None:
+def _until_done(runs: VerificationRuns, run_id: str) -> VerificationRun:
     deadline = time.monotonic() + DEADLINE
-    while run.state == "running":
+    lock = runs.directory / "running.lock"
+    while ((run := runs.get(run_id)) is not None and run.state == "running") or lock.exists():
         assert time.monotonic() < deadline, "the run did not finish in time"
         time.sleep(0.05)
+    assert run is not None
+    return run
 
 
 def test_one_run_at_a_time_with_a_report_and_a_bounded_history(
@@ -71,10 +78,16 @@ def test_one_run_at_a_time_with_a_report_and_a_bounded_history(
         "verified": False,
     }
     second, started_again = runs.start("auditor-b")
-    assert second is first and not started_again
-    assert runs.latest() is first and runs.get(first.run_id) is first
+    assert second == first and not started_again
+    # Another object on the same directory (another worker) sees the run and its lock.
+    other = VerificationRuns(settings, keep=2, verify=gate)
+    assert other.start("auditor-c") == (first, False)
+    assert runs.latest() == first and other.get(first.run_id) == first
+    directory = settings.key_dir / "audit-verifications"
+    assert directory.stat().st_mode & 0o777 == 0o700
+    assert all(p.stat().st_mode & 0o777 == 0o600 for p in directory.iterdir())
     gate.open.set()
-    _until_done(first)
+    first = _until_done(runs, first.run_id)
     assert first.state == "finished" and first.verified
     assert first.report is not None
     assert first.report["ok"] and first.report["events"] > 0
@@ -87,19 +100,25 @@ def test_one_run_at_a_time_with_a_report_and_a_bounded_history(
     for n in range(4):
         run, started = runs.start(f"auditor-{n}")
         assert started
-        _until_done(run)
-        later.append(run)
+        later.append(_until_done(runs, run.run_id))
     assert runs.get(first.run_id) is None  # dropped: only the newest few are kept
-    assert runs.latest() is later[-1] and runs.get(later[-2].run_id) is later[-2]
+    assert runs.latest() == later[-1] and runs.get(later[-2].run_id) == later[-2]
+    assert runs.get(later[-3].run_id) is None
+    assert not (directory / "running.lock").exists()  # the lock goes with its run
+    for bad in ("../../etc/passwd", "x" * 15, "running.lock", later[-1].run_id + "x"):
+        assert runs.get(bad) is None
 
 
 def test_a_run_that_breaks_is_never_verified(tmp_path: Path) -> None:
     settings = Settings.from_env(
-        {"LEDGER_STORE": f"sqlite:///{tmp_path / 'missing' / 'none.db'}", "LEDGER_KEY_DIR": "k"}
+        {
+            "LEDGER_STORE": f"sqlite:///{tmp_path / 'missing' / 'none.db'}",
+            "LEDGER_KEY_DIR": str(tmp_path / "keys"),
+        }
     )
     runs = VerificationRuns(settings)
-    run, _ = runs.start("auditor")
-    _until_done(run)
+    started, _ = runs.start("auditor")
+    run = _until_done(runs, started.run_id)
     assert run.state == "broken" and not run.verified
     assert run.error
     assert run.progress()["verified"] is False
@@ -164,3 +183,39 @@ def test_the_progress_page_refreshes_without_javascript(store_url: str, tmp_path
 
 def _unreachable(settings: Settings, **options: Any) -> tuple[Report, list[str]]:
     raise ConnectionError("the store is gone")
+
+
+def test_a_lock_left_by_a_dead_process_does_not_block_and_its_run_reads_as_broken(
+    tmp_path: Path,
+) -> None:
+    settings = Settings.from_env(
+        {"LEDGER_STORE": f"sqlite:///{tmp_path / 'ledger.db'}", "LEDGER_KEY_DIR": str(tmp_path)}
+    )
+    directory = tmp_path / "audit-verifications"
+    directory.mkdir(mode=0o700)
+    dead = VerificationRun(run_id="d" * 16, started_by="auditor-gone", done=5, total=10)
+    (directory / f"{dead.run_id}.json").write_bytes(dead.to_json())
+    (directory / "running.lock").write_bytes(
+        orjson.dumps({"run_id": dead.run_id, "pid": _dead_pid(), "process_started": None})
+    )
+    runs = VerificationRuns(settings, verify=_unreachable)
+    interrupted = runs.get(dead.run_id)
+    assert interrupted is not None and interrupted.state == "broken" and not interrupted.verified
+    assert interrupted.error and "stopped" in interrupted.error
+    assert interrupted.progress()["state"] == "broken"
+
+    # A live pid that is another process than the one that took the lock (reused pid).
+    (directory / "running.lock").write_bytes(
+        orjson.dumps({"run_id": dead.run_id, "pid": os.getpid(), "process_started": "-1"})
+    )
+    run, started = runs.start("auditor")
+    assert started and run.run_id != dead.run_id
+    assert _until_done(runs, run.run_id).state == "broken"
+    assert not (directory / "running.lock").exists()
+
+
+def _dead_pid() -> int:
+    """The pid of a process that has ended (and been reaped)."""
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
