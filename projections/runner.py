@@ -53,6 +53,17 @@ BATCH_SIZE = 500
 #: intermediate positions).
 REBUILD_BATCH_SIZE = 5000
 CHAIN_CACHE_SIZE = 1_000_000
+#: How many times each projection was rebuilt: a view held in memory (the status view)
+#: that sees the count move reloads, since a rebuild may rewrite rows at the positions
+#: they had (the same log, through corrected projection code).
+REBUILDS_DDL = (
+    "CREATE TABLE IF NOT EXISTS projection_rebuilds "
+    "(projection TEXT PRIMARY KEY, generation BIGINT NOT NULL)"
+)
+BUMP_REBUILD = (
+    "INSERT INTO projection_rebuilds (projection, generation) VALUES (?, 1) "
+    "ON CONFLICT (projection) DO UPDATE SET generation = projection_rebuilds.generation + 1"
+)
 
 
 def all_projections() -> list[Projection]:
@@ -132,6 +143,7 @@ class ProjectionRunner:
         with self.transaction(commit=True) as (raw, cursor):
             if self.dialect is POSTGRES:
                 lock_schema_changes(raw)
+            cursor.execute(REBUILDS_DDL)
             for projection in self.projections:
                 for statement in projection.ddl:
                     if secondary_indexes or not statement.startswith("CREATE INDEX"):
@@ -270,6 +282,8 @@ class ProjectionRunner:
         Unless ``full``, the events the newest checkpoint covers are held to its
         operator-signed Merkle root instead of having their signatures checked one by
         one (the verifier's ``trust_checkpoint``).
+        Once replayed, each projection's count in ``projection_rebuilds`` goes up, which
+        tells the servers' in-memory status views to reload (no restart needed).
         """
         chosen = [p for p in self.projections if names is None or p.name in names]
         unknown = set(names or ()) - {p.name for p in self.projections}
@@ -300,6 +314,11 @@ class ProjectionRunner:
         runner._preverified = verified
         runner.catch_up()
         self.create_tables()
+        # Counted once the replay is whole: a view that reloads on seeing it reads the
+        # rebuilt tables, never a half-replayed one.
+        with self.transaction(commit=True) as (_, cursor):
+            for projection in chosen:
+                cursor.execute(BUMP_REBUILD, (projection.name,))
 
     def _verify_log(self, workers: int, *, trust_checkpoint: bool = False) -> dict[int, str]:
         """Verify the whole log in parallel; the digests of its events by position."""

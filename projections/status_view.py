@@ -49,11 +49,20 @@ _EMPTY = -1
 #: streams in chunks instead of one list of a million tuples).
 CHUNK = 50_000
 
+#: The projections whose rows the view holds: a rebuild of either reloads it.
+SOURCES = ("backpack", "status")
+#: The rebuild count of ``SOURCES`` (``runner.REBUILDS_DDL``) on every row, and one row
+#: of it alone when nothing changed: one round trip still, one indexed read when idle.
 DELTA = (
-    "SELECT c.credential_id, c.state, c.valid_until, c.last_position, e.issuer_id, "
+    "SELECT g.generation, d.credential_id, d.state, d.valid_until, d.last_position, "
+    "d.issuer_id, d.list_number, d.status_index FROM "
+    "(SELECT COALESCE(SUM(generation), 0) AS generation FROM projection_rebuilds "
+    "WHERE projection IN ('backpack', 'status')) g LEFT JOIN "
+    "(SELECT c.credential_id, c.state, c.valid_until, c.last_position, e.issuer_id, "
     "e.list_number, e.status_index FROM backpack_credentials c "
     "JOIN status_entries e ON e.credential_id = c.credential_id "
-    "WHERE c.last_position > ? ORDER BY c.last_position LIMIT ?"
+    "WHERE c.last_position > ? ORDER BY c.last_position LIMIT ?) d ON 1 = 1 "
+    "ORDER BY d.last_position"
 )
 
 
@@ -76,7 +85,7 @@ class Change:
 
 
 def change_of(row: Sequence[Any]) -> Change:
-    """A ``Change`` from a row of ``DELTA``."""
+    """A ``Change`` from a row of ``DELTA`` (without its first column, the generation)."""
     return Change(
         credential_id=UUID(str(row[0])),
         state=str(row[1]),
@@ -102,6 +111,8 @@ class StatusView:
         self._table: tuple[array[int], int] = (array("i", [_EMPTY]) * 8, 7)
         #: The last ``last_position`` applied.
         self.position = 0
+        #: The rebuild count of the projections when last read (None: never read).
+        self.generation: int | None = None
         self._lock = threading.Lock()
         self._refreshing = threading.Lock()
 
@@ -168,6 +179,9 @@ class StatusView:
         if row != _EMPTY:
             self._state[row] = code
             self._until[row] = change.valid_until
+            # Fixed once allocated, but a reload after a rebuild takes the rows as given.
+            self._list[row] = change.list_number
+            self._index[row] = change.index
             return
         number = change.credential_id.int
         self._high.append(number >> 64)
@@ -207,6 +221,14 @@ class StatusView:
 
         ``on_change`` sees each chunk of changes once applied (the public routes'
         cache drops the status lists they touch).
+
+        After a rebuild of the status or backpack projection (``ledger rebuild``), seen
+        as their rebuild count moving, every row is read again from position 0: a
+        rebuild may have rewritten rows at the positions they had. Rows are rewritten in
+        place (a lookup meanwhile sees the old or the new value of a credential, never
+        none), and every status list with a credential on it is dropped by
+        ``on_change``. A credential that a rebuild no longer shows at all stays known
+        until the server restarts (a rebuild of the same log keeps every credential).
         """
         # One refresh at a time: two interleaved ones could apply an older snapshot's
         # row over a newer one.
@@ -214,12 +236,19 @@ class StatusView:
             total = 0
             while True:
                 rows = reader.query(DELTA, (self.position, CHUNK))
-                changes = [change_of(row) for row in rows]
+                generation = int(rows[0][0]) if rows else 0
+                if generation != self.generation:
+                    rebuilt = self.generation is not None and self.position > 0
+                    self.generation = generation
+                    if rebuilt:
+                        self.position = 0
+                        continue
+                changes = [change_of(row[1:]) for row in rows if row[1] is not None]
                 self.apply(changes)
                 if on_change is not None and changes:
                     on_change(changes)
                 total += len(changes)
-                if len(rows) < CHUNK:
+                if len(changes) < CHUNK:
                     return total
 
     def nbytes(self) -> int:

@@ -132,3 +132,44 @@ def test_a_failed_refresh_fails_its_readers_and_the_next_one_retries() -> None:
         barrier.wait_sync()
     barrier.wait_sync()
     assert outcomes == []
+
+
+def test_the_view_follows_a_rebuild_without_a_restart(ledger: Ledger) -> None:
+    """A rebuild rewrites rows at the positions they had (the same log): a view that only
+    reads rows past its position would keep what the projection said before forever.
+
+    The projection is made wrong first (as a projection bug would: the revocation's row
+    says active), the view loads that, and ``ledger rebuild``'s code puts it right.
+    """
+    demo: dict[str, Any] = build_demo(ledger)
+    runner = ProjectionRunner(ledger)
+    runner.catch_up()
+    view = StatusView()
+    lists = StatusListCache(ReadModels(runner))
+    view.refresh(runner, on_change=lists.changed)
+    target = demo["credentials"]["cohort"][0]
+    issuer_id = demo["issuers"]["university"]
+    list_number = _entries(runner)[target][0]
+    with acting_as(admin(issuer_id, "alice@uni.example")):
+        ledger.revoke_credential(target, reason="fraud")
+    runner.catch_up()
+    with runner.transaction(commit=True) as (_, cursor):
+        cursor.execute(
+            "UPDATE backpack_credentials SET state = 'active' WHERE credential_id = ?",
+            (str(target),),
+        )
+    assert view.refresh(runner, on_change=lists.changed) == 1
+    assert view.state(target, NOW) == "active"  # what the broken projection said
+    assert lists.get(issuer_id, list_number, "revocation") is not None  # cached
+
+    runner.rebuild(["backpack", "status"])  # what ``ledger rebuild`` runs
+
+    assert ReadModels(runner).credential_status(target) == "revoked"
+    view.refresh(runner, on_change=lists.changed)
+    assert view.state(target, NOW) == "revoked"
+    _assert_agrees(view, runner)
+    assert lists.cached(issuer_id, list_number, "revocation") is None  # dropped
+    assert lists.get(issuer_id, list_number, "revocation") == ReadModels(runner).status_list(
+        issuer_id, list_number, "revocation"
+    )
+    assert view.refresh(runner) == 0  # and then idle again: nothing read twice
