@@ -39,6 +39,9 @@ from ledger.eventlog.canonical_json import parse_datetime
 STATES = ("active", "suspended", "revoked", "expired")
 _CODES = {state: code for code, state in enumerate(STATES)}
 _ACTIVE, _SUSPENDED = 0, 1
+#: The code of a credential that a reload after a rebuild no longer found: unknown.
+_GONE = len(STATES)
+_ANSWERS: tuple[str | None, ...] = (*STATES, None)
 #: ``valid_until`` of a credential without an end.
 NO_END = (1 << 63) - 1
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -113,6 +116,8 @@ class StatusView:
         self.position = 0
         #: The rebuild count of the projections when last read (None: never read).
         self.generation: int | None = None
+        #: During a reload: which rows it has read again (the others are then gone).
+        self._reloading: bytearray | None = None
         self._lock = threading.Lock()
         self._refreshing = threading.Lock()
 
@@ -155,12 +160,12 @@ class StatusView:
         code = self._state[row]
         if code <= _SUSPENDED and now >= self._until[row]:
             return "expired"
-        return STATES[code]
+        return _ANSWERS[code]
 
     def entry(self, credential_id: UUID) -> tuple[int, int, str] | None:
         """(list number, index, stored state) of a credential, None if unknown."""
         row = self._row(credential_id)
-        if row == _EMPTY:
+        if row == _EMPTY or self._state[row] == _GONE:
             return None
         return self._list[row], self._index[row], STATES[self._state[row]]
 
@@ -182,6 +187,8 @@ class StatusView:
             # Fixed once allocated, but a reload after a rebuild takes the rows as given.
             self._list[row] = change.list_number
             self._index[row] = change.index
+            if self._reloading is not None:
+                self._reloading[row] = 1
             return
         number = change.credential_id.int
         self._high.append(number >> 64)
@@ -191,6 +198,8 @@ class StatusView:
         self._state.append(code)
         self._until.append(change.valid_until)
         row = len(self._state) - 1
+        if self._reloading is not None:
+            self._reloading.append(1)
         slots, mask = self._table
         if (row + 1) * 4 > (mask + 1) * 3:  # load above 3/4: double the index
             slots, mask = self._grown(mask * 2 + 1)
@@ -227,8 +236,8 @@ class StatusView:
         rebuild may have rewritten rows at the positions they had. Rows are rewritten in
         place (a lookup meanwhile sees the old or the new value of a credential, never
         none), and every status list with a credential on it is dropped by
-        ``on_change``. A credential that a rebuild no longer shows at all stays known
-        until the server restarts (a rebuild of the same log keeps every credential).
+        ``on_change``. A credential the reload did not read again is unknown from then
+        on (a lookup answers None, as for an id never seen).
         """
         # One refresh at a time: two interleaved ones could apply an older snapshot's
         # row over a newer one.
@@ -242,6 +251,7 @@ class StatusView:
                     self.generation = generation
                     if rebuilt:
                         self.position = 0
+                        self._reloading = bytearray(len(self._state))
                         continue
                 changes = [change_of(row[1:]) for row in rows if row[1] is not None]
                 self.apply(changes)
@@ -249,7 +259,17 @@ class StatusView:
                     on_change(changes)
                 total += len(changes)
                 if len(changes) < CHUNK:
+                    self._end_reload()
                     return total
+
+    def _end_reload(self) -> None:
+        """After a whole reload: a credential it did not read again is unknown now."""
+        with self._lock:
+            seen, self._reloading = self._reloading, None
+            if seen is not None:
+                for row, again in enumerate(seen):
+                    if not again:
+                        self._state[row] = _GONE
 
     def nbytes(self) -> int:
         """Bytes held by the columns and the index (what a credential costs)."""

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from ledger.projections.read_barrier import ReadBarrier
 from ledger.projections.read_models import ReadModels
-from ledger.projections.runner import ProjectionRunner
+from ledger.projections.runner import BUMP_REBUILD, ProjectionRunner
 from ledger.projections.status_list_cache import StatusListCache
 from ledger.projections.status_view import NO_END, Change, StatusView, micros
 
@@ -173,3 +173,13 @@ def test_the_view_follows_a_rebuild_without_a_restart(ledger: Ledger) -> None:
         issuer_id, list_number, "revocation"
     )
     assert view.refresh(runner) == 0  # and then idle again: nothing read twice
+
+    # A rebuild that no longer shows a credential (its row is gone): unknown after it.
+    gone = next(c for c in _entries(runner) if c != target)
+    with runner.transaction(commit=True) as (_, cursor):
+        cursor.execute("DELETE FROM backpack_credentials WHERE credential_id = ?", (str(gone),))
+        cursor.execute(BUMP_REBUILD, ("backpack",))
+    assert view.state(gone, NOW) is not None
+    view.refresh(runner, on_change=lists.changed)
+    assert view.state(gone, NOW) is None and view.entry(gone) is None
+    assert view.state(target, NOW) == "revoked"
