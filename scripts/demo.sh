@@ -5,6 +5,8 @@ set -eu
 cd "$(dirname "$0")/.."
 sh scripts/setup.sh
 export LEDGER_STORE="${LEDGER_STORE:-sqlite:///demo/ledger.db}"
+# Who may sign in to the console as the operator (the demo prints a development sign-in link).
+export LEDGER_OPERATOR_SUBJECTS="${LEDGER_OPERATOR_SUBJECTS:-operator@ledger.example}"
 PORT="${LEDGER_PORT:-8000}"
 mkdir -p demo
 .venv/bin/ledger init
@@ -50,10 +52,10 @@ Where to go (development tokens, valid one hour):
   the latest signed checkpoint of the log (public):
     curl http://127.0.0.1:$PORT/v1/log/checkpoint
 INFO
-.venv/bin/python - "$PORT" <<'PY'
+.venv/bin/python - "$PORT" "$UNIVERSITY" "$LEDGER_OPERATOR_SUBJECTS" <<'PY'
 import json, sys
 from urllib.parse import quote
-port = sys.argv[1]
+port, university, operator = sys.argv[1], sys.argv[2], sys.argv[3].split(",")[0].strip()
 made = json.load(open("demo/demo.json"))
 base = f"http://127.0.0.1:{port}"
 first, fifth = made["learners"][0], made["learners"][4]
@@ -68,7 +70,13 @@ Pages (in a browser; add ?lang=nl for Dutch):
                                    {base}/signin?subject={quote(first)}
     {fifth} (rejected exemption):  {base}/signin?subject={quote(fifth)}
   sign in as the demo employer (looks up with the consent link from {first}'s Consents page):
-                                   {base}/signin?subject=hr%40employer.example&role=verifier""")
+                                   {base}/signin?subject=hr%40employer.example&role=verifier
+  sign in to the console as the university's administrator (achievements, CSV import, issued, claims):
+                                   {base}/signin?subject=alice%40uni.example&role=administrator&issuer={university}
+  sign in to the console as the operator (institutions, policies, keys):
+                                   {base}/signin?subject={quote(operator)}
+  sign in as an auditor (trails, time travel, checkpoints, verification):
+                                   {base}/signin?subject=auditor%40example&role=auditor""")
 PY
 if [ "${LEDGER_DEMO_SERVE:-yes}" = "yes" ]; then
     echo

@@ -137,10 +137,14 @@ def _role_and_scope(
 
 @router.get("/signin")
 def signin_page(
-    request: Request, next: str | None = None, subject: str = "", role: str = "learner"
+    request: Request,
+    next: str | None = None,
+    subject: str = "",
+    role: str = "learner",
+    issuer: str = "",
 ) -> Response:
     """Where a person signs in: with the provider, or (development) the shortcut, which
-    ``?subject=&role=`` fill in (the demo prints such links for its learners)."""
+    ``?subject=&role=&issuer=`` fill in (the demo prints such links for its people)."""
     services = request.app.state.services
     return render(
         request,
@@ -151,6 +155,7 @@ def signin_page(
         roles=PERSON_ROLES,
         subject=subject[:200],
         chosen_role=role,
+        issuer=issuer[:36],
         error=None,
     )
 

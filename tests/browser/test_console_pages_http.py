@@ -455,3 +455,33 @@ def test_only_a_listed_subject_signs_in_as_the_operator(web: Web) -> None:
     listed = Session(web, OPERATOR, "verifier")
     page = listed.get("/console/institutions")
     assert page.status_code == 200 and "Register an institution" in page.text
+
+
+def test_a_development_sign_in_link_fills_in_the_administrators_institution(web: Web) -> None:
+    """The demo prints ``/signin?subject=&role=administrator&issuer=`` links: the form
+    arrives filled in, and a value that is not an id is cut, escaped and refused."""
+    operator = Session(web, OPERATOR, "verifier")
+    issuer_id = _register(operator)
+    client = httpx.Client(base_url=web.url, timeout=30)
+    page = client.get(
+        "/signin", params={"subject": ADMIN, "role": "administrator", "issuer": str(issuer_id)}
+    )
+    assert page.status_code == 200
+    assert f'name="issuer" autocomplete="off" maxlength="36" value="{issuer_id}"' in page.text
+    assert f'value="{ADMIN}"' in page.text
+    assert '<option value="administrator" selected>' in page.text
+    hostile = client.get("/signin", params={"issuer": '"><script>x</script>' + "9" * 40})
+    assert "<script>x" not in hostile.text and "9" * 37 not in hostile.text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token is not None
+    signed_in = client.post(
+        "/signin/dev",
+        data={
+            "subject": ADMIN,
+            "role": "administrator",
+            "issuer": str(issuer_id),
+            "csrf_token": token[1],
+        },
+    )
+    assert signed_in.status_code == 303 and signed_in.headers["location"] == "/console"
+    assert client.get("/console").status_code == 200
