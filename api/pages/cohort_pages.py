@@ -178,12 +178,13 @@ async def check(request: Request, actor: Administrator) -> Response:
 
 
 def _report(cohort: cohort_csv.CohortFile) -> dict[str, Any]:
-    """The dry run as the page shows it: the counts and each row with its problems."""
+    """The dry run as the page shows it: the counts and each row with its problems,
+    as ``cohort_csv.Problem`` codes for the template to say in the reader's language."""
     report = cohort.report()
-    subjects = {row.row: row.subject for row in cohort.rows}
+    report["header_problems"] = cohort.header_problems
+    bad = [row for row in cohort.rows if row.problems][:SHOWN_PROBLEMS]
     report["problems"] = [
-        {**problem, "subject": subjects.get(problem["row"], "")}
-        for problem in report["problems"][:SHOWN_PROBLEMS]
+        {"row": row.row, "subject": row.subject, "problems": row.problems} for row in bad
     ]
     return report
 

@@ -72,6 +72,7 @@ def _upload(
         "/console/cohorts",
         data={"csrf_token": token, "achievement": achievement_id},
         files={"file": (file.get("name", "cohort.csv"), data, file.get("type", "text/csv"))},
+        headers={"Accept-Language": file.get("language", "en")},
     )
 
 
@@ -103,11 +104,20 @@ def test_csv_import_dry_run_then_one_import_and_the_result_file(web: Web) -> Non
     report = _upload(admin, achievement_id, bad)
     assert report.status_code == 200
     assert "nothing was issued" in report.text
-    assert "unknown column &#39;colour&#39;" in report.text
-    assert "duplicate learner: the same subject as row 2" in report.text
-    assert "missing learner_subject" in report.text
-    assert "bad learner_subject" in report.text
+    assert "Unknown column colour" in report.text
+    assert "The same learner as row 2." in report.text
+    assert "The learner_subject is missing." in report.text
+    assert "The learner_subject must be one word" in report.text
     assert "already holds this achievement" in report.text
+    assert _head(web) == before
+    # The same report in Dutch: every row problem in the reader's language.
+    dutch = _upload(admin, achievement_id, bad + b"late@eduid.example,4,\r\n", language="nl")
+    assert '<html lang="nl">' in dutch.text
+    assert "Onbekende kolom colour" in dutch.text
+    assert "Dezelfde lerende als in rij 2." in dutch.text
+    assert "De learner_subject ontbreekt." in dutch.text
+    assert "Deze lerende heeft deze prestatie al." in dutch.text
+    assert "already holds" not in dutch.text and "duplicate learner" not in dutch.text
     assert _head(web) == before
 
     subjects = [f"learner-{n}@eduid.example" for n in range(50)]
