@@ -156,6 +156,60 @@ def test_csv_import_dry_run_then_one_import_and_the_result_file(web: Web) -> Non
     assert other.get(location + "/result.csv").status_code == 404
 
 
+def _issued_count(web: Web, issuer_id: UUID, headers: dict[str, str], achievement_id: str) -> int:
+    return len(
+        web.client.post(
+            f"/v1/issuers/{issuer_id}/credentials/search",
+            json={"achievement_id": achievement_id, "limit": 200},
+            headers=headers,
+        ).json()["items"]
+    )
+
+
+def test_a_failed_import_ends_failed_in_both_languages_and_says_what_was_issued(
+    web: Web,
+) -> None:
+    issuer_id, headers, achievement_id, admin, _ = _world(web)
+    staging = web.settings.key_dir / "cohort-uploads"
+
+    # The staged file is gone before its import runs: the thread fails before issuing.
+    location = _upload(admin, achievement_id, _cohort(["gone@eduid.example"])).headers["location"]
+    token = location.rsplit("/", 1)[1]
+    (staging / f"{token}.csv").unlink()
+    admin.post(location + "/import", data={"csrf_token": _csrf(admin.get(location))})
+    state = _wait_issued(admin, location)
+    assert state["state"] == "failed" and state["reason"] == "error" and state["issued"] == 0
+    page = admin.get(location)
+    assert "Nothing was issued" in page.text and "an error on the server" in page.text
+    dutch = admin.get(location, headers={"Accept-Language": "nl"})
+    assert "Er is niets uitgegeven" in dutch.text and "een fout op de server" in dutch.text
+    assert "Try again" in page.text  # the failed import may start again
+    assert "FileNotFoundError" in web.log.read_text()  # logged, with its traceback
+    assert "Traceback" in web.log.read_text()
+    assert _issued_count(web, issuer_id, headers, achievement_id) == 0
+
+    # The result file cannot be written: every row is issued (one transaction), the page
+    # says so, and a retry gives the same credentials and the result file.
+    subjects = [f"half-{n}@eduid.example" for n in range(3)]
+    location = _upload(admin, achievement_id, _cohort(subjects)).headers["location"]
+    token = location.rsplit("/", 1)[1]
+    (staging / f"{token}.result.csv").mkdir()  # no file can be renamed onto a directory
+    admin.post(location + "/import", data={"csrf_token": _csrf(admin.get(location))})
+    state = _wait_issued(admin, location)
+    assert state["state"] == "failed" and state["issued"] == 3
+    page = admin.get(location)
+    assert "3 credentials were issued, but the import did not finish" in page.text
+    dutch = admin.get(location, headers={"Accept-Language": "nl"})
+    assert "Er zijn 3 credentials uitgegeven, maar de import is niet afgemaakt" in dutch.text
+    assert _issued_count(web, issuer_id, headers, achievement_id) == 3
+    (staging / f"{token}.result.csv").rmdir()
+    admin.post(location + "/import", data={"csrf_token": _csrf(page)})
+    assert _wait_issued(admin, location)["state"] == "issued"
+    result = list(csv.DictReader(io.StringIO(admin.get(location + "/result.csv").text)))
+    assert [r["learner_subject"] for r in result] == subjects
+    assert _issued_count(web, issuer_id, headers, achievement_id) == 3  # none issued again
+
+
 def test_malformed_uploads_are_refused_clearly_and_write_nothing(web: Web) -> None:
     _, _, achievement_id, admin, other = _world(web)
     before = _head(web)
