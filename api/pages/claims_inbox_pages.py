@@ -11,12 +11,12 @@ them is personal data). Only administrators of the institution see its claims.
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import urlencode
 from uuid import UUID
 
 from fastapi import APIRouter, Form, Request
 from ledger.api.pages.console_access import Administrator, administered
 from ledger.api.pages.days import day_start
+from ledger.api.pages.paging import cursor, pager
 from ledger.api.pages.rendering import render
 from ledger.api.pages.session import check_csrf
 from starlette.responses import RedirectResponse, Response
@@ -56,10 +56,6 @@ def inbox(
             bounds[name] = format_datetime(bound) if bound else None
         except ValueError:
             errors[name] = "invalid"
-    try:
-        after_id = str(UUID(after)) if after else None
-    except ValueError:
-        after_id = None
     claims: list[dict[str, Any]] = []
     if not errors:
         claims = services.views.claims_at(
@@ -68,15 +64,14 @@ def inbox(
             programme=programme.strip() or None,
             decided_from=bounds["from"],
             decided_until=bounds["until"],
-            after=after_id,
+            after=cursor(after),
             limit=PAGE,
         )
         for claim in claims:
             claim["evidence"] = claim_evidence.checked(
                 services.ledger, services.views, claim["credential_ids"], claim["learner_id"]
             )
-    kept = {k: v for k, v in given.items() if v}
-    cursor = claims[-1]["claim_id"] if len(claims) == PAGE else None
+    last = claims[-1]["claim_id"] if len(claims) == PAGE else None
     return render(
         request,
         "console_claims.html",
@@ -85,8 +80,7 @@ def inbox(
         given=given,
         errors=errors,
         states=STATES,
-        next_url=f"/console/claims?{urlencode({**kept, 'after': cursor})}" if cursor else None,
-        first_url=f"/console/claims?{urlencode(kept)}" if after else None,
+        **pager("/console/claims", given, after, last),
     )
 
 

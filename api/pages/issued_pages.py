@@ -18,6 +18,7 @@ from uuid import UUID
 from fastapi import APIRouter, Form, Request
 from ledger.api.pages.console_access import Administrator, administered
 from ledger.api.pages.days import day_start
+from ledger.api.pages.paging import cursor, pager
 from ledger.api.pages.rendering import render
 from ledger.api.pages.session import check_csrf
 from ledger.api.routes.issued import export_response, filters_of
@@ -102,15 +103,11 @@ def issued(
     achievements = services.views.achievements_of(issuer_id, limit=1000)
     titles = {a["achievement_id"]: a["title"] for a in achievements}
     items = []
-    cursor = None
+    last = None
     if not errors:
-        try:
-            after_id = str(UUID(after)) if after else None
-        except ValueError:
-            after_id = None
-        items = services.views.issued_by(issuer_id, **filters, after=after_id, limit=PAGE)
+        items = services.views.issued_by(issuer_id, **filters, after=cursor(after), limit=PAGE)
         if len(items) == PAGE:
-            cursor = items[-1].credential_id
+            last = items[-1].credential_id
     kept = {k: v for k, v in given.items() if v}
     return render(
         request,
@@ -123,8 +120,7 @@ def issued(
         given=given,
         errors=errors,
         subject=_searched(request, issuer_id),
-        next_url=f"/console/issued?{urlencode({**kept, 'after': cursor})}" if cursor else None,
-        first_url=f"/console/issued?{urlencode(kept)}" if after else None,
+        **pager("/console/issued", given, after, last),
         export_url=f"/console/issued/export.csv?{urlencode(kept)}",
     )
 
