@@ -1,0 +1,251 @@
+"""The checks a verification worker makes on one batch of the log, on its own.
+
+Everything that needs only the event itself runs here, in a worker process:
+the envelope agrees with its row, the signature (all of a batch's signatures in
+one call into libsodium), the key's validity at the event's time, the decoding
+into the domain event class, the record's authorities (first events), and the
+hashes: each event's digest and Merkle leaf, and the Merkle nodes complete
+within the batch. What needs the whole log (order across batches, chains,
+authority, the tree above the batches, checkpoints) is the main process's merge.
+
+A batch goes back as a ``BatchResult`` of plain columns (lists of ints and
+strings, and one bytes object per tree level) rather than one object per
+event: pickling per-event objects cost the main process more than its merge.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, NamedTuple
+from uuid import UUID
+
+from eventsourcing.utils import resolve_topic
+
+from ledger.audit.signature_batch import Item, failed_signatures
+from ledger.domain.keyregistry import KEY_REGISTRY_ID, KeyEntry
+from ledger.errors import KeyNotValid, LedgerError, MalformedEvent, TamperDetected, UnknownKey
+from ledger.eventlog.canonical_json import format_datetime, parse_datetime
+from ledger.eventlog.envelope import SealedEvent, decode_event, open_stored
+from ledger.eventlog.keyring import signature_problem
+from ledger.eventlog.signing_keys import decode_public_key, verify_signature
+from ledger.transparency.merkle_tree import leaf_hash, node_hash
+
+CHECKPOINT_TOPIC = "ledger/LogCheckpoints/Published"
+
+#: One event as the reader hands it to a worker: position, aggregate id, version,
+#: topic, stored state (plain values, cheap to send between processes).
+RawRow = tuple[int, str, int, str, bytes]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One failed check: where (log position, 0 if none applies), what kind, and why."""
+
+    position: int
+    kind: str
+    message: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The problem as the JSON report carries it."""
+        return {"position": self.position, "kind": self.kind, "message": self.message}
+
+
+@dataclass(frozen=True)
+class CheckpointClaim:
+    """A signed checkpoint to hold against the recomputed tree, and where it came from."""
+
+    note: str
+    source: str
+    position: int = 0
+    tree_size: int | None = None
+    root_hash: str | None = None
+
+
+class BatchResult(NamedTuple):
+    """What a worker learned about one batch, column by column, in log order.
+
+    Events whose envelope does not open have no entry (their problem says why),
+    as they have no digest, link or leaf to merge.
+    """
+
+    positions: list[int]
+    originator_ids: list[str]
+    versions: list[int]
+    topics: list[str]
+    prevs: list[str]
+    digests: list[str]
+    #: The owner of each event's key (None: the key is unknown, already a problem).
+    owners: list[str | None]
+    #: The record's authorities, for first events (None for the others).
+    authorities: list[frozenset[str] | None]
+    #: (index in this batch, claim) of checkpoint events.
+    checkpoints: list[tuple[int, CheckpointClaim]]
+    #: The Merkle nodes complete within the batch: level 0 holds the leaves, each
+    #: level the 32-byte hashes end to end. Only meaningful for a batch that starts
+    #: at a leaf index that is a multiple of its (power of two) size.
+    levels: list[bytes]
+    problems: list[Problem]
+    #: How many rows the batch had (more than ``positions`` when an envelope did not open).
+    rows: int
+
+
+@cache
+def _canonical_start(entry: KeyEntry) -> str:
+    return format_datetime(entry.valid_from)
+
+
+def _plainly_valid(entry: KeyEntry, timestamp: str) -> bool:
+    """The fast path of the key-validity check, for a key that was never retired.
+
+    Canonical timestamps have one fixed width, so they compare as strings; any
+    other case (a retired or compromised key, an odd timestamp) takes the full
+    check.
+    """
+    return (
+        entry.retired_at is None
+        and entry.compromised_since is None
+        and len(timestamp) == 27
+        and timestamp >= _canonical_start(entry)
+    )
+
+
+@cache
+def _raw_key(text: str) -> bytes:
+    return decode_public_key(text).public_bytes_raw()
+
+
+def _opened(rows: Sequence[RawRow], problems: list[Problem]) -> list[tuple[int, str, SealedEvent]]:
+    """The events whose envelope opens, with their position and (agreeing) id column."""
+    opened: list[tuple[int, str, SealedEvent]] = []
+    for position, originator_id, version, topic, state in rows:
+        try:
+            sealed = open_stored(
+                topic=topic,
+                originator_id=UUID(originator_id),
+                originator_version=version,
+                state=state,
+            )
+        except ValueError:  # not even a UUID in the id column: let the envelope say so
+            try:
+                sealed = open_stored(
+                    topic=topic,
+                    originator_id=originator_id,
+                    originator_version=version,
+                    state=state,
+                )
+            except TamperDetected as error:
+                problems.append(Problem(position, error.kind, str(error)))
+                continue
+        except TamperDetected as error:
+            problems.append(Problem(position, error.kind, str(error)))
+            continue
+        opened.append((position, originator_id, sealed))
+    return opened
+
+
+def _signature_failures(
+    opened: Sequence[tuple[int, str, SealedEvent]],
+    keys: Mapping[str, KeyEntry],
+    trusted_upto: int,
+) -> set[int]:
+    """The positions of events whose signature must be checked and fails."""
+    items: list[Item] = []
+    checked: list[int] = []
+    for position, _, sealed in opened:
+        entry = keys.get(sealed.seal.kid)
+        if entry is None:
+            continue  # reported as an unknown key
+        if (
+            position > trusted_upto
+            or sealed.topic == CHECKPOINT_TOPIC
+            or sealed.originator_id == KEY_REGISTRY_ID
+        ):
+            try:
+                public_key = _raw_key(entry.public_key)
+            except ValueError:
+                public_key = b""  # fails below, and the full check names why
+            items.append((public_key, sealed.seal.signature, sealed.signed_bytes))
+            checked.append(position)
+    return {checked[index] for index in failed_signatures(items)}
+
+
+def check_batch(
+    rows: Sequence[RawRow], keys: Mapping[str, KeyEntry], *, trusted_upto: int = 0
+) -> BatchResult:
+    """Check each event of a batch on its own: envelope, signature, key validity, decoding.
+
+    Signatures of events at positions up to ``trusted_upto`` are left to the
+    caller's check of a trusted checkpoint's root (see ``log_verifier``),
+    except those of checkpoint and key registry events.
+    """
+    result = BatchResult([], [], [], [], [], [], [], [], [], [], [], len(rows))
+    problems = result.problems
+    opened = _opened(rows, problems)
+    bad_signatures = _signature_failures(opened, keys, trusted_upto)
+    interned: dict[frozenset[str], frozenset[str]] = {}
+    leaves: list[bytes] = []
+    for position, originator_id, sealed in opened:
+        kid = sealed.seal.kid
+        entry = keys.get(kid)
+        authorities: frozenset[str] | None = None
+        try:
+            if entry is None:
+                raise UnknownKey(f"{sealed.describe()} is signed by {kid}, which is not registered")
+            if position in bad_signatures:
+                # The exact reason, in the words of the one signature check.
+                verify_signature(
+                    decode_public_key(entry.public_key),
+                    signature=sealed.seal.signature,
+                    data=sealed.signed_bytes,
+                )
+            if not _plainly_valid(entry, sealed.timestamp):
+                problem = signature_problem(entry, parse_datetime(sealed.timestamp))
+                if problem is not None:
+                    raise KeyNotValid(f"{sealed.describe()}: {problem}")
+            event = decode_event(sealed)
+            if sealed.originator_version == 1:
+                aggregate_class = resolve_topic(event.originator_topic)
+                found = frozenset(aggregate_class.creation_authorities(event))
+                authorities = interned.setdefault(found, found)
+            if sealed.topic == CHECKPOINT_TOPIC:
+                claim = CheckpointClaim(
+                    note=event.note,
+                    source=f"checkpoint event at position {position}",
+                    position=position,
+                    tree_size=int(event.tree_size),
+                    root_hash=str(event.root_hash),
+                )
+                result.checkpoints.append((len(result.positions), claim))
+        except LedgerError as error:
+            kind = error.kind if isinstance(error, TamperDetected) else MalformedEvent.kind
+            problems.append(Problem(position, kind, f"{sealed.describe()}: {error}"))
+        except Exception as error:  # a forged state can break any domain rule
+            problems.append(
+                Problem(
+                    position, MalformedEvent.kind, f"{sealed.describe()} does not replay: {error}"
+                )
+            )
+        result.positions.append(position)
+        result.originator_ids.append(originator_id)
+        result.versions.append(sealed.originator_version)
+        result.topics.append(sys.intern(sealed.topic))
+        result.prevs.append(sealed.seal.prev)
+        result.digests.append(sealed.seal.digest)
+        result.owners.append(entry.owner if entry is not None else None)
+        result.authorities.append(authorities)
+        leaves.append(leaf_hash(sealed.signed_bytes))
+    result.levels.extend(complete_levels(leaves))
+    return result
+
+
+def complete_levels(leaves: list[bytes]) -> list[bytes]:
+    """The Merkle nodes complete within a run of leaves, level by level (leaves first)."""
+    levels = [b"".join(leaves)]
+    nodes = leaves
+    while len(nodes) > 1:
+        nodes = [node_hash(nodes[i], nodes[i + 1]) for i in range(0, len(nodes) - 1, 2)]
+        levels.append(b"".join(nodes))
+    return levels
