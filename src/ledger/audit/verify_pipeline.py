@@ -55,10 +55,20 @@ def batch_size(chunk_size: int) -> int:
 
 def raw_batches(source: BatchSource, size: int) -> Iterator[list[RawRow]]:
     """The log in batches of ``size`` rows of plain values, in log order."""
+    raw_load = getattr(source, "raw_load", None)
     batch: list[RawRow] = []
     for chunk in source.chunks():
-        for position, originator_id, version, topic, state in source.load(chunk):
-            batch.append((position, str(originator_id), version, topic, bytes(state)))
+        if raw_load is not None:
+            rows: list[RawRow] = raw_load(chunk)
+        else:
+            rows = [
+                (position, str(originator_id), version, topic, bytes(state))
+                for position, originator_id, version, topic, state in source.load(chunk)
+            ]
+        while rows:
+            room = size - len(batch)
+            batch.extend(rows[:room])
+            rows = rows[room:]
             if len(batch) == size:
                 yield batch
                 batch = []
