@@ -21,7 +21,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 from uuid import UUID
 
 import orjson
@@ -41,6 +41,8 @@ CHECKPOINT_TOPIC = "ledger/LogCheckpoints/Published"
 #: One event as the reader hands it to a worker: position, aggregate id, version,
 #: topic, stored state (plain values, cheap to send between processes).
 RawRow = tuple[int, str, int, str, bytes]
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -159,7 +161,8 @@ def _fast_open(row: RawRow) -> tuple[SealedEvent, str] | None:
     ):
         return None
     try:
-        seal = Seal(
+        seal = _frozen(
+            Seal,
             actor=document["actor"],
             kid=document["kid"],
             prev=document["prev"],
@@ -171,14 +174,15 @@ def _fast_open(row: RawRow) -> tuple[SealedEvent, str] | None:
         return None
     if not isinstance(event_state, dict) or len(signature) != 64:
         return None
+    signed_id = document.get("originator_id")
+    if not isinstance(signed_id, str) or not _same_id(signed_id, originator_id):
+        return None
     try:
-        uuid = UUID(originator_id)
+        uuid = UUID(signed_id)  # 32 hex digits: the signed id is canonical text
     except ValueError:
         return None
-    signed_id = str(uuid)
-    if document.get("originator_id") != signed_id:
-        return None
-    sealed = SealedEvent(
+    sealed = _frozen(
+        SealedEvent,
         topic=topic,
         originator_id=uuid,
         originator_version=version,
@@ -187,6 +191,33 @@ def _fast_open(row: RawRow) -> tuple[SealedEvent, str] | None:
         signed_bytes=signed,
     )
     return sealed, signed_id
+
+
+def _same_id(signed_id: str, column: str) -> bool:
+    """The signed id is the canonical text of the UUID in the id column.
+
+    Readers give the column as canonical text (PostgreSQL, bundles) or as 32 lower
+    case hex digits (how SQLite stores it): both are compared without parsing.
+    """
+    if len(signed_id) != 36 or not signed_id.islower() or not _canonical_hyphens(signed_id):
+        return False
+    return signed_id == column or signed_id.replace("-", "") == column
+
+
+def _canonical_hyphens(text: str) -> bool:
+    return text[8] == text[13] == text[18] == text[23] == "-" and text.count("-") == 4
+
+
+def _frozen(cls: type[_T], **fields: Any) -> _T:
+    """An instance of a frozen dataclass without ``__init__``'s guarded setattr per field.
+
+    For ``Seal`` and ``SealedEvent`` (plain frozen dataclasses: no defaults, no
+    ``__post_init__``, no slots) this builds the same object; the frozen
+    ``__init__`` cost 2 us per object, a tenth of everything but the signature.
+    """
+    instance = object.__new__(cls)
+    instance.__dict__.update(fields)
+    return instance
 
 
 def _opened(rows: Sequence[RawRow], problems: list[Problem]) -> list[tuple[int, str, SealedEvent]]:
