@@ -138,7 +138,10 @@ class BackpackProjection(Projection):
     @handles("ledger/Credential/Issued")
     def _credential_issued(self, cursor: Cursor, applied: Applied) -> None:
         event = applied.event
-        history = [self._step(event, applied, reason=None)]
+        # The step holds JSON values already (text, numbers, null): no lowering needed.
+        history = orjson.dumps(
+            [self._step(event, applied, reason=None)], option=orjson.OPT_SORT_KEYS
+        ).decode()
         cursor.execute(
             "INSERT INTO backpack_credentials VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?, 0, ?, ?, ?)",
             (
@@ -151,7 +154,7 @@ class BackpackProjection(Projection):
                 time_text(event.valid_from),
                 time_text(event.valid_until),
                 json_text(event.result),
-                json_text(history),
+                history,
                 applied.position,
             ),
         )

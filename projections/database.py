@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 import orjson
 
-from ledger.eventlog.canonical_json import to_json_value
+from ledger.eventlog.canonical_json import format_datetime, to_json_value
 
 
 @dataclass(frozen=True)
@@ -135,7 +136,20 @@ def json_text(value: object) -> str:
     return orjson.dumps(to_json_value(value), option=orjson.OPT_SORT_KEYS).decode()
 
 
+#: Canonical texts of recent datetimes: the events of a cohort share their times, and a
+#: replay asks for each several times (issued, valid from, history).
+_TIME_TEXTS: dict[datetime, str] = {}
+_TIME_TEXTS_SIZE = 4096
+
+
 def time_text(value: object) -> str | None:
     """A datetime as the canonical text a projection column stores (None if absent)."""
+    if type(value) is datetime and value.tzinfo is not None:
+        text = _TIME_TEXTS.get(value)
+        if text is None:
+            if len(_TIME_TEXTS) >= _TIME_TEXTS_SIZE:
+                _TIME_TEXTS.clear()
+            text = _TIME_TEXTS[value] = format_datetime(value)
+        return text
     lowered = to_json_value(value)
     return lowered if isinstance(lowered, str) else None
