@@ -9,6 +9,8 @@ nothing of the runner.
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -93,7 +95,7 @@ class Cursor:
     def executemany(self, statement: str, rows: Iterable[Sequence[Any]]) -> None:
         """Run one statement for many parameter rows."""
         self.flush()
-        self.raw.executemany(self.dialect.sql(statement), [self._storable(r) for r in rows])
+        self._send(statement, [self._storable(r) for r in rows])
 
     def _storable(self, params: Sequence[Any]) -> tuple[Any, ...]:
         """The parameters as the store can hold them.
@@ -111,10 +113,23 @@ class Cursor:
         )
 
     def flush(self) -> None:
-        """Send the held-back inserts."""
+        """Send the held-back inserts (on PostgreSQL, many rows of a plain insert as a COPY:
+        a replay's bulk load, several times faster than even a pipelined executemany)."""
         pending, self._inserts = self._inserts, {}
         for statement, rows in pending.items():
+            self._send(statement, rows)
+
+    def _send(self, statement: str, rows: Sequence[Row]) -> None:
+        copy = (
+            _copy_form(statement) if self.dialect is POSTGRES and len(rows) >= COPY_ROWS else None
+        )
+        if copy is None:
             self.raw.executemany(self.dialect.sql(statement), rows)
+            return
+        command, constants = copy
+        with self.raw.copy(command) as sink:
+            for row in rows:
+                sink.write_row(_with_constants(row, constants) if constants else row)
 
     def rows(self, statement: str, params: Sequence[Any] = ()) -> list[Row]:
         """Run a query and return its rows as tuples (give result columns distinct names:
@@ -129,6 +144,45 @@ class Cursor:
         """The first row of a query, or None."""
         found = self.rows(statement, params)
         return found[0] if found else None
+
+
+#: Fewer rows than this go by executemany (a COPY costs a round trip of its own).
+COPY_ROWS = 16
+_INSERT = re.compile(r"INSERT INTO (\w+)(?: \(([\w, ]+)\))? VALUES \(([^()]*)\)")
+_LITERAL_INT = re.compile(r"-?\d+")
+
+
+@functools.cache
+def _copy_form(statement: str) -> tuple[str, tuple[tuple[int, Any], ...]] | None:
+    """The COPY of a plain ``INSERT INTO t [(columns)] VALUES (...)``, and the constants
+    its VALUES list holds (position, value) between the ``?`` placeholders; None for any
+    other statement (an upsert, a constant this does not read)."""
+    match = _INSERT.fullmatch(statement)
+    if match is None:
+        return None
+    table, columns, values = match.groups()
+    constants: list[tuple[int, Any]] = []
+    for index, item in enumerate(part.strip() for part in values.split(",")):
+        if item == "?":
+            continue
+        if item == "NULL":
+            constants.append((index, None))
+        elif _LITERAL_INT.fullmatch(item):
+            constants.append((index, int(item)))
+        elif len(item) >= 2 and item[0] == item[-1] == "'" and "'" not in item[1:-1]:
+            constants.append((index, item[1:-1]))
+        else:
+            return None
+    target = f"{table} ({columns})" if columns else table
+    return f"COPY {target} FROM STDIN", tuple(constants)
+
+
+def _with_constants(row: Row, constants: tuple[tuple[int, Any], ...]) -> list[Any]:
+    """A row's parameters with the statement's constants put in their places."""
+    full = list(row)
+    for index, value in constants:
+        full.insert(index, value)
+    return full
 
 
 def json_text(value: object) -> str:
