@@ -14,7 +14,7 @@ from typing import Any
 from uuid import UUID
 
 import orjson
-from ledger.projections.database import Cursor, Queries, json_text, time_text
+from ledger.projections.database import Cursor, Queries, json_text, time_text, uuid_text
 from ledger.projections.projection import Applied, Projection, handles
 
 from ledger.domain.base import utcnow
@@ -145,10 +145,10 @@ class BackpackProjection(Projection):
         cursor.execute(
             "INSERT INTO backpack_credentials VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?, 0, ?, ?, ?)",
             (
-                str(event.originator_id),
-                str(event.learner_id),
-                str(event.issuer_id),
-                str(event.achievement_id),
+                uuid_text(event.originator_id),
+                uuid_text(event.learner_id),
+                uuid_text(event.issuer_id),
+                uuid_text(event.achievement_id),
                 event.achievement_revision,
                 time_text(event.timestamp),
                 time_text(event.valid_from),

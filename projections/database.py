@@ -185,6 +185,22 @@ def _with_constants(row: Row, constants: tuple[tuple[int, Any], ...]) -> list[An
     return full
 
 
+#: Texts of recent ids: a replay writes the same ids (the event's own, its issuer's)
+#: into several tables, and ``UUID.__str__`` is pure Python.
+_UUID_TEXTS: dict[object, str] = {}
+_UUID_TEXTS_SIZE = 65536
+
+
+def uuid_text(value: object) -> str:
+    """``str(value)`` of an id, remembered for the next few thousand ids."""
+    text = _UUID_TEXTS.get(value)
+    if text is None:
+        if len(_UUID_TEXTS) >= _UUID_TEXTS_SIZE:
+            _UUID_TEXTS.clear()
+        text = _UUID_TEXTS[value] = str(value)
+    return text
+
+
 def json_text(value: object) -> str:
     """A domain value as the JSON text a projection column stores (sorted keys)."""
     return orjson.dumps(to_json_value(value), option=orjson.OPT_SORT_KEYS).decode()

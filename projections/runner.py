@@ -53,7 +53,9 @@ BATCH_SIZE = 500
 #: Events per transaction of a rebuild's replay (fewer commits; nobody reads a rebuild's
 #: intermediate positions).
 REBUILD_BATCH_SIZE = 5000
-CHAIN_CACHE_SIZE = 1_000_000
+#: Chain heads remembered between batches (an older head is read from the store once:
+#: one indexed row). Bounded, so that a projector over a million records stays small.
+CHAIN_CACHE_SIZE = 100_000
 #: How many times each projection was rebuilt: a view held in memory (the status view)
 #: that sees the count move reloads, since a rebuild may rewrite rows at the positions
 #: they had (the same log, through corrected projection code).
