@@ -105,12 +105,15 @@ class Cursor:
         such event must not stop the read side for good: the read model stores the
         text with U+FFFD in place of each NUL, and the signed event keeps the original.
         """
+        values = tuple(params)
         if self.dialect is not POSTGRES:
-            return tuple(params)
-        return tuple(
-            p.replace("\x00", NUL_REPLACEMENT) if isinstance(p, str) and "\x00" in p else p
-            for p in params
-        )
+            return values
+        for value in values:  # a plain loop: this runs for every row a replay writes
+            if type(value) is str and "\x00" in value:
+                return tuple(
+                    p.replace("\x00", NUL_REPLACEMENT) if isinstance(p, str) else p for p in values
+                )
+        return values
 
     def flush(self) -> None:
         """Send the held-back inserts (on PostgreSQL, many rows of a plain insert as a COPY:
