@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import FastAPI
 from ledger.api import pages, problems
 from ledger.api.deps import Services
+from ledger.api.fast_reads import FastReads
 from ledger.api.middleware import BodyLimits, RequestEdge
 from ledger.api.rate_limit import RateLimiter
 from ledger.api.routes import (
@@ -100,7 +101,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     _add_problem_schema(app)
     pages.mount(app, settings)
-
+    # Inside the request edge (ids, limits, metrics, logs), outside the pages' layers.
+    app.add_middleware(FastReads, services=app.state.services, routes=app.routes)
     app.add_middleware(
         RequestEdge,
         body_limits=BODY_LIMITS,
