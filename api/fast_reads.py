@@ -408,7 +408,7 @@ class FastReads:
     def _note(self, note: str) -> Reply:
         """The checkpoint's response, built once per note."""
         known = self._last_note
-        if known is not None and known[0] is note:
+        if known is not None and known[0] == note:
             return known[1]
         response = Response(
             note, media_type=transparency.NOTE_MEDIA_TYPE, headers={"Cache-Control": "no-cache"}
