@@ -33,7 +33,6 @@ from ledger.transparency.checkpoint_publisher import CheckpointPolicy, Checkpoin
 
 R = TypeVar("R")
 logger = logging.getLogger(__name__)
-READ_WAIT_SECONDS = 5.0
 #: How often the embedded read side looks for events written by other processes.
 FOLLOW_SECONDS = 0.25
 FOLLOW_RETRY_SECONDS = 5.0
@@ -179,7 +178,7 @@ class Services:
         A projector that is down or stuck would make every write wait the whole
         bound: after one wait in vain, writes wait again only once it has moved.
         """
-        timeout = READ_WAIT_SECONDS
+        timeout = self.settings.read_wait_seconds
         if self.stalled_at is not None:
             if self.runner.slowest_position() == self.stalled_at:
                 timeout = STALLED_WAIT_SECONDS

@@ -51,6 +51,9 @@ class Settings:
     public_rate: float = 20.0
     #: ``/readyz`` says unready once the read side is behind and has not moved for this long.
     ready_stuck_seconds: float = 30.0
+    #: How long a write through the API waits for ``ledger project`` to show it
+    #: (read-after-write); written and signed either way.
+    read_wait_seconds: float = 5.0
     #: eduID subjects whose provider tokens may carry the operator role (none by default:
     #: only development tokens, in development mode, can act as operator otherwise).
     operator_subjects: tuple[str, ...] = ()
@@ -104,6 +107,7 @@ class Settings:
             environment_source=source,
             public_rate=_rate(values, "LEDGER_PUBLIC_RATE", 20.0),
             ready_stuck_seconds=_rate(values, "LEDGER_READY_STUCK_SECONDS", 30.0) or 30.0,
+            read_wait_seconds=_rate(values, "LEDGER_READ_WAIT_SECONDS", 5.0) or 5.0,
             operator_subjects=tuple(
                 s.strip()
                 for s in values.get("LEDGER_OPERATOR_SUBJECTS", "").split(",")
