@@ -43,7 +43,6 @@ from starlette.routing import BaseRoute
 from ledger.application import authorization
 from ledger.application.actor import Actor
 from ledger.domain.base import utcnow
-from ledger.domain.keyregistry import KeyEntry
 from ledger.domain.statusallocation import LIST_PURPOSES
 from ledger.errors import LedgerError, NotFound, Unauthenticated
 from ledger.standards.dataintegrity.loader import (
@@ -53,6 +52,7 @@ from ledger.standards.dataintegrity.loader import (
     context_bytes,
     file_bytes,
 )
+from ledger.standards.did_documents import method_id
 from ledger.standards.status_list_credential import CACHE_SECONDS, validity_window
 
 Scope = MutableMapping[str, Any]
@@ -201,7 +201,9 @@ class FastReads:
         self.prepared = Prepared()
         self._routes = _routes_by_endpoint(routes)
         self._keys_checked = float("-inf")
-        self._signed: dict[tuple[UUID, int, str], tuple[object, datetime, KeyEntry, bytes]] = {}
+        #: Signed lists' bodies by list, with what they were signed from: the list entry,
+        #: the validity window and the key ring (its registry object).
+        self._signed: dict[tuple[UUID, int, str], tuple[object, datetime, object, bytes]] = {}
         fixed: dict[str, tuple[str, Answer]] = {
             "/v1/log/checkpoint": ("checkpoint", self._checkpoint),
             "/.well-known/did.json": ("operator did", self._operator_did),
@@ -335,26 +337,40 @@ class FastReads:
         if found is None:
             return None
         await self._fresh_keys()
-        entry = services.ledger.keyring.active_key(str(issuer_id))
-        if entry is None:
-            return None  # the route's KeyUnavailable
+        keyring = services.ledger.keyring
+        keyring.refresh_if_stale()  # as ``active_key`` does; fresh already (above)
+        registry = keyring.registry
         now = utcnow()
         valid_from, _ = validity_window(now)
         key = (issuer_id, list_number, purpose)
         known = self._signed.get(key)
-        if known is not None and known[0] is found and known[1] == valid_from and known[2] is entry:
-            body = known[3]
-        else:
-            document = await run_in_threadpool(
-                services.publisher.status_list_credential, issuer_id, list_number, purpose, now=now
-            )
-            if document is None:
-                raise NotFound(f"status list {issuer_id}/{list_number}/{purpose} not found")
-            body = credentials.document_bytes(document)
-            if document["credentialSubject"]["encodedList"] == found[0]:
-                if len(self._signed) >= MEMO_MAX:
-                    self._signed.clear()
-                self._signed[key] = (found, valid_from, entry, body)
+        if (
+            known is not None
+            and known[0] is found
+            and known[1] == valid_from
+            and known[2] is registry  # a ring that moved may have another active key
+        ):
+            return self._signed_reply(known[3], request)
+        entry = None if registry is None else registry.active_key(str(issuer_id))
+        if entry is None:
+            return None  # the route's KeyUnavailable
+        document = await run_in_threadpool(
+            services.publisher.status_list_credential, issuer_id, list_number, purpose, now=now
+        )
+        if document is None:
+            raise NotFound(f"status list {issuer_id}/{list_number}/{purpose} not found")
+        body = credentials.document_bytes(document)
+        signer = method_id(services.publisher.issuer_did(issuer_id), entry.kid)
+        if (
+            document["credentialSubject"]["encodedList"] == found[0]
+            and document["proof"]["verificationMethod"] == signer
+        ):  # signed from what was looked at above: kept for the next requests
+            if len(self._signed) >= MEMO_MAX:
+                self._signed.clear()
+            self._signed[key] = (found, valid_from, registry, body)
+        return self._signed_reply(body, request)
+
+    def _signed_reply(self, body: bytes, request: Request) -> Reply:
         return self.prepared.cacheable(
             body, credentials.VC_MEDIA_TYPE, CACHE_SECONDS, request.if_none_match
         )
