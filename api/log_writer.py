@@ -86,18 +86,35 @@ class LogWriter:
     def _write_access_lines(self) -> None:
         entries = self._entries
         enabled = access_log.isEnabledFor(logging.INFO)
+        # With the handlers taken over and none of its own, a line goes straight to
+        # them: no caller lookup, no queue round trip, one formatting.
+        direct = self._records is not None and not access_log.handlers and access_log.propagate
         while entries:
             request_id, pid, method, route, status, seconds = entries.popleft()
-            if enabled:
-                line = {
-                    "request_id": request_id,
-                    "pid": pid,
-                    "method": method,
-                    "route": route,
-                    "status": status,
-                    "ms": round(seconds * 1000, 2),
-                }
-                access_log.info(orjson.dumps(line).decode())
+            if not enabled:
+                continue
+            line = {
+                "request_id": request_id,
+                "pid": pid,
+                "method": method,
+                "route": route,
+                "status": status,
+                "ms": round(seconds * 1000, 2),
+            }
+            record = access_log.makeRecord(
+                access_log.name, logging.INFO, __file__, 0, orjson.dumps(line).decode(), (), None
+            )
+            if not access_log.filter(record):
+                continue
+            if direct:
+                self._emit(record)
+            else:
+                access_log.handle(record)
+
+    def _emit(self, record: logging.LogRecord) -> None:
+        for handler in self._handlers:
+            if record.levelno >= handler.level:
+                handler.handle(record)
 
     def _write_records(self) -> None:
         if self._records is None:
@@ -107,9 +124,7 @@ class LogWriter:
                 record = self._records.get_nowait()
             except queue.Empty:
                 return
-            for handler in self._handlers:
-                if record.levelno >= handler.level:
-                    handler.handle(record)
+            self._emit(record)
 
 
 WRITER = LogWriter()
