@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from ledger.projections.database import Cursor, Queries, time_text
+from ledger.projections.database import Cursor, Queries, time_text, uuid_text
 from ledger.projections.projection import EVERY_EVENT, Applied, Projection, handles
 
 from ledger.eventlog.envelope import seal_of
@@ -59,7 +59,7 @@ class AuditTrailProjection(Projection):
         seal = seal_of(event)
         if seal is None:
             raise ValueError(f"event at position {applied.position} carries no seal")
-        originator_id = str(event.originator_id)
+        originator_id = uuid_text(event.originator_id)
         issuer_id, learner_id = self._owners(cursor, applied, originator_id)
         actor = seal.actor
         cursor.execute(
@@ -91,8 +91,8 @@ class AuditTrailProjection(Projection):
         if event.originator_version == 1:
             if topic in _OWNER_FIELDS:
                 issuer_field, learner_field = _OWNER_FIELDS[topic]
-                issuer = str(getattr(event, issuer_field))
-                learner = str(getattr(event, learner_field)) if learner_field else None
+                issuer = uuid_text(getattr(event, issuer_field))
+                learner = uuid_text(getattr(event, learner_field)) if learner_field else None
             elif topic == "ledger/Issuer/Registered":
                 issuer, learner = originator_id, None
             elif topic == "ledger/Learner/Registered":

@@ -14,7 +14,7 @@ from typing import Any
 from uuid import UUID
 
 import orjson
-from ledger.projections.database import Cursor, Queries, json_text, time_text
+from ledger.projections.database import Cursor, Queries, json_text, time_text, uuid_text
 from ledger.projections.projection import Applied, Projection, handles
 
 from ledger.domain.base import utcnow
@@ -138,20 +138,23 @@ class BackpackProjection(Projection):
     @handles("ledger/Credential/Issued")
     def _credential_issued(self, cursor: Cursor, applied: Applied) -> None:
         event = applied.event
-        history = [self._step(event, applied, reason=None)]
+        # The step holds JSON values already (text, numbers, null): no lowering needed.
+        history = orjson.dumps(
+            [self._step(event, applied, reason=None)], option=orjson.OPT_SORT_KEYS
+        ).decode()
         cursor.execute(
             "INSERT INTO backpack_credentials VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?, 0, ?, ?, ?)",
             (
-                str(event.originator_id),
-                str(event.learner_id),
-                str(event.issuer_id),
-                str(event.achievement_id),
+                uuid_text(event.originator_id),
+                uuid_text(event.learner_id),
+                uuid_text(event.issuer_id),
+                uuid_text(event.achievement_id),
                 event.achievement_revision,
                 time_text(event.timestamp),
                 time_text(event.valid_from),
                 time_text(event.valid_until),
                 json_text(event.result),
-                json_text(history),
+                history,
                 applied.position,
             ),
         )

@@ -68,7 +68,9 @@ class NodeTable:
             "INSERT INTO merkle_nodes (level, idx, hash) VALUES (?, ?, ?)",
             [(level, index, value) for (level, index), value in self._pending.items()],
         )
-        self._recent.update(self._pending)
+        # Only the newest nodes are kept (a replay's batch writes thousands).
+        newest = list(self._pending.items())[-_RECENT_NODES:]
+        self._recent.update(newest)
         while len(self._recent) > _RECENT_NODES:
             self._recent.popitem(last=False)
         self._pending.clear()
@@ -121,6 +123,12 @@ class MerkleLogProjection(Projection):
             size, last = tree_size(cursor)
             self._tree = MerkleTree(self._nodes, size=size)
             self._last_position = last
+
+    def reset(self) -> None:
+        self._nodes.discard()
+        self._tree = None
+        self._last_position = -1
+        self._leaves = []
 
     def _current_tree(self) -> MerkleTree:
         if self._tree is None:

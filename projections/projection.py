@@ -81,11 +81,31 @@ class Projection:
 
     def apply(self, cursor: Cursor, applied: Applied) -> None:
         """Change the projection's tables for one event: its every-event, then its topic handlers."""
-        for attribute in (
-            *self._handlers.get(EVERY_EVENT, ()),
-            *self._handlers.get(applied.topic, ()),
-        ):
-            getattr(self, attribute)(cursor, applied)
+        for handler in self.handlers_for(applied.topic):
+            handler(cursor, applied)
+
+    def handlers_for(self, topic: str) -> tuple[Callable[[Cursor, Applied], None], ...]:
+        """The bound handlers an event of ``topic`` goes through, in order (looked up once
+        per topic: a replay calls them for every event)."""
+        cache: dict[str, tuple[Callable[[Cursor, Applied], None], ...]] | None = self.__dict__.get(
+            "_bound_handlers"
+        )
+        if cache is None:
+            cache = self.__dict__["_bound_handlers"] = {}
+        found = cache.get(topic)
+        if found is None:
+            found = cache[topic] = tuple(
+                getattr(self, attribute)
+                for attribute in (
+                    *self._handlers.get(EVERY_EVENT, ()),
+                    *self._handlers.get(topic, ()),
+                )
+            )
+        return found
+
+    def reset(self) -> None:
+        """Forget what the projection keeps in memory between batches (its tables were
+        dropped, or a transaction that wrote them rolled back)."""
 
     def finish(self, cursor: Cursor) -> None:
         """Called in a batch's transaction after its events, before the position is recorded."""

@@ -36,6 +36,7 @@ from ledger.projections.exemptions import ExemptionRegisterProjection
 from ledger.projections.institutions import InstitutionsProjection
 from ledger.projections.merkle_log import MerkleLogProjection, MerkleLogView
 from ledger.projections.projection import Applied, Projection
+from ledger.projections.rebuild import Background, Fingerprint, Replay
 from ledger.projections.status import StatusListProjection
 
 from ledger.application.ledger import Ledger
@@ -52,7 +53,9 @@ BATCH_SIZE = 500
 #: Events per transaction of a rebuild's replay (fewer commits; nobody reads a rebuild's
 #: intermediate positions).
 REBUILD_BATCH_SIZE = 5000
-CHAIN_CACHE_SIZE = 1_000_000
+#: Chain heads remembered between batches (an older head is read from the store once:
+#: one indexed row). Bounded, so that a projector over a million records stays small.
+CHAIN_CACHE_SIZE = 100_000
 #: How many times each projection was rebuilt: a view held in memory (the status view)
 #: that sees the count move reloads, since a rebuild may rewrite rows at the positions
 #: they had (the same log, through corrected projection code).
@@ -64,6 +67,21 @@ BUMP_REBUILD = (
     "INSERT INTO projection_rebuilds (projection, generation) VALUES (?, 1) "
     "ON CONFLICT (projection) DO UPDATE SET generation = projection_rebuilds.generation + 1"
 )
+
+
+#: The background the verification of a rebuild runs in (tests may run it in place).
+in_background: Callable[[Callable[[], Fingerprint]], Background[Fingerprint]] = Background
+
+
+class _SourceUpTo(StoreSource):
+    """A store read up to a fixed position: what a rebuild replays, and nothing after."""
+
+    def __init__(self, store: Any, upto: int) -> None:
+        super().__init__(store)
+        self._upto = upto
+
+    def head(self) -> int:
+        return min(self._upto, super().head())
 
 
 def all_projections() -> list[Projection]:
@@ -98,7 +116,6 @@ class ProjectionRunner:
         self._heads: OrderedDict[UUID, ChainHead] = OrderedDict()
         self._lock = threading.Lock()
         self._on_schema: weakref.WeakSet[Any] = weakref.WeakSet()
-        self._preverified: dict[int, str] | None = None
         #: Why this runner stopped, if it did: a broken read side says so (``/readyz``)
         #: instead of serving stale answers in silence.
         self.failure: str | None = None
@@ -272,63 +289,125 @@ class ProjectionRunner:
     ) -> None:
         """Drop the named projections' tables (all if none) and replay them from the log.
 
-        Whatever the log's size and the number of workers, the whole log is first
-        verified (``ledger.audit.log_verifier``, in ``workers`` processes: signatures,
-        keys, authority, chains, and every checkpoint, those in the log and those the
-        Merkle projection serves), before anything is dropped: a rebuild must never
-        forget what a cut or altered log no longer shows (a deleted revocation). The
-        replay then applies only events whose signed bytes hash to what was verified,
-        and checks the signatures of anything written since as usual.
+        The whole log up to its current head is verified (``ledger.audit.log_verifier``,
+        in a process of its own and ``workers`` more: signatures, keys, authority,
+        chains, and every checkpoint, those in the log and those the Merkle projection
+        serves) while this process replays it into the dropped tables, in one
+        transaction (``ledger.projections.rebuild``). It commits only if the
+        verification passes and the replay applied exactly the bytes that were
+        verified (equal Merkle roots); otherwise it rolls back and the old tables stay:
+        a rebuild never forgets what a cut or altered log no longer shows (a deleted
+        revocation). Events written after that head are applied afterwards as usual
+        (signatures and chains checked one by one).
         Unless ``full``, the events the newest checkpoint covers are held to its
         operator-signed Merkle root instead of having their signatures checked one by
         one (the verifier's ``trust_checkpoint``).
-        Once replayed, each projection's count in ``projection_rebuilds`` goes up, which
-        tells the servers' in-memory status views to reload (no restart needed).
+        Secondary indexes are built after the load, and each projection's count in
+        ``projection_rebuilds`` goes up in the same transaction, which tells the
+        servers' in-memory status views to reload (no restart needed).
         """
         chosen = [p for p in self.projections if names is None or p.name in names]
         unknown = set(names or ()) - {p.name for p in self.projections}
         if unknown:
             raise KeyError(f"unknown projection {sorted(unknown)[0]!r}")
-        verified = self._verify_log(workers, trust_checkpoint=not full)
-        with self._lock, self.transaction(commit=True) as (raw, cursor):
-            if self.dialect is POSTGRES:
-                lock_schema_changes(raw)
+        head = self.ledger.recorder.max_notification_id() or 0
+        # Read before the transaction drops the Merkle projection's tables.
+        served = self._served_checkpoints()
+        verification: Background[Fingerprint] = in_background(
+            lambda: self._verify_log(workers, trust_checkpoint=not full, upto=head, served=served)
+        )
+        try:
+            with self._lock, self.transaction(commit=True) as (raw, cursor):
+                self._replay_verified(raw, cursor, chosen, head, verification)
+        except BaseException:
+            verification.cancel()
             for projection in chosen:
-                for table in projection.tables:
-                    cursor.execute(f"DROP TABLE IF EXISTS {table}")
-                cursor.execute(
-                    f"DELETE FROM {self._tracking_table()} WHERE application_name = ?",  # noqa: S608
-                    (self.tracking_name(projection),),
-                )
-        # Secondary indexes are built once after the replay: maintaining them row by
-        # row while loading costs more than sorting once (primary keys stay, the
-        # projections' upserts need them).
-        self.create_tables(secondary_indexes=False)
+                projection.reset()
+            raise
         self._heads.clear()
-        runner = ProjectionRunner(
+        ProjectionRunner(
             self.ledger,
             chosen,
             batch_size=max(self.batch_size, REBUILD_BATCH_SIZE),
             create_tables=False,
-        )
-        runner._preverified = verified
-        runner.catch_up()
-        self.create_tables()
-        # Counted once the replay is whole: a view that reloads on seeing it reads the
-        # rebuilt tables, never a half-replayed one.
-        with self.transaction(commit=True) as (_, cursor):
-            for projection in chosen:
-                cursor.execute(BUMP_REBUILD, (projection.name,))
+        ).catch_up()
 
-    def _verify_log(self, workers: int, *, trust_checkpoint: bool = False) -> dict[int, str]:
-        """Verify the whole log in parallel; the digests of its events by position."""
-        claims, served_roots = self._served_checkpoints()
-        source = StoreSource(self.ledger.store)
+    def _replay_verified(
+        self,
+        raw: Any,
+        cursor: Cursor,
+        chosen: Sequence[Projection],
+        head: int,
+        verification: Background[Fingerprint],
+    ) -> None:
+        """Drop, replay up to ``head`` and index, in the caller's transaction; raise (so
+        that it rolls back) unless the verification passed on the same bytes."""
+        if self.dialect is POSTGRES:
+            lock_schema_changes(raw)
+        for projection in chosen:
+            projection.reset()
+            for table in projection.tables:
+                cursor.execute(f"DROP TABLE IF EXISTS {table}")
+            cursor.execute(
+                f"DELETE FROM {self._tracking_table()} WHERE application_name = ?",  # noqa: S608
+                (self.tracking_name(projection),),
+            )
+        cursor.execute(REBUILDS_DDL)
+        # Secondary indexes are built once after the replay: maintaining them row by
+        # row while loading costs more than sorting once (primary keys stay, the
+        # projections' upserts need them).
+        secondary = [s for p in chosen for s in p.ddl if s.startswith("CREATE INDEX")]
+        for projection in chosen:
+            for statement in projection.ddl:
+                if statement not in secondary:
+                    cursor.execute(statement)
+        replay = Replay(cursor, self.dialect, self._events_table(), chosen)
+        try:
+            replayed = replay.run(head)
+        except Exception:
+            # The verifier's verdict names the tampering better than a replay that
+            # stumbled on it (a row that does not open, a change of nothing issued).
+            verification.result()
+            raise
+        verified = verification.result()
+        if replayed != verified:
+            raise TamperDetected(
+                f"the log changed after it was verified: {verified.size} events verified, "
+                f"{replayed.size} replayed up to position {head}, with other bytes"
+            )
+        for statement in secondary:
+            cursor.execute(statement)
+        for projection in chosen:
+            if replay.position:
+                cursor.flush()
+                self.tracking._insert_tracking(  # type: ignore[attr-defined]
+                    raw, Tracking(self.tracking_name(projection), replay.position)
+                )
+            # Counted once the replay is whole, in its transaction: a view that reloads
+            # on seeing it reads the rebuilt tables, never a half-replayed one.
+            cursor.execute(BUMP_REBUILD, (projection.name,))
+
+    def _verify_log(
+        self,
+        workers: int,
+        *,
+        trust_checkpoint: bool = False,
+        upto: int | None = None,
+        served: tuple[list[CheckpointClaim], dict[int, str]] | None = None,
+    ) -> Fingerprint:
+        """Verify the log (up to ``upto``, all if None) on ``workers`` processes; the size
+        and Merkle root of what was verified. Raises ``TamperDetected`` at the first problem.
+
+        ``served``: the Merkle projection's checkpoints and roots (read here if None).
+        """
+        claims, served_roots = served if served is not None else self._served_checkpoints()
+        source = (
+            StoreSource(self.ledger.store) if upto is None else _SourceUpTo(self.ledger.store, upto)
+        )
         try:
             verifier = Verifier(
                 source,
                 workers=workers,
-                keep_digests=True,
                 checkpoints=claims,
                 served_roots=served_roots,
                 trust_checkpoint=trust_checkpoint,
@@ -342,7 +421,7 @@ class ProjectionRunner:
                 f"the log fails verification at position {first.position}: "
                 f"{first.kind}: {first.message}"
             )
-        return verifier.digests or {}
+        return Fingerprint(report.tree_size, report.root_hash)
 
     def _served_checkpoints(self) -> tuple[list[CheckpointClaim], dict[int, str]]:
         """The checkpoints the Merkle projection holds, and the roots its tree serves.
@@ -366,6 +445,12 @@ class ProjectionRunner:
         ]
         return claims, roots
 
+    def _events_table(self) -> str:
+        name: str = self.ledger.recorder.events_table_name  # type: ignore[attr-defined]
+        if self.dialect is POSTGRES:
+            return f"{self._datastore.schema}.{name}"
+        return name
+
     def _tracking_table(self) -> str:
         name = getattr(self.tracking, "tracking_table_name", "tracking")
         if self.dialect is POSTGRES:
@@ -373,21 +458,8 @@ class ProjectionRunner:
         return str(name)
 
     def _verified(self, notification: Notification) -> Applied:
-        """Open, check the signature (mapper) and the chain link of one notification.
-
-        An event verified just before (a parallel rebuild) is only held to the hash
-        that was verified: the bytes applied are exactly the bytes checked.
-        """
-        verified = self._preverified.get(notification.id) if self._preverified else None
-        if verified is not None:
-            sealed = open_row(notification)
-            if sealed.seal.digest != verified:
-                raise TamperDetected(
-                    f"{sealed.describe()} at position {notification.id} changed after it was verified"
-                )
-            event = self.ledger.signing_mapper.decode(sealed)
-        else:
-            event = self.ledger.mapper.to_domain_event(notification)
+        """Open, check the signature (mapper) and the chain link of one notification."""
+        event = self.ledger.mapper.to_domain_event(notification)
         seal = seal_of(event)
         if seal is None:
             raise ChainBroken(f"notification {notification.id} carries no seal")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
-from ledger.projections.database import Cursor, Queries
+from ledger.projections.database import Cursor, Queries, uuid_text
 from ledger.projections.projection import Applied, Projection, handles
 
 from ledger.domain.statusallocation import LIST_LENGTH, STATUS_PURPOSES
@@ -50,7 +50,12 @@ class StatusListProjection(Projection):
         event = applied.event
         cursor.execute(
             "INSERT INTO status_entries VALUES (?, ?, ?, ?)",
-            (str(event.originator_id), str(event.issuer_id), event.status_list, event.status_index),
+            (
+                uuid_text(event.originator_id),
+                uuid_text(event.issuer_id),
+                event.status_list,
+                event.status_index,
+            ),
         )
 
     @handles("ledger/Credential/Suspended")

@@ -76,16 +76,26 @@ def backpack(request: Request, actor: Learner) -> Response:
     )
 
 
-@router.get("/credentials/{credential_id}")
-def credential(request: Request, credential_id: UUID, actor: Learner) -> Response:
-    """One credential: the EU elements, its history with reasons, download and LinkedIn."""
-    found = _own_credential(request.app.state.services, actor, credential_id)
+def _credential_page(
+    request: Request, found: dict[str, Any], status_code: int = 200, **extra: Any
+) -> Response:
     return render(
         request,
         "backpack_credential.html",
+        status_code=status_code,
         credential=found,
         reason=state_reason(found),
         elements=elements(found["achievement"]),
+        errors=extra.get("errors", {}),
+        form=extra.get("form", {}),
+    )
+
+
+@router.get("/credentials/{credential_id}")
+def credential(request: Request, credential_id: UUID, actor: Learner) -> Response:
+    """One credential: the EU elements, its history with reasons, download and LinkedIn."""
+    return _credential_page(
+        request, _own_credential(request.app.state.services, actor, credential_id)
     )
 
 
@@ -102,17 +112,27 @@ def linkedin(
     request: Request,
     credential_id: UUID,
     actor: Learner,
+    show_name: Annotated[str, Form()] = "",
+    shown_name: Annotated[str, Form()] = "",
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
-    """A new share link for LinkedIn, and the "add to profile" link that carries it."""
+    """A new share link for LinkedIn, and the "add to profile" link that carries it; its
+    page shows the learner's name only when they tick the box and type it, as for any
+    share link."""
     check_csrf(request.session, csrf_token)
     services = request.app.state.services
     found = _own_credential(services, actor, credential_id)
+    try:
+        name = check_shown_name(shown_name) if show_name else None
+    except InvalidInput:
+        form = {"show_name": bool(show_name), "shown_name": shown_name}
+        errors = {"shown_name": "invalid"}
+        return _credential_page(request, found, status_code=422, errors=errors, form=form)
     document = verdicts.verdict(services, found).document
     _, token = services.write(
         actor,
         lambda: services.ledger.create_share_link(
-            actor.subject, credential_ids=[credential_id], name_asked=False
+            actor.subject, credential_ids=[credential_id], shown_name=name
         ),
     )
     page = share_url(services, token)

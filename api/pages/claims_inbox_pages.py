@@ -10,13 +10,13 @@ them is personal data). Only administrators of the institution see its claims.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
-from urllib.parse import urlencode
 from uuid import UUID
 
 from fastapi import APIRouter, Form, Request
 from ledger.api.pages.console_access import Administrator, administered
+from ledger.api.pages.days import day_start
+from ledger.api.pages.paging import cursor, pager
 from ledger.api.pages.rendering import render
 from ledger.api.pages.session import check_csrf
 from starlette.responses import RedirectResponse, Response
@@ -30,13 +30,6 @@ router = APIRouter(prefix="/console/claims", include_in_schema=False)
 STATES = ("pending", "approved", "rejected", "withdrawn", "any")
 PAGE = 25
 MAX_REASON = 2000
-
-
-def _day(text: str, *, end: bool = False) -> str | None:
-    if not text:
-        return None
-    start = datetime.combine(date.fromisoformat(text), time(0), tzinfo=UTC)
-    return format_datetime(start + timedelta(days=1) if end else start)
 
 
 @router.get("")
@@ -59,13 +52,10 @@ def inbox(
     bounds: dict[str, str | None] = {}
     for name, value, end in (("from", decided_from, False), ("until", decided_until, True)):
         try:
-            bounds[name] = _day(value, end=end)
+            bound = day_start(value, end=end)
+            bounds[name] = format_datetime(bound) if bound else None
         except ValueError:
             errors[name] = "invalid"
-    try:
-        after_id = str(UUID(after)) if after else None
-    except ValueError:
-        after_id = None
     claims: list[dict[str, Any]] = []
     if not errors:
         claims = services.views.claims_at(
@@ -74,15 +64,14 @@ def inbox(
             programme=programme.strip() or None,
             decided_from=bounds["from"],
             decided_until=bounds["until"],
-            after=after_id,
+            after=cursor(after),
             limit=PAGE,
         )
         for claim in claims:
             claim["evidence"] = claim_evidence.checked(
                 services.ledger, services.views, claim["credential_ids"], claim["learner_id"]
             )
-    kept = {k: v for k, v in given.items() if v}
-    cursor = claims[-1]["claim_id"] if len(claims) == PAGE else None
+    last = claims[-1]["claim_id"] if len(claims) == PAGE else None
     return render(
         request,
         "console_claims.html",
@@ -91,8 +80,7 @@ def inbox(
         given=given,
         errors=errors,
         states=STATES,
-        next_url=f"/console/claims?{urlencode({**kept, 'after': cursor})}" if cursor else None,
-        first_url=f"/console/claims?{urlencode(kept)}" if after else None,
+        **pager("/console/claims", given, after, last),
     )
 
 

@@ -94,7 +94,8 @@ class CohortUploads:
 
     def progress(self, token: str) -> dict[str, Any]:
         """The import's state: ``waiting`` (not started), ``reading``, ``issuing``,
-        ``issued``, or ``failed`` with a message and perhaps the refusal's report."""
+        ``issued``, or ``failed`` with a ``reason``, a message (English, for the log
+        and the detail), how many credentials stand ``issued``, perhaps a ``report``."""
         try:
             data: dict[str, Any] = orjson.loads(self._path(token, PROGRESS).read_bytes())
         except (ValueError, OSError):
@@ -156,12 +157,21 @@ def start_import(services: Any, actor: Actor, uploads: CohortUploads, token: str
 def _run(
     services: Any, actor: Actor, uploads: CohortUploads, token: str, meta: dict[str, Any]
 ) -> None:
-    total = int(meta.get("rows", 0))
+    """Import a staged file; whatever happens, end in a state the page can show.
 
-    def progress(done: int, of: int, what: str) -> None:
-        uploads.report(token, state=PHASES.get(what, "reading"), done=done, total=of or total)
-
+    The thread has no caller to raise to: an exception that escaped it would leave the
+    page at "reading" for ever. So every failure is logged (with its traceback when it
+    is not a refusal) and reported as ``failed`` with a ``reason`` the page words in the
+    reader's language (``refused``, ``ledger`` or ``error``) and how many credentials
+    stand issued: none, or (the issuance is one transaction) every row, when the
+    failure came after the commit, such as while writing the result file.
+    """
     try:
+        total = int(meta.get("rows", 0))
+
+        def progress(done: int, of: int, what: str) -> None:
+            uploads.report(token, state=PHASES.get(what, "reading"), done=done, total=of or total)
+
         text = uploads.text(token)
         done = services.write(
             actor,
@@ -175,12 +185,38 @@ def _run(
                 progress=progress,
             ),
         )
+        uploads.finish(token, done.result_csv(), len(done.rows))
     except cohort_csv.CohortRefused as refused:
-        uploads.report(token, state="failed", message=str(refused), report=refused.report)
+        logger.info("cohort import %s refused: %s", token[:6], refused)
+        _failed(services, uploads, token, meta, "refused", str(refused), report=refused.report)
     except LedgerError as error:
-        uploads.report(token, state="failed", message=f"{error.kind}: {error}")
+        logger.exception("cohort import %s refused by the ledger", token[:6])
+        _failed(services, uploads, token, meta, "ledger", f"{error.kind}: {error}")
     except Exception as error:  # a failure must reach the page, not only the log
         logger.exception("cohort import %s failed", token[:6])
-        uploads.report(token, state="failed", message=type(error).__name__)
-    else:
-        uploads.finish(token, done.result_csv(), len(done.rows))
+        _failed(services, uploads, token, meta, "error", type(error).__name__)
+
+
+def _failed(
+    services: Any,
+    uploads: CohortUploads,
+    token: str,
+    meta: dict[str, Any],
+    reason: str,
+    message: str,
+    **extra: Any,
+) -> None:
+    """Report a failed import with how many credentials stand issued (all or none)."""
+    try:
+        issued = _issued(services, meta, token)
+        uploads.report(
+            token, state="failed", reason=reason, message=message, issued=issued, **extra
+        )
+    except Exception:  # nowhere left to report to: the log must say it
+        logger.exception("cohort import %s: its failure could not be reported", token[:6])
+
+
+def _issued(services: Any, meta: dict[str, Any], token: str) -> int:
+    """How many rows stand issued: every one if the import's request was recorded."""
+    completed = services.ledger.request_completed(UUID(meta["issuer_id"]), request_id(token))
+    return int(meta.get("rows", 0)) if completed else 0

@@ -128,17 +128,7 @@ async def check(request: Request, actor: Administrator) -> Response:
     if failure is not None:
         errors["file"] = "unreadable"
     if errors or text is None or achievement_id is None:
-        return await run_in_threadpool(
-            lambda: _form(
-                request,
-                actor,
-                status_code=422,
-                chosen=chosen,
-                errors=errors,
-                upload_error=failure,
-                file_name=file_name,
-            )
-        )
+        return await _refused(request, actor, chosen, file_name, errors, failure)
     try:
         cohort = await run_in_threadpool(
             cohort_csv.dry_run,
@@ -148,18 +138,7 @@ async def check(request: Request, actor: Administrator) -> Response:
             learner_ids_of=services.ledger.learner_ids.of_many,
         )
     except InvalidInput as error:  # not CSV at all, too many rows
-        detail = str(error)
-        return await run_in_threadpool(
-            lambda: _form(
-                request,
-                actor,
-                status_code=422,
-                chosen=chosen,
-                errors={"file": "unreadable"},
-                upload_error=detail,
-                file_name=file_name,
-            )
-        )
+        return await _refused(request, actor, chosen, file_name, {"file": "unreadable"}, str(error))
     if not cohort.ok:
         report = _report(cohort)
         return await run_in_threadpool(
@@ -177,13 +156,36 @@ async def check(request: Request, actor: Administrator) -> Response:
     return RedirectResponse(f"/console/cohorts/{staged}", status_code=303)
 
 
+async def _refused(
+    request: Request,
+    actor: Actor,
+    chosen: str,
+    file_name: str,
+    errors: dict[str, str],
+    failure: str | None,
+) -> Response:
+    """The form again (422) with its errors and why the file could not be read."""
+    return await run_in_threadpool(
+        lambda: _form(
+            request,
+            actor,
+            status_code=422,
+            chosen=chosen,
+            errors=errors,
+            upload_error=failure,
+            file_name=file_name,
+        )
+    )
+
+
 def _report(cohort: cohort_csv.CohortFile) -> dict[str, Any]:
-    """The dry run as the page shows it: the counts and each row with its problems."""
+    """The dry run as the page shows it: the counts and each row with its problems,
+    as ``cohort_csv.Problem`` codes for the template to say in the reader's language."""
     report = cohort.report()
-    subjects = {row.row: row.subject for row in cohort.rows}
+    report["header_problems"] = cohort.header_problems
+    bad = [row for row in cohort.rows if row.problems][:SHOWN_PROBLEMS]
     report["problems"] = [
-        {**problem, "subject": subjects.get(problem["row"], "")}
-        for problem in report["problems"][:SHOWN_PROBLEMS]
+        {"row": row.row, "subject": row.subject, "problems": row.problems} for row in bad
     ]
     return report
 

@@ -12,11 +12,12 @@ name each refused field next to it; nothing is written while any field is wrong.
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, time
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Form, Request
+from ledger.api.pages.days import day_start
 from ledger.api.pages.rendering import gettext_for, render
 from ledger.api.pages.session import check_csrf
 from ledger.api.pages.signin import person_in
@@ -382,14 +383,6 @@ def policies_home(request: Request, actor: Staff) -> Response:
     return _home_institution(actor, "policies")
 
 
-def _day(text: str) -> datetime | None:
-    """A chosen day as an instant in UTC (its start), None when none was chosen; a text
-    that is no date raises ``ValueError``."""
-    if not text.strip():
-        return None
-    return datetime.combine(date.fromisoformat(text.strip()), time(0), tzinfo=UTC)
-
-
 def _policies_page(
     request: Request,
     actor: Actor,
@@ -441,7 +434,7 @@ def adopt_policy(
     start = until = None
     for field, text in (("in_force_from", in_force_from), ("in_force_until", in_force_until)):
         try:
-            found = _day(text)
+            found = day_start(text)
         except ValueError:
             errors[field] = _("Enter a date, such as 2026-09-01.")
             continue

@@ -11,13 +11,14 @@ last credential id shown. The export is the API's (``issued.export_response``).
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 from uuid import UUID
 
 from fastapi import APIRouter, Form, Request
 from ledger.api.pages.console_access import Administrator, administered
+from ledger.api.pages.days import day_start
+from ledger.api.pages.paging import cursor, pager
 from ledger.api.pages.rendering import render
 from ledger.api.pages.session import check_csrf
 from ledger.api.routes.issued import export_response, filters_of
@@ -30,12 +31,6 @@ STATES = ("active", "suspended", "revoked", "expired")
 PAGE = 50
 #: The session's learner search: ``{"issuer": id, "subject": eduID subject}``.
 SEARCH = "issued_search"
-
-
-def _day(text: str, *, end: bool = False) -> datetime | None:
-    """A chosen day as the instant it starts (or, for ``end``, the next day starts)."""
-    start = datetime.combine(date.fromisoformat(text), time(0), tzinfo=UTC)
-    return start + timedelta(days=1) if end else start
 
 
 def _searched(request: Request, issuer_id: UUID) -> str | None:
@@ -68,11 +63,11 @@ def _query(
         errors["state"] = "invalid"
     start = end = None
     try:
-        start = _day(issued_from) if issued_from else None
+        start = day_start(issued_from)
     except ValueError:
         errors["from"] = "invalid"
     try:
-        end = _day(issued_until, end=True) if issued_until else None
+        end = day_start(issued_until, end=True)
     except ValueError:
         errors["until"] = "invalid"
     if start and end and end <= start:
@@ -108,15 +103,11 @@ def issued(
     achievements = services.views.achievements_of(issuer_id, limit=1000)
     titles = {a["achievement_id"]: a["title"] for a in achievements}
     items = []
-    cursor = None
+    last = None
     if not errors:
-        try:
-            after_id = str(UUID(after)) if after else None
-        except ValueError:
-            after_id = None
-        items = services.views.issued_by(issuer_id, **filters, after=after_id, limit=PAGE)
+        items = services.views.issued_by(issuer_id, **filters, after=cursor(after), limit=PAGE)
         if len(items) == PAGE:
-            cursor = items[-1].credential_id
+            last = items[-1].credential_id
     kept = {k: v for k, v in given.items() if v}
     return render(
         request,
@@ -129,8 +120,7 @@ def issued(
         given=given,
         errors=errors,
         subject=_searched(request, issuer_id),
-        next_url=f"/console/issued?{urlencode({**kept, 'after': cursor})}" if cursor else None,
-        first_url=f"/console/issued?{urlencode(kept)}" if after else None,
+        **pager("/console/issued", given, after, last),
         export_url=f"/console/issued/export.csv?{urlencode(kept)}",
     )
 

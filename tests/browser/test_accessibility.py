@@ -58,6 +58,10 @@ def _pages_of_a_world(web: Web, signed_in: Any, visitor: Any) -> list[tuple[str,
     check("backpack", learner)
     learner.get_by_role("link", name="Data Science Foundations").click()
     check("credential detail", learner)
+    learner.get_by_label("Show my name on the page").check()  # but no name: an error
+    learner.get_by_role("button", name="Add to my LinkedIn profile").click()
+    check("credential detail with a name error", learner)
+    learner.get_by_label("Show my name on the page").uncheck()
     learner.get_by_role("button", name="Add to my LinkedIn profile").click()
     check("linkedin", learner)
     learner.goto(web.url + "/backpack/share-links")
@@ -124,7 +128,7 @@ def test_no_serious_accessibility_problem_on_any_page(
     web: Web, signed_in: Any, visitor: Any, tmp_path: Path
 ) -> None:
     visited = _pages_of_a_world(web, signed_in, visitor)
-    assert len(visited) == 23
+    assert len(visited) == 24
     (tmp_path / "visited.json").write_text(json.dumps(visited))
 
 

@@ -72,6 +72,7 @@ def _upload(
         "/console/cohorts",
         data={"csrf_token": token, "achievement": achievement_id},
         files={"file": (file.get("name", "cohort.csv"), data, file.get("type", "text/csv"))},
+        headers={"Accept-Language": file.get("language", "en")},
     )
 
 
@@ -103,11 +104,20 @@ def test_csv_import_dry_run_then_one_import_and_the_result_file(web: Web) -> Non
     report = _upload(admin, achievement_id, bad)
     assert report.status_code == 200
     assert "nothing was issued" in report.text
-    assert "unknown column &#39;colour&#39;" in report.text
-    assert "duplicate learner: the same subject as row 2" in report.text
-    assert "missing learner_subject" in report.text
-    assert "bad learner_subject" in report.text
+    assert "Unknown column colour" in report.text
+    assert "The same learner as row 2." in report.text
+    assert "The learner_subject is missing." in report.text
+    assert "The learner_subject must be one word" in report.text
     assert "already holds this achievement" in report.text
+    assert _head(web) == before
+    # The same report in Dutch: every row problem in the reader's language.
+    dutch = _upload(admin, achievement_id, bad + b"late@eduid.example,4,\r\n", language="nl")
+    assert '<html lang="nl">' in dutch.text
+    assert "Onbekende kolom colour" in dutch.text
+    assert "Dezelfde lerende als in rij 2." in dutch.text
+    assert "De learner_subject ontbreekt." in dutch.text
+    assert "Deze lerende heeft deze prestatie al." in dutch.text
+    assert "already holds" not in dutch.text and "duplicate learner" not in dutch.text
     assert _head(web) == before
 
     subjects = [f"learner-{n}@eduid.example" for n in range(50)]
@@ -144,6 +154,60 @@ def test_csv_import_dry_run_then_one_import_and_the_result_file(web: Web) -> Non
     assert len(listed) == 51  # 50 once, and the one issued before: the double submit issued none
     assert {r["credential_id"] for r in result} <= {i["credential_id"] for i in listed}
     assert other.get(location + "/result.csv").status_code == 404
+
+
+def _issued_count(web: Web, issuer_id: UUID, headers: dict[str, str], achievement_id: str) -> int:
+    return len(
+        web.client.post(
+            f"/v1/issuers/{issuer_id}/credentials/search",
+            json={"achievement_id": achievement_id, "limit": 200},
+            headers=headers,
+        ).json()["items"]
+    )
+
+
+def test_a_failed_import_ends_failed_in_both_languages_and_says_what_was_issued(
+    web: Web,
+) -> None:
+    issuer_id, headers, achievement_id, admin, _ = _world(web)
+    staging = web.settings.key_dir / "cohort-uploads"
+
+    # The staged file is gone before its import runs: the thread fails before issuing.
+    location = _upload(admin, achievement_id, _cohort(["gone@eduid.example"])).headers["location"]
+    token = location.rsplit("/", 1)[1]
+    (staging / f"{token}.csv").unlink()
+    admin.post(location + "/import", data={"csrf_token": _csrf(admin.get(location))})
+    state = _wait_issued(admin, location)
+    assert state["state"] == "failed" and state["reason"] == "error" and state["issued"] == 0
+    page = admin.get(location)
+    assert "Nothing was issued" in page.text and "an error on the server" in page.text
+    dutch = admin.get(location, headers={"Accept-Language": "nl"})
+    assert "Er is niets uitgegeven" in dutch.text and "een fout op de server" in dutch.text
+    assert "Try again" in page.text  # the failed import may start again
+    assert "FileNotFoundError" in web.log.read_text()  # logged, with its traceback
+    assert "Traceback" in web.log.read_text()
+    assert _issued_count(web, issuer_id, headers, achievement_id) == 0
+
+    # The result file cannot be written: every row is issued (one transaction), the page
+    # says so, and a retry gives the same credentials and the result file.
+    subjects = [f"half-{n}@eduid.example" for n in range(3)]
+    location = _upload(admin, achievement_id, _cohort(subjects)).headers["location"]
+    token = location.rsplit("/", 1)[1]
+    (staging / f"{token}.result.csv").mkdir()  # no file can be renamed onto a directory
+    admin.post(location + "/import", data={"csrf_token": _csrf(admin.get(location))})
+    state = _wait_issued(admin, location)
+    assert state["state"] == "failed" and state["issued"] == 3
+    page = admin.get(location)
+    assert "3 credentials were issued, but the import did not finish" in page.text
+    dutch = admin.get(location, headers={"Accept-Language": "nl"})
+    assert "Er zijn 3 credentials uitgegeven, maar de import is niet afgemaakt" in dutch.text
+    assert _issued_count(web, issuer_id, headers, achievement_id) == 3
+    (staging / f"{token}.result.csv").rmdir()
+    admin.post(location + "/import", data={"csrf_token": _csrf(page)})
+    assert _wait_issued(admin, location)["state"] == "issued"
+    result = list(csv.DictReader(io.StringIO(admin.get(location + "/result.csv").text)))
+    assert [r["learner_subject"] for r in result] == subjects
+    assert _issued_count(web, issuer_id, headers, achievement_id) == 3  # none issued again
 
 
 def test_malformed_uploads_are_refused_clearly_and_write_nothing(web: Web) -> None:

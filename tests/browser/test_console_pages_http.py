@@ -421,7 +421,15 @@ def test_keys_rotate_and_the_operator_sees_what_a_compromise_invalidates(web: We
         f"/console/keys/{issuer_id}/compromise", kid=first_kid, since="2020-01-01T00:00"
     )
     assert preview.status_code == 200
-    assert credential_id in preview.text and "no longer verify" in preview.text
+    assert credential_id in preview.text
+    assert "1 credential no longer verifies: issue it again." in preview.text
+    dutch = operator.client.post(
+        f"/console/keys/{issuer_id}/compromise",
+        data={"kid": first_kid, "since": "2020-01-01T00:00", "csrf_token": operator.token},
+        headers={"Accept-Language": "nl"},
+    )
+    assert "1 credential is niet meer te verifiëren: geef het opnieuw uit." in dutch.text
+    assert "no longer verif" not in dutch.text
     assert web.ledger.key_registry().keys[first_kid].compromised_since is None
     no_reason = operator.post(
         f"/console/keys/{issuer_id}/compromise",

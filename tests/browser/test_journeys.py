@@ -144,9 +144,14 @@ def test_learner_grants_consent_the_employer_looks_up_and_the_learner_sees_it(
 
 
 def test_linkedin_link_carries_the_public_page(web: Web, signed_in: Any, visitor: Any) -> None:
-    _issued(web)
+    credential_id, _ = _issued(web)
     learner = signed_in(LEARNER)
     learner.get_by_role("link", name="Data Science Foundations").click()
+    # The name is chosen as for any share link: ticking the box without one is refused.
+    learner.get_by_label("Show my name on the page").check()
+    learner.get_by_role("button", name="Add to my LinkedIn profile").click()
+    assert learner.get_by_role("alert").inner_text().count("Enter the name to show") == 1
+    learner.get_by_label("Name to show").fill("Anna de Vries")
     learner.get_by_role("button", name="Add to my LinkedIn profile").click()
     page_url = learner.get_by_test_id("page-url").inner_text()
     href = learner.locator("#linkedin").get_attribute("href")
@@ -157,9 +162,14 @@ def test_linkedin_link_carries_the_public_page(web: Web, signed_in: Any, visitor
     public = visitor()
     public.goto(page_url)
     assert public.get_by_test_id("verdict").inner_text().startswith("Verified")
-    # Made in one step: the learner was not asked about their name, and the page says so.
-    assert "this link was made without the choice to show the learner's name" in public.content()
-    assert "The learner chose not to show their name" not in public.content()
+    assert "Anna de Vries" in public.content()
+    # Without the box ticked the page shows no name, as the learner chose.
+    learner.goto(f"{web.url}/backpack/credentials/{credential_id}")
+    assert not learner.get_by_label("Show my name on the page").is_checked()
+    learner.get_by_role("button", name="Add to my LinkedIn profile").click()
+    public.goto(learner.get_by_test_id("page-url").inner_text())
+    assert "The learner chose not to show their name" in public.content()
+    assert "Anna de Vries" not in public.content()
 
 
 def test_learner_chooses_whether_the_page_shows_their_name_and_erasure_closes_it(

@@ -22,7 +22,9 @@ from uuid import UUID
 import orjson
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from ledger.projections import runner as runner_module
 from ledger.projections.merkle_log import MerkleLogView
+from ledger.projections.rebuild import Background
 from ledger.projections.runner import ProjectionRunner
 
 from ledger.application.actor import CLI_OPERATOR, acting_as
@@ -656,11 +658,13 @@ def test_a_rebuild_trusts_the_checkpoint_and_a_full_rebuild_does_not(
     seen: list[bool] = []
     verify_log = ProjectionRunner._verify_log
 
-    def recording(self: ProjectionRunner, workers: int, *, trust_checkpoint: bool = False) -> Any:
-        seen.append(trust_checkpoint)
-        return verify_log(self, workers, trust_checkpoint=trust_checkpoint)
+    def recording(self: ProjectionRunner, workers: int, **options: Any) -> Any:
+        seen.append(options["trust_checkpoint"])
+        return verify_log(self, workers, **options)
 
     monkeypatch.setattr(ProjectionRunner, "_verify_log", recording)
+    # The verification runs in this process, so that ``seen`` sees it.
+    monkeypatch.setattr(runner_module, "in_background", lambda work: Background(work, fork=False))
     runner.rebuild(workers=2)
     runner.rebuild(workers=2, full=True)
     assert seen == [True, False]

@@ -111,7 +111,7 @@ def test_rows_keep_their_order_and_each_duplicate_is_reported(names: list[str]) 
     stripped = [n.strip() for n in names]
     assert [r.subject for r in cohort.rows] == stripped
     duplicates = len(stripped) - len(set(stripped))
-    bad = [r for r in cohort.rows if any("duplicate" in p for p in r.problems)]
+    bad = [r for r in cohort.rows if any("duplicate" in p.text for p in r.problems)]
     assert len(bad) == duplicates
     assert cohort.ok == (
         duplicates == 0 and all(s and not any(c.isspace() for c in s) for s in stripped)

@@ -52,6 +52,46 @@ Holders = Callable[[UUID], set[str]]
 LearnerIdsOf = Callable[[list[str]], list[UUID]]
 
 
+#: The English words of each problem (the API's and the CLI's); the console's pages
+#: say the same from the code and its particulars in the reader's language.
+PROBLEM_TEXTS = {
+    "missing-column": "missing column {column!r}",
+    "column-twice": "column {column!r} appears twice",
+    "unknown-column": "unknown column {column!r} (known: {known}, result.<name>)",
+    "too-many-values": "{values} values for {columns} columns",
+    "missing-subject": f"missing {SUBJECT}",
+    "bad-subject": f"bad {SUBJECT}: one word of at most {{most}} characters",
+    "not-an-instant": "{column}: {text!r} is not an ISO 8601 instant",
+    "no-time-zone": "{column}: needs a time zone (e.g. +00:00)",
+    "until-not-after-from": "valid_until must be after valid_from",
+    "too-much-evidence": "evidence: at most {most} URLs",
+    "evidence-not-urls": "evidence: URLs (https://…) separated by ';'",
+    "value-too-long": "a value is longer than {most} characters",
+    "duplicate": "duplicate learner: the same subject as row {first}",
+    "holds-already": "this learner already holds this achievement",
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem of the header or of a row: what it is and its particulars.
+
+    A code, not only words, so that each reader gets them in its own language: the
+    API's report and the CLI print ``text``; the console's pages translate the code.
+    """
+
+    code: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        """The problem in English."""
+        return PROBLEM_TEXTS[self.code].format(**self.params)
+
+    def __str__(self) -> str:
+        return self.text
+
+
 @dataclass
 class CohortRow:
     """One data row: its number in the file (the header is row 1) and what it asks for."""
@@ -59,7 +99,7 @@ class CohortRow:
     row: int
     subject: str
     order: CredentialOrder | None
-    problems: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
 
 
 @dataclass
@@ -67,7 +107,7 @@ class CohortFile:
     """A parsed file: its header problems and its rows, each with its own problems."""
 
     columns: list[str]
-    header_problems: list[str]
+    header_problems: list[Problem]
     rows: list[CohortRow]
 
     @property
@@ -86,16 +126,18 @@ class CohortFile:
             "rows_ok": len(self.rows) - len(bad),
             "rows_with_problems": len(bad),
             "columns": self.columns,
-            "header_problems": self.header_problems,
-            "problems": [{"row": r.row, "problems": r.problems} for r in bad],
+            "header_problems": [p.text for p in self.header_problems],
+            "problems": [{"row": r.row, "problems": [p.text for p in r.problems]} for r in bad],
         }
 
     def summary(self) -> str:
         """A one-paragraph account of the problems, for an error message."""
-        parts = list(self.header_problems)
+        parts = [p.text for p in self.header_problems]
         if not self.rows and not parts:
             parts.append("the file has no data rows")
-        parts += [f"row {r.row}: {'; '.join(r.problems)}" for r in self.rows if r.problems][:20]
+        parts += [
+            f"row {r.row}: {'; '.join(p.text for p in r.problems)}" for r in self.rows if r.problems
+        ][:20]
         more = sum(1 for r in self.rows if r.problems) - 20
         if more > 0:
             parts.append(f"and {more} more rows with problems")
@@ -139,49 +181,51 @@ def parse(text: str, *, progress: Progress | None = None) -> CohortFile:
     return CohortFile(columns=columns, header_problems=header_problems, rows=rows)
 
 
-def _header_problems(columns: list[str]) -> list[str]:
+def _header_problems(columns: list[str]) -> list[Problem]:
     problems = []
     if SUBJECT not in columns:
-        problems.append(f"missing column {SUBJECT!r}")
+        problems.append(Problem("missing-column", {"column": SUBJECT}))
     seen: set[str] = set()
     for column in columns:
         if column in seen:
-            problems.append(f"column {column!r} appears twice")
+            problems.append(Problem("column-twice", {"column": column}))
         seen.add(column)
         if column in KNOWN_COLUMNS:
             continue
         if column.startswith(RESULT_PREFIX) and 0 < len(column) - len(RESULT_PREFIX) <= 100:
             continue
         problems.append(
-            f"unknown column {column!r} (known: {', '.join(KNOWN_COLUMNS)}, result.<name>)"
+            Problem("unknown-column", {"column": column, "known": ", ".join(KNOWN_COLUMNS)})
         )
     return problems
 
 
 def _row(line: int, columns: list[str], values: list[str]) -> CohortRow:
-    problems: list[str] = []
+    problems: list[Problem] = []
     if len(values) > len(columns):
-        problems.append(f"{len(values)} values for {len(columns)} columns")
+        problems.append(
+            Problem("too-many-values", {"values": len(values), "columns": len(columns)})
+        )
     cells = {c: (values[i].strip() if i < len(values) else "") for i, c in enumerate(columns)}
     subject = cells.get(SUBJECT, "")
     if not subject:
-        problems.append(f"missing {SUBJECT}")
+        problems.append(Problem("missing-subject"))
     elif len(subject) > MAX_SUBJECT or any(ch.isspace() or ord(ch) < 32 for ch in subject):
-        problems.append(f"bad {SUBJECT}: one word of at most {MAX_SUBJECT} characters")
+        problems.append(Problem("bad-subject", {"most": MAX_SUBJECT}))
     valid_from = _instant(cells, "valid_from", problems)
     valid_until = _instant(cells, "valid_until", problems)
     if valid_from and valid_until and valid_until <= valid_from:
-        problems.append("valid_until must be after valid_from")
+        problems.append(Problem("until-not-after-from"))
     evidence = tuple(u.strip() for u in cells.get("evidence", "").split(";") if u.strip())
     if len(evidence) > MAX_EVIDENCE:
-        problems.append(f"evidence: at most {MAX_EVIDENCE} URLs")
+        problems.append(Problem("too-much-evidence", {"most": MAX_EVIDENCE}))
     if any(not u.startswith(("https://", "http://")) for u in evidence):
-        problems.append("evidence: URLs (https://…) separated by ';'")
+        problems.append(Problem("evidence-not-urls"))
     result = {
         c[len(RESULT_PREFIX) :]: v for c, v in cells.items() if c.startswith(RESULT_PREFIX) and v
     }
     if any(len(v) > MAX_VALUE for v in (*result.values(), *evidence)):
-        problems.append(f"a value is longer than {MAX_VALUE} characters")
+        problems.append(Problem("value-too-long", {"most": MAX_VALUE}))
     order = (
         None
         if problems
@@ -196,17 +240,17 @@ def _row(line: int, columns: list[str], values: list[str]) -> CohortRow:
     return CohortRow(row=line, subject=subject, order=order, problems=problems)
 
 
-def _instant(cells: dict[str, str], name: str, problems: list[str]) -> datetime | None:
+def _instant(cells: dict[str, str], name: str, problems: list[Problem]) -> datetime | None:
     text = cells.get(name, "")
     if not text:
         return None
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
-        problems.append(f"{name}: {text[:40]!r} is not an ISO 8601 instant")
+        problems.append(Problem("not-an-instant", {"column": name, "text": text[:40]}))
         return None
     if value.tzinfo is None:
-        problems.append(f"{name}: needs a time zone (e.g. +00:00)")
+        problems.append(Problem("no-time-zone", {"column": name}))
         return None
     return value
 
@@ -217,7 +261,7 @@ def _mark_duplicates(rows: Iterable[CohortRow]) -> None:
         if not row.subject:
             continue
         if row.subject in first:
-            row.problems.append(f"duplicate learner: the same subject as row {first[row.subject]}")
+            row.problems.append(Problem("duplicate", {"first": first[row.subject]}))
             row.order = None
         else:
             first[row.subject] = row.row
@@ -234,7 +278,7 @@ def check_holders(
     ids = learner_ids_of([row.subject for row in named])
     for row, learner_id in zip(named, ids, strict=True):
         if str(learner_id) in held:
-            row.problems.append("this learner already holds this achievement")
+            row.problems.append(Problem("holds-already"))
             row.order = None
 
 

@@ -115,6 +115,40 @@ class StoreSource:
             raise TypeError("a store reads store chunks")
         return _select(self.recorder, chunk)
 
+    def raw_load(self, chunk: Chunk) -> list[tuple[int, str, int, str, bytes]]:
+        """The rows of a chunk as plain values straight from SQL (ids as text).
+
+        What the verifier's reader sends to its workers: no library objects are
+        built per row only to be taken apart again.
+        """
+        if not isinstance(chunk, StoreChunk):
+            raise TypeError("a store reads store chunks")
+        datastore: Any = self.recorder.datastore  # type: ignore[attr-defined]
+        table: str = self.recorder.events_table_name  # type: ignore[attr-defined]
+        with datastore.transaction(commit=False) as cursor:
+            if self.store.kind == "sqlite":
+                cursor.execute(
+                    "SELECT rowid, originator_id, originator_version, topic, state "  # noqa: S608
+                    f"FROM {table} WHERE rowid > ? AND rowid <= ? ORDER BY rowid",
+                    (chunk.after, chunk.upto),
+                )
+            else:
+                cursor.execute(
+                    "SELECT notification_id, originator_id::text, originator_version, "  # noqa: S608
+                    f"topic, state FROM {datastore.schema}.{table} "
+                    "WHERE notification_id > %s AND notification_id <= %s "
+                    "ORDER BY notification_id",
+                    (chunk.after, chunk.upto),
+                )
+            fetched = cursor.fetchall()
+        rows = []
+        for row in fetched:
+            position, originator_id, version, topic, state = (
+                tuple(row.values()) if isinstance(row, dict) else tuple(row)
+            )
+            rows.append((position, str(originator_id), version, topic, bytes(state)))
+        return rows
+
     def close(self) -> None:
         """Release the store's connections."""
         self._factory.close()

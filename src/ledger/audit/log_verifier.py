@@ -18,8 +18,10 @@ projection serves, those in a bundle, those an auditor kept) against the
 RFC 9162 tree recomputed from the events: signed by an operator key, no larger
 than the log, and with the root of the log's first ``size`` events.
 
-Signatures, decoding and hashing run in worker processes, one chunk of the log
-each; the main process merges their results in log order.
+The run is a pipeline (``verify_pipeline``): a reader thread reads batches of
+rows, worker processes open, decode and check them and hash them into Merkle
+subtrees (``verify_batches``), and the main process merges their columns in log
+order: order, chains, authority, and the tree above the batches.
 
 With ``trust_checkpoint`` (what ``ledger rebuild`` uses; ``ledger verify`` and
 ``ledger rebuild --full`` never do) the Ed25519 signatures of the events covered by
@@ -36,90 +38,43 @@ checked.
 
 from __future__ import annotations
 
-import multiprocessing
-import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Protocol
 
 from eventsourcing.persistence import StoredEvent
-from eventsourcing.utils import resolve_topic
 
-from ledger.audit.log_sources import Chunk, Row, load_chunk
-from ledger.domain import load_all
+from ledger.audit.log_sources import Chunk, Row
+from ledger.audit.verify_batches import BatchResult, CheckpointClaim, Problem
+
+__all__ = ["CheckpointClaim", "Problem", "Progress", "Report", "Verifier"]
+
+from ledger.audit.verify_pipeline import VerificationIncomplete, batch_size, checked_batches
 from ledger.domain.keyregistry import KEY_REGISTRY_ID, OPERATOR, KeyEntry
 from ledger.errors import (
     ChainBroken,
     CheckpointMismatch,
-    KeyNotValid,
     LedgerError,
     MalformedEvent,
     OrderBroken,
-    TamperDetected,
-    UnknownKey,
     WrongSigner,
 )
-from ledger.eventlog.canonical_json import format_datetime, parse_datetime
+from ledger.eventlog.canonical_json import parse_datetime
 from ledger.eventlog.chain import START, ChainHead, check_signer, follow
-from ledger.eventlog.envelope import decode_event, open_row, open_stored
+from ledger.eventlog.envelope import decode_event, open_row
 from ledger.eventlog.keyring import KeyRing, signature_problem
-from ledger.eventlog.signing_keys import decode_public_key, verify_signature
+from ledger.eventlog.signing_keys import decode_public_key
 from ledger.transparency.checkpoint_note import (
     CheckpointError,
     parse_signed_note,
     verify_checkpoint,
 )
-from ledger.transparency.merkle_tree import MerkleTree, leaf_hash
+from ledger.transparency.merkle_tree import MerkleTree, node_hash
 
 CHECKPOINT_TOPIC = "ledger/LogCheckpoints/Published"
 _REGISTRY = str(KEY_REGISTRY_ID)
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One failed check: where (log position, 0 if none applies), what kind, and why."""
-
-    position: int
-    kind: str
-    message: str
-
-    def to_json(self) -> dict[str, Any]:
-        """The problem as the JSON report carries it."""
-        return {"position": self.position, "kind": self.kind, "message": self.message}
-
-
-class EventRecord(NamedTuple):
-    """What a worker learned about one event, for the main process to merge.
-
-    A named tuple, sent as a plain tuple: pickling a dataclass per event cost the
-    main process several times more than the merge itself.
-    """
-
-    position: int
-    originator_id: str
-    version: int
-    topic: str
-    digest: str
-    prev: str
-    leaf: bytes
-    kid: str
-    authorities: frozenset[str] | None
-    checkpoint: CheckpointClaim | None
-
-
-@dataclass(frozen=True)
-class CheckpointClaim:
-    """A signed checkpoint to hold against the recomputed tree, and where it came from."""
-
-    note: str
-    source: str
-    position: int = 0
-    tree_size: int | None = None
-    root_hash: str | None = None
 
 
 @dataclass
@@ -246,127 +201,6 @@ class LogSource(Protocol):
     def load(self, chunk: Chunk) -> Sequence[Row]: ...
 
 
-# -- the worker side -------------------------------------------------------------
-
-_worker_keys: Mapping[str, KeyEntry] = {}
-_worker_trusted_upto = 0
-
-
-def _init_worker(keys: Mapping[str, KeyEntry], trusted_upto: int = 0) -> None:
-    global _worker_keys, _worker_trusted_upto  # noqa: PLW0603 (one table per worker process)
-    _worker_keys = keys
-    _worker_trusted_upto = trusted_upto
-    load_all()
-
-
-def _check_chunk(chunk: Chunk) -> tuple[list[tuple[Any, ...]], list[Problem]]:
-    records, problems = check_rows(
-        load_chunk(chunk), _worker_keys, trusted_upto=_worker_trusted_upto
-    )
-    return [tuple(record) for record in records], problems
-
-
-def _plainly_valid(entry: KeyEntry, timestamp: str) -> bool:
-    """The fast path of the key-validity check, for a key that was never retired.
-
-    Canonical timestamps have one fixed width, so they compare as strings; any
-    other case (a retired or compromised key, an odd timestamp) takes the full
-    check.
-    """
-    return (
-        entry.retired_at is None
-        and entry.compromised_since is None
-        and len(timestamp) == 27
-        and timestamp >= _canonical_start(entry)
-    )
-
-
-@cache
-def _canonical_start(entry: KeyEntry) -> str:
-    return format_datetime(entry.valid_from)
-
-
-def check_rows(
-    rows: Iterable[Row], keys: Mapping[str, KeyEntry], *, trusted_upto: int = 0
-) -> tuple[list[EventRecord], list[Problem]]:
-    """Check each event on its own: envelope, signature, key validity, decoding.
-
-    Signatures of events at positions up to ``trusted_upto`` are left to the
-    caller's check of a trusted checkpoint's root (see the module docstring),
-    except those of checkpoint and key registry events.
-    """
-    records: list[EventRecord] = []
-    problems: list[Problem] = []
-    public_keys: dict[str, Any] = {}
-    interned: dict[frozenset[str], frozenset[str]] = {}
-    for position, originator_id, version, topic, state in rows:
-        try:
-            sealed = open_stored(
-                topic=topic, originator_id=originator_id, originator_version=version, state=state
-            )
-        except TamperDetected as error:
-            problems.append(Problem(position, error.kind, str(error)))
-            continue
-        kid = sealed.seal.kid
-        authorities: frozenset[str] | None = None
-        claim: CheckpointClaim | None = None
-        try:
-            entry = keys.get(kid)
-            if entry is None:
-                raise UnknownKey(f"{sealed.describe()} is signed by {kid}, which is not registered")
-            if kid not in public_keys:
-                public_keys[kid] = decode_public_key(entry.public_key)
-            if (
-                position > trusted_upto
-                or topic == CHECKPOINT_TOPIC
-                or originator_id == KEY_REGISTRY_ID
-            ):
-                verify_signature(
-                    public_keys[kid], signature=sealed.seal.signature, data=sealed.signed_bytes
-                )
-            if not _plainly_valid(entry, sealed.timestamp):
-                problem = signature_problem(entry, parse_datetime(sealed.timestamp))
-                if problem is not None:
-                    raise KeyNotValid(f"{sealed.describe()}: {problem}")
-            event = decode_event(sealed)
-            if version == 1:
-                aggregate_class = resolve_topic(event.originator_topic)
-                authorities = frozenset(aggregate_class.creation_authorities(event))
-            if topic == CHECKPOINT_TOPIC:
-                claim = CheckpointClaim(
-                    note=event.note,
-                    source=f"checkpoint event at position {position}",
-                    position=position,
-                    tree_size=int(event.tree_size),
-                    root_hash=str(event.root_hash),
-                )
-        except LedgerError as error:
-            kind = error.kind if isinstance(error, TamperDetected) else MalformedEvent.kind
-            problems.append(Problem(position, kind, f"{sealed.describe()}: {error}"))
-        except Exception as error:  # a forged state can break any domain rule
-            problems.append(
-                Problem(
-                    position, MalformedEvent.kind, f"{sealed.describe()} does not replay: {error}"
-                )
-            )
-        records.append(
-            EventRecord(
-                position=position,
-                originator_id=str(sealed.originator_id),
-                version=version,
-                topic=sys.intern(topic),
-                digest=sealed.seal.digest,
-                prev=sealed.seal.prev,
-                leaf=leaf_hash(sealed.signed_bytes),
-                kid=sys.intern(kid),
-                # One object per distinct set, so that pickling sends each set once.
-                authorities=interned.setdefault(authorities, authorities) if authorities else None,
-                checkpoint=claim,
-            )
-        )
-    return records, problems
-
-
 # -- the main side ---------------------------------------------------------------
 
 
@@ -374,22 +208,46 @@ class _LeafArrays:
     """A compact ``NodeStore``: one bytearray per level (complete nodes arrive in order)."""
 
     def __init__(self) -> None:
-        self._levels: list[bytearray] = []
+        self.levels: list[bytearray] = []
 
     def get(self, level: int, index: int) -> bytes | None:
-        if level >= len(self._levels):
+        if level >= len(self.levels):
             return None
-        data = self._levels[level]
+        data = self.levels[level]
         start = index * 32
         return bytes(data[start : start + 32]) if start + 32 <= len(data) else None
 
     def put(self, level: int, index: int, value: bytes) -> None:
-        while level >= len(self._levels):
-            self._levels.append(bytearray())
-        data = self._levels[level]
+        while level >= len(self.levels):
+            self.levels.append(bytearray())
+        data = self.levels[level]
         if len(data) != index * 32:
             raise ValueError(f"node ({level}, {index}) written out of order")
         data += value
+
+
+def _complete_upper_nodes(levels: list[bytearray]) -> None:
+    """Hash every node whose two children are stored but which is not yet itself."""
+    level = 0
+    while level < len(levels):
+        children = levels[level]
+        if len(children) < 64:
+            break
+        if level + 1 == len(levels):
+            levels.append(bytearray())
+        parents = levels[level + 1]
+        while len(parents) * 2 + 64 <= len(children):
+            start = len(parents) * 2
+            parents += node_hash(
+                bytes(children[start : start + 32]), bytes(children[start + 32 : start + 64])
+            )
+        level += 1
+
+
+def _where(result: BatchResult, index: int) -> str:
+    """An event of a batch as error messages name it."""
+    aggregate, version = result.originator_ids[index], result.versions[index]
+    return f"event {aggregate} v{version} ({result.topics[index]})"
 
 
 Progress = Callable[[int, int, float], None]
@@ -422,6 +280,11 @@ class Verifier:
         self.progress = progress
         self.report = Report(source=source.description, workers=self.workers)
         self.tree = MerkleTree(_LeafArrays())
+        #: The tree's nodes while whole batches come in (see ``_add_leaves``).
+        self._nodes = _LeafArrays()
+        self._bulk = True
+        self._batch = batch_size(source.chunk_size)
+        self._leaves = 0
         self._heads: dict[str, ChainHead] = {}
         self._authorities: dict[str, frozenset[str]] = {}
         self._interned: dict[frozenset[str], frozenset[str]] = {}
@@ -537,84 +400,112 @@ class Verifier:
         self.report.trusted_tree_size = size
         self.report.trusted_events = self._events_upto_trusted
 
-    def _results(
-        self, keys: Mapping[str, KeyEntry]
-    ) -> Iterator[tuple[Sequence[Sequence[Any]], list[Problem]]]:
-        chunks = self.source.chunks()
-        trusted_upto = self._trusted[0] if self._trusted is not None else 0
-        if self.workers == 1 or self.source.head() <= self.source.chunk_size:
-            self.report.workers = 1
-            for chunk in chunks:
-                yield check_rows(self.source.load(chunk), keys, trusted_upto=trusted_upto)
-            return
-        # Fork where there is fork: workers start at once, with every module loaded.
-        # They open their own store connections; the parent's are never used in them.
-        methods = multiprocessing.get_all_start_methods()
-        context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-        with ProcessPoolExecutor(
-            max_workers=self.workers,
-            mp_context=context,
-            initializer=_init_worker,
-            initargs=(keys, trusted_upto),
-        ) as pool:
-            yield from pool.map(_check_chunk, chunks, chunksize=1)
-
     def _merge_all(self, keys: Mapping[str, KeyEntry]) -> None:
         total = self.source.head()
         started = time.monotonic()
-        for records, problems in self._results(keys):
-            self.report.problems.extend(problems)
-            for record in records:
-                self._merge(EventRecord._make(record), keys)
-            if self.progress is not None:
-                self.progress(self._last_position, total, time.monotonic() - started)
+        trusted_upto = self._trusted[0] if self._trusted is not None else 0
+        size = self._batch
+        workers = self.workers if total > size else 1
+        self.report.workers = workers
+        try:
+            for result in checked_batches(
+                self.source, keys, workers=workers, trusted_upto=trusted_upto, size=size
+            ):
+                self._merge(result)
+                if self.progress is not None:
+                    self.progress(self._last_position, total, time.monotonic() - started)
+        except VerificationIncomplete as error:
+            self.report.problems.append(Problem(0, "verification-incomplete", str(error)))
+        if self._bulk:
+            self.tree = MerkleTree(self._nodes, size=self._leaves)
 
-    def _merge(self, record: EventRecord, keys: Mapping[str, KeyEntry]) -> None:
-        """The checks that need the whole log: order, chain, authority; then the tree."""
-        position = record.position
-        if position <= self._last_position:
-            self._problem(
-                position,
-                OrderBroken(
-                    f"position {position} follows {self._last_position}: the log is out of order"
-                ),
-            )
-        self._last_position = max(self._last_position, position)
-        self.report.events += 1
-        if self._trusted is not None and position <= self._trusted[0]:
-            self._events_upto_trusted += 1
-        aggregate = record.originator_id
-        where = f"event {aggregate} v{record.version} ({record.topic})"
-        head = ChainHead(record.version, record.digest)
+    def _merge(self, result: BatchResult) -> None:
+        """The checks that need the whole log: order, chain, authority; then the tree.
+
+        One tight loop over a batch's columns: the main process's share of the work
+        is what the workers wait for at the end, so it is kept to a few dictionary
+        operations per event (messages are only built for a failure).
+        """
+        self.report.problems.extend(result.problems)
+        positions, ids, versions = result.positions, result.originator_ids, result.versions
+        prevs, digests, owners = result.prevs, result.digests, result.owners
+        heads, authorities = self._heads, self._authorities
+        trusted_last = self._trusted[0] if self._trusted is not None else 0
+        last = self._last_position
+        for index, position in enumerate(positions):
+            if position <= last:
+                self._problem(
+                    position,
+                    OrderBroken(f"position {position} follows {last}: the log is out of order"),
+                )
+            else:
+                last = position
+            if position <= trusted_last:
+                self._events_upto_trusted += 1
+            aggregate, version, digest = ids[index], versions[index], digests[index]
+            head = heads.get(aggregate, START)
+            if version != head.version + 1 or prevs[index] != head.digest:
+                self._broken_link(result, index, head)
+            heads[aggregate] = ChainHead(version, digest)
+            found = result.authorities[index]
+            if found is not None and aggregate not in authorities:
+                authorities[aggregate] = self._interned.setdefault(found, found)
+            owner = owners[index]
+            allowed = authorities.get(aggregate)
+            if owner is not None and allowed is not None and owner not in allowed:
+                try:
+                    check_signer(owner, allowed, where=_where(result, index))
+                except WrongSigner as wrong:
+                    self._problem(position, wrong)
+            if aggregate == _REGISTRY:
+                self._registry_seen.append(digest)
+        self._last_position = last
+        self.report.events += len(positions)
+        if self.digests is not None:
+            self.digests.update(zip(positions, digests, strict=True))
+        first_leaf = self._add_leaves(result)
+        for index, claim in result.checkpoints:
+            self._log_checkpoints.append((first_leaf + index, claim))
+
+    def _broken_link(self, result: BatchResult, index: int, head: ChainHead) -> None:
         try:
             follow(
-                self._heads.get(aggregate, START),
-                version=record.version,
-                prev=record.prev,
-                digest=record.digest,
-                where=where,
+                head,
+                version=result.versions[index],
+                prev=result.prevs[index],
+                digest=result.digests[index],
+                where=_where(result, index),
             )
         except ChainBroken as broken:
-            self._problem(position, broken)
-        self._heads[aggregate] = head
-        if record.authorities is not None and aggregate not in self._authorities:
-            self._authorities[aggregate] = self._interned.setdefault(
-                record.authorities, record.authorities
-            )
-        owner = keys[record.kid].owner if record.kid in keys else None
-        authorities = self._authorities.get(aggregate)
-        if owner is not None and authorities is not None:
-            try:
-                check_signer(owner, authorities, where=where)
-            except WrongSigner as wrong:
-                self._problem(position, wrong)
-        if aggregate == _REGISTRY:
-            self._registry_seen.append(record.digest)
-        if self.digests is not None:
-            self.digests[position] = record.digest
-        index = self.tree.append_hash(record.leaf)
-        if record.checkpoint is not None:
-            self._log_checkpoints.append((index, record.checkpoint))
+            self._problem(result.positions[index], broken)
+
+    def _add_leaves(self, result: BatchResult) -> int:
+        """Add a batch's leaves to the tree; the leaf index of its first event.
+
+        While every batch is whole (each a full, aligned subtree), the workers' nodes
+        are appended level by level and only the few nodes above the batches are
+        hashed here; after a batch that lost an event (an envelope that did not
+        open) the leaves are appended one by one, as their indexes moved.
+        """
+        first = self._leaves
+        count = len(result.positions)
+        self._leaves += count
+        whole = count == result.rows and first % self._batch == 0
+        if self._bulk and whole:
+            levels = self._nodes.levels
+            for level, data in enumerate(result.levels):
+                if level == len(levels):
+                    levels.append(bytearray())
+                levels[level] += data
+            _complete_upper_nodes(levels)
+            return first
+        if self._bulk:
+            self._bulk = False
+            self.tree = MerkleTree(self._nodes, size=first)
+        leaves = result.levels[0] if result.levels else b""
+        for start in range(0, len(leaves), 32):
+            self.tree.append_hash(leaves[start : start + 32])
+        return first
 
     def _check_registry_events(self) -> None:
         if self._registry_seen != self._registry_digests:

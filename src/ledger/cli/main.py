@@ -424,7 +424,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers",
         type=int,
         default=os.cpu_count() or 1,
-        help="processes that verify the log before the replay (1: verify while replaying)",
+        help="worker processes that verify the log while it is replayed (in one transaction)",
     )
     rebuild.add_argument(
         "--full",

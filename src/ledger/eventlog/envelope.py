@@ -20,6 +20,7 @@ needs is in the row; no decryption key is involved.
 from __future__ import annotations
 
 import hashlib
+from base64 import urlsafe_b64encode
 from dataclasses import dataclass
 from typing import Any, Protocol
 from uuid import UUID
@@ -28,7 +29,7 @@ from eventsourcing.utils import resolve_topic
 
 from ledger import base64url
 from ledger.errors import MalformedEvent
-from ledger.eventlog.canonical_json import dump_lowered, field_decoders, loads
+from ledger.eventlog.canonical_json import canonical_bytes, field_decoders, loads
 
 SPEC = "ledger-event/1"
 GENESIS = "0" * 64
@@ -90,12 +91,17 @@ def signed_bytes_for(
     prev: str,
     state: dict[str, Any],
 ) -> bytes:
-    """The canonical bytes an event's signature covers (``state`` must be lowered JSON)."""
-    return dump_lowered(
+    """The canonical bytes an event's signature covers.
+
+    ``state`` may hold domain values (UUIDs, datetimes, ...) or their lowered JSON
+    form: the bytes are the same. The envelope is encoded in one call, so the state
+    is neither lowered into a copy nor encoded twice.
+    """
+    return canonical_bytes(
         {
             "actor": actor,
             "kid": kid,
-            "originator_id": str(originator_id),
+            "originator_id": originator_id,
             "originator_version": originator_version,
             "prev": prev,
             "spec": SPEC,
@@ -106,8 +112,8 @@ def signed_bytes_for(
 
 
 def pack(signed_bytes: bytes, signature: bytes) -> bytes:
-    """The bytes stored in the event row's state column."""
-    return signed_bytes + _SEPARATOR + base64url.encode(signature).encode("ascii")
+    """The bytes stored in the event row's state column (one copy of the signed bytes)."""
+    return b"".join((signed_bytes, _SEPARATOR, urlsafe_b64encode(signature).rstrip(b"=")))
 
 
 def signed_part(state: bytes) -> bytes:

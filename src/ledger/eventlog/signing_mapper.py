@@ -27,7 +27,7 @@ from eventsourcing.persistence import Cipher, Compressor, Mapper, StoredEvent, T
 from eventsourcing.utils import get_topic
 
 from ledger.errors import ConfigurationError, InvalidInput
-from ledger.eventlog.canonical_json import CanonicalError, to_json_value
+from ledger.eventlog.canonical_json import CanonicalError
 from ledger.eventlog.envelope import (
     GENESIS,
     SealedEvent,
@@ -38,8 +38,7 @@ from ledger.eventlog.envelope import (
     signed_bytes_for,
 )
 from ledger.eventlog.keyring import KeyRing
-
-_ENVELOPE_FIELDS = ("originator_id", "originator_version")
+from ledger.eventlog.signing_keys import Sign, signer_for
 
 
 @dataclass
@@ -50,25 +49,31 @@ class SealingContext:
     private_key: Ed25519PrivateKey
     actor: dict[str, Any]
     heads: dict[UUID, str] = field(default_factory=dict)
+    #: Signs with ``private_key`` (libsodium; made once per key, see ``signer_for``).
+    sign: Sign = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.sign = signer_for(self.private_key)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class PreparedEvent:
-    """A stored event waiting for its signature."""
+    """A stored event waiting for its signature (slotted: one is made per event)."""
 
     originator_id: UUID
     originator_version: int
     topic: str
     signed_bytes: bytes
-    private_key: Ed25519PrivateKey
+    sign_with: Sign
 
     def sign(self) -> StoredEvent:
-        """Sign (Ed25519 releases the GIL, so threads can do this in parallel)."""
+        """Sign (libsodium releases the GIL, so threads can do this in parallel)."""
+        signed = self.signed_bytes
         return StoredEvent(
             originator_id=self.originator_id,
             originator_version=self.originator_version,
             topic=self.topic,
-            state=pack(self.signed_bytes, self.private_key.sign(self.signed_bytes)),
+            state=pack(signed, self.sign_with(signed)),
         )
 
 
@@ -120,19 +125,14 @@ class SignedEventMapper(Mapper[UUID]):
         context = _sealing.get()
         if context is None:
             raise ConfigurationError("events can only be saved through the Ledger application")
-        topic = get_topic(type(domain_event))
-        originator_id = domain_event.originator_id
-        version = domain_event.originator_version
-        state = {
-            key: value
-            for key, value in vars(domain_event).items()
-            if key not in _ENVELOPE_FIELDS and key[0] != "_"
-        }
-        state["class_version"] = getattr(type(domain_event), "class_version", 1)
-        try:
-            payload = cast(dict[str, Any], to_json_value(state))
-        except CanonicalError as error:
-            raise InvalidInput(f"event {topic} cannot be signed: {error}") from None
+        cls = type(domain_event)
+        topic = get_topic(cls)
+        state = vars(domain_event).copy()
+        originator_id = state.pop("originator_id")
+        version = state.pop("originator_version")
+        for private in [key for key in state if key[0] == "_"]:
+            del state[private]
+        state["class_version"] = getattr(cls, "class_version", 1)
         prev = context.heads.get(originator_id)
         if prev is None:
             if version != 1:
@@ -141,23 +141,20 @@ class SignedEventMapper(Mapper[UUID]):
                     "not loose events"
                 )
             prev = GENESIS
-        signed = signed_bytes_for(
-            topic=topic,
-            originator_id=originator_id,
-            originator_version=version,
-            actor=context.actor,
-            kid=context.kid,
-            prev=prev,
-            state=payload,
-        )
+        try:
+            signed = signed_bytes_for(
+                topic=topic,
+                originator_id=originator_id,
+                originator_version=version,
+                actor=context.actor,
+                kid=context.kid,
+                prev=prev,
+                state=state,
+            )
+        except CanonicalError as error:
+            raise InvalidInput(f"event {topic} cannot be signed: {error}") from None
         context.heads[originator_id] = event_digest(signed)
-        return PreparedEvent(
-            originator_id=originator_id,
-            originator_version=version,
-            topic=topic,
-            signed_bytes=signed,
-            private_key=context.private_key,
-        )
+        return PreparedEvent(originator_id, version, topic, signed, context.sign)
 
     def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:
         return self.prepare(domain_event).sign()

@@ -1,17 +1,21 @@
 """The library's event store, signing large batches on every core.
 
-Ed25519 signing is the dominant cost of a bulk save and ``cryptography`` releases
-the GIL while it signs, so for batches of more than ``PARALLEL_THRESHOLD`` events
-the events are prepared in order (each names its predecessor's hash) and handed
-in chunks to a thread pool to sign while the next chunk is prepared. The insert
-is the library's own, in one transaction, exactly as for small batches.
+Ed25519 signing is the largest cost of a bulk save, and libsodium releases the GIL
+while it signs (``signing_keys.signer_for``). For batches of more than
+``PARALLEL_THRESHOLD`` events the events are first prepared in order (each names its
+predecessor's hash, so this is sequential), then signed in as many slices as there
+are cores: the calling thread signs the first slice while pool threads sign the
+others. Preparing is pure Python and would hold the GIL against signing threads
+(a thread coming back from libsodium waits up to the interpreter's switch interval
+for it), so the two phases are not overlapped. The insert is the library's own, in
+one transaction, exactly as for small batches.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from threading import Lock
 from typing import Any
 from uuid import UUID
@@ -22,7 +26,7 @@ from eventsourcing.persistence import EventStore, Notification, Recording, Store
 from ledger.eventlog.signing_mapper import PreparedEvent, SignedEventMapper
 
 PARALLEL_THRESHOLD = 64
-CHUNK = 256
+WORKERS = os.cpu_count() or 2
 
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = Lock()
@@ -32,12 +36,28 @@ def _signing_pool() -> ThreadPoolExecutor:
     global _pool  # noqa: PLW0603 (one pool per process, created on first bulk save)
     with _pool_lock:
         if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="sign")
+            _pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="sign")
         return _pool
 
 
 def _sign_all(prepared: Sequence[PreparedEvent]) -> list[StoredEvent]:
     return [event.sign() for event in prepared]
+
+
+def sign_in_parallel(prepared: Sequence[PreparedEvent]) -> list[StoredEvent]:
+    """Sign prepared events in ``WORKERS`` slices, this thread taking the first; in order."""
+    size = -(-len(prepared) // WORKERS)
+    if size == 0 or size >= len(prepared):
+        return _sign_all(prepared)
+    pool = _signing_pool()
+    futures = [
+        pool.submit(_sign_all, prepared[start : start + size])
+        for start in range(size, len(prepared), size)
+    ]
+    stored_events = _sign_all(prepared[:size])
+    for future in futures:
+        stored_events.extend(future.result())
+    return stored_events
 
 
 class SigningEventStore(EventStore[UUID]):
@@ -49,17 +69,7 @@ class SigningEventStore(EventStore[UUID]):
         mapper = self.mapper
         if len(domain_events) <= PARALLEL_THRESHOLD or not isinstance(mapper, SignedEventMapper):
             return super().put(domain_events, **kwargs)
-        pool = _signing_pool()
-        futures: list[Future[list[StoredEvent]]] = []
-        chunk: list[PreparedEvent] = []
-        for domain_event in domain_events:
-            chunk.append(mapper.prepare(domain_event))
-            if len(chunk) == CHUNK:
-                futures.append(pool.submit(_sign_all, chunk))
-                chunk = []
-        if chunk:
-            futures.append(pool.submit(_sign_all, chunk))
-        stored_events = [stored for future in futures for stored in future.result()]
+        stored_events = sign_in_parallel([mapper.prepare(event) for event in domain_events])
         notification_ids = self.recorder.insert_events(stored_events, **kwargs)
         if not notification_ids:
             return []
