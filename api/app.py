@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import atexit
 import logging
-import queue
-from logging.handlers import QueueHandler, QueueListener
+import sys
 from typing import Any
 
 from fastapi import FastAPI
 from ledger.api import pages, problems
 from ledger.api.deps import Services
+from ledger.api.fast_reads import FastReads
+from ledger.api.log_writer import WRITER
 from ledger.api.middleware import BodyLimits, RequestEdge
 from ledger.api.rate_limit import RateLimiter
 from ledger.api.routes import (
@@ -69,6 +69,7 @@ PUBLIC_PREFIXES = (
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the API for the configured store (one ``Services`` per worker process)."""
     settings = settings or Settings.from_env()
+    _hand_the_interpreter_over_sooner()
     app = FastAPI(
         title="ledger",
         version="0.1.0",
@@ -100,7 +101,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     _add_problem_schema(app)
     pages.mount(app, settings)
-
+    # Inside the request edge (ids, limits, metrics, logs), outside the pages' layers.
+    app.add_middleware(FastReads, services=app.state.services, routes=app.routes)
     app.add_middleware(
         RequestEdge,
         body_limits=BODY_LIMITS,
@@ -132,6 +134,22 @@ def _add_problem_schema(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+#: How long a thread holds the interpreter before one waiting for it may run (Python's
+#: default is 5 ms). See ``_hand_the_interpreter_over_sooner``.
+SWITCH_INTERVAL_SECONDS = 0.0005
+
+
+def _hand_the_interpreter_over_sooner() -> None:
+    """Let a read barrier's refresh thread run soon after its query returns.
+
+    Every status check, status list, DID document and checkpoint waits for a refresh
+    that one worker thread runs for all of them (``ReadBarrier``); while the event
+    loop is busy, that thread waits up to the switch interval for each of its turns
+    at the interpreter, and every request waiting on it waits as long.
+    """
+    sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_SECONDS))
+
+
 def _log_mode(settings: Settings) -> None:
     """Say at start which mode the server runs in, and why development tokens work."""
     logger.warning(
@@ -144,17 +162,6 @@ def _log_mode(settings: Settings) -> None:
 
 
 def _log_off_the_request_path() -> None:
-    """Hand the ledger's log records to a queue; a thread writes them to the handlers.
-
-    A request then only formats its access line and puts it on the queue: it never
-    waits for the stream (a slow terminal or a full pipe) under the handler's lock.
-    """
-    ledger_log = logging.getLogger("ledger")
-    handlers = [h for h in ledger_log.handlers if not isinstance(h, QueueHandler)]
-    if not handlers or len(handlers) != len(ledger_log.handlers):
-        return  # nothing to move, or already moved
-    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
-    listener = QueueListener(records, *handlers, respect_handler_level=True)
-    listener.start()
-    atexit.register(listener.stop)
-    ledger_log.handlers = [QueueHandler(records)]
+    """The ledger's log records and access lines are written by ``log_writer.WRITER``'s
+    thread: a request never waits for the log's stream, nor wakes a thread."""
+    WRITER.take_over(logging.getLogger("ledger"))

@@ -112,6 +112,14 @@ class TokenVerifier:
         """Whether verifying a token may wait on the network (keys fetched from a URL)."""
         return self._jwks_client is not None
 
+    def remembered(self, token: str) -> Actor | None:
+        """The actor of a token that passed every check and is still trusted, without
+        checking it again (None: ``actor`` must check it; it may block, ``may_block``)."""
+        known = self._verified.get(token)
+        if known is not None and time.time() < known[1]:
+            return known[0]
+        return None
+
     def actor(self, token: str) -> Actor:
         """Validate signature, issuer, audience and expiry; read role and issuer scope."""
         now = time.time()

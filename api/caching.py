@@ -25,10 +25,15 @@ def etag_of(body: bytes) -> str:
     return etag
 
 
+def matches(etag: str, if_none_match: str) -> bool:
+    """Whether an ``If-None-Match`` header names ``etag``."""
+    return etag in [t.strip() for t in if_none_match.split(",")]
+
+
 def cacheable(body: bytes, *, media_type: str, max_age: int, if_none_match: str | None) -> Response:
     """The body with a strong ETag (its SHA-256), or 304 when the client has it already."""
     etag = etag_of(body)
     headers = {"ETag": etag, "Cache-Control": f"public, max-age={max_age}"}
-    if if_none_match is not None and etag in [t.strip() for t in if_none_match.split(",")]:
+    if if_none_match is not None and matches(etag, if_none_match):
         return Response(status_code=304, headers=headers)
     return Response(body, media_type=media_type, headers=headers)

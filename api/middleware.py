@@ -6,8 +6,8 @@ wraps ``receive`` and ``send``. It refuses what no route should see (control
 characters in the path or query, an oversized body, a client over its rate) before
 any route runs, turns an unexpected error into a problem response instead of a bare
 500, and on every response, errors included, sets ``X-Request-ID``, counts it under
-labels from a fixed set and writes one JSON access log line (handed to a queue: the
-request never waits for the log's stream).
+labels from a fixed set (the label children kept) and notes one JSON access log
+line, which ``log_writer.WRITER`` formats and writes off the request path.
 """
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ import logging
 import os
 import re
 import time
-import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
 import orjson
+from ledger.api.log_writer import REQUEST_IDS, WRITER
 from ledger.api.problems import MEDIA_TYPE, PROBLEM_BASE
 from ledger.api.rate_limit import RateLimiter
 from prometheus_client import Counter, Histogram
@@ -37,7 +37,6 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 REQUESTS = Counter("ledger_http_requests_total", "HTTP requests", ["route", "method", "status"])
 LATENCY = Histogram("ledger_http_request_seconds", "HTTP request latency", ["route", "method"])
-access_log = logging.getLogger("ledger.access")
 errors_log = logging.getLogger("ledger.errors")
 PID = os.getpid()  # which worker served a request, with --workers N
 
@@ -178,19 +177,7 @@ class RequestEdge:
         route = getattr(scope.get("route"), "path", UNMATCHED)
         _counter(route, method, status).inc()
         _histogram(route, method).observe(elapsed)
-        if access_log.isEnabledFor(logging.INFO):
-            access_log.info(
-                orjson.dumps(
-                    {
-                        "request_id": request_id,
-                        "pid": PID,
-                        "method": method,
-                        "route": route,
-                        "status": status,
-                        "ms": round(elapsed * 1000, 2),
-                    }
-                ).decode()
-            )
+        WRITER.access((request_id, PID, method, route, status, elapsed))
 
 
 @functools.cache
@@ -212,7 +199,7 @@ def _request_id(scope: Scope) -> str:
             if REQUEST_ID.fullmatch(value):
                 return str(value.decode("ascii"))
             break
-    return uuid.uuid4().hex
+    return REQUEST_IDS.next()
 
 
 def _decoded(raw: bytes) -> bytes:

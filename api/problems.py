@@ -61,14 +61,19 @@ def status_of(error: errors.LedgerError) -> int:
     return next(status for cls, status in STATUS_BY_ERROR if isinstance(error, cls))
 
 
+def ledger_problem(error: errors.LedgerError) -> Response:
+    """The problem response of a ledger error (the routes' handler, and the fast reads)."""
+    status = status_of(error)
+    detail = str(error) if status < 500 else f"{error.kind}: the ledger refused to continue"
+    return problem(status, error.kind, type(error).__name__, detail)
+
+
 def install(app: FastAPI) -> None:
     """Map every error to a problem response."""
 
     @app.exception_handler(errors.LedgerError)
     async def ledger_error(request: Request, error: errors.LedgerError) -> Response:
-        status = status_of(error)
-        detail = str(error) if status < 500 else f"{error.kind}: the ledger refused to continue"
-        return problem(status, error.kind, type(error).__name__, detail)
+        return ledger_problem(error)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, error: RequestValidationError) -> Response:

@@ -12,9 +12,11 @@ rolls back and the old tables come back untouched, so a rebuild still never forg
 what a cut or altered log no longer shows.
 
 The replay checks neither signatures nor chains itself: the verifier does, and equal
-roots mean equal bytes in equal order. So each event is read, opened and decoded
+roots mean equal bytes in equal order. So each event is read, opened (by the verifier's
+fast path, ``verify_batches.open_fast``: the same checks as ``open_stored``) and decoded
 once here, which is what the plain read+decode baseline pays, plus the projections'
-own work.
+own work. Decoding is this side's check alone: the verifier of a rebuild does not
+decode (``decode=False``), and an event that does not decode fails the replay.
 """
 
 from __future__ import annotations
@@ -30,8 +32,9 @@ from ledger.projections.database import POSTGRES, Cursor, Dialect
 from ledger.projections.projection import Applied, Projection
 from psycopg.rows import tuple_row
 
-from ledger.errors import TamperDetected
-from ledger.eventlog.envelope import decode_event, open_stored
+from ledger.audit.verify_batches import open_fast
+from ledger.errors import LedgerError, MalformedEvent, TamperDetected
+from ledger.eventlog.envelope import SealedEvent, decode_event, open_stored
 from ledger.transparency.merkle_tree import EMPTY_ROOT, leaf_hash, node_hash
 
 #: Events read per query during a replay, and applied between two ``finish`` calls.
@@ -123,8 +126,9 @@ class Replay:
         # Plain tuples: the store's dict rows cost more than reading the page.
         self.cursor.flush()
         with self.cursor.raw.connection.cursor(row_factory=tuple_row) as reader:
+            # The id as text: the envelope check compares it with the signed text as is.
             reader.execute(
-                "SELECT notification_id, originator_id, originator_version, topic, state "  # noqa: S608
+                "SELECT notification_id, originator_id::text, originator_version, topic, state "  # noqa: S608
                 f"FROM {self.events_table} WHERE notification_id > %s AND notification_id <= %s "
                 "ORDER BY notification_id LIMIT %s",
                 (after, head, PAGE),
@@ -137,10 +141,18 @@ class Replay:
         handlers: dict[str, list[Callable[[Cursor, Applied], None]]] = {}
         for position, stored_id, version, topic, stored_state in rows:
             state = bytes(stored_state)
-            originator_id = stored_id if isinstance(stored_id, UUID) else UUID(str(stored_id))
-            sealed = open_stored(
-                topic=topic, originator_id=originator_id, originator_version=version, state=state
-            )
+            opened = open_fast((position, stored_id, version, topic, state))
+            if opened is not None:
+                sealed = opened[0]
+                originator_id = sealed.originator_id
+            else:  # the full check names what is wrong (and the verifier reports it)
+                originator_id = UUID(str(stored_id))
+                sealed = open_stored(
+                    topic=topic,
+                    originator_id=originator_id,
+                    originator_version=version,
+                    state=state,
+                )
             add_leaf(sealed.signed_bytes)
             notification = Notification(
                 id=position,
@@ -149,7 +161,7 @@ class Replay:
                 topic=topic,
                 state=state,
             )
-            applied = Applied(event=decode_event(sealed), notification=notification)
+            applied = Applied(event=_decoded(sealed, position), notification=notification)
             chosen = handlers.get(topic)
             if chosen is None:
                 chosen = handlers[topic] = [
@@ -158,6 +170,25 @@ class Replay:
             for handler in chosen:
                 handler(cursor, applied)
             self.position = position
+
+
+def _decoded(sealed: SealedEvent, position: int) -> Any:
+    """The domain event of a verified envelope, or ``MalformedEvent`` naming its position.
+
+    The verifier of a rebuild leaves decoding to this replay (``Verifier(decode=False)``),
+    so an event that does not decode must fail the rebuild here: the error rolls the
+    transaction back, and the old tables stay.
+    """
+    try:
+        return decode_event(sealed)
+    except Exception as error:  # a forged state can break any decoder or upcaster
+        if isinstance(error, LedgerError):
+            detail = str(error)  # names the event already
+        else:
+            detail = f"{sealed.describe()} does not decode: {type(error).__name__}: {error}"
+        raise MalformedEvent(
+            f"the log fails at position {position}: {detail}; nothing was rebuilt"
+        ) from error
 
 
 class Background(Generic[T]):

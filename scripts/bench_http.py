@@ -23,6 +23,11 @@ a fixed number of requests at a fixed concurrency, each phase capped in time:
   round counts. Targets: status check / bare route >= 0.8, status list / bare
   route >= 0.8. ``measure()`` gives the figures to ``scripts/bench.py``.
 
+With one worker, each phase also reports the server process's CPU time per request
+(from ``/proc``; PostgreSQL's and the projector's are not counted), and the bare
+route's CPU per request over each route's: less at the mercy of the other load on a
+shared machine than the rates.
+
 Every response must have the expected status code; the client reads only the status
 line, the length and the ids it needs, so that it takes little of the shared cores.
 
@@ -81,10 +86,18 @@ class Phase:
     latencies: list[float]
     bodies: list[bytes]
     conflicts: int = 0
+    #: CPU seconds the server process spent during the phase (None: not measured).
+    server_cpu: float | None = None
 
     @property
     def rate(self) -> float:
         return self.sent / self.seconds
+
+    @property
+    def cpu_per_request(self) -> float | None:
+        """Server CPU microseconds per request: less at the mercy of other load than
+        the rate (the machine is shared), though caches and frequency still move it."""
+        return None if self.server_cpu is None else self.server_cpu / self.sent * 1e6
 
     def percentile(self, share: float) -> float:
         ordered = sorted(self.latencies)
@@ -196,6 +209,25 @@ def drive(
 
 # -- the server under test -----------------------------------------------------------------
 
+#: The process serving each port (one worker: the process itself answers).
+SERVER_PIDS: dict[int, int] = {}
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def drive_measured(name: str, port: int, requests: list[bytes], **options: Any) -> Phase:
+    """``drive``, with the server's CPU time over the phase when one process serves it."""
+    pid = SERVER_PIDS.get(port)
+    before = cpu_seconds(pid) if pid is not None else None
+    phase = drive(name, port, requests, **options)
+    if pid is not None and before is not None:
+        phase.server_cpu = cpu_seconds(pid) - before
+    return phase
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -255,6 +287,8 @@ def processes(env: dict[str, str], workdir: Path, workers: int) -> Iterator[int]
         server = subprocess.Popen(serve, env=env, stdout=log, stderr=log)
         started.append((server, log))
         wait_until_serving(port, server, workdir / "server.log")
+        if workers == 1:
+            SERVER_PIDS[port] = server.pid
         yield port
     finally:
         for process, log in reversed(started):
@@ -267,9 +301,11 @@ def processes(env: dict[str, str], workdir: Path, workers: int) -> Iterator[int]
 
 
 def row(phase: Phase, unit: str = "req/s", per_request: int = 1) -> str:
+    cpu = phase.cpu_per_request
     return (
         f"{phase.name:<44} {phase.sent:>8,} {phase.rate * per_request:>11,.0f} {unit:<14}"
         f" {phase.percentile(0.5):>8.2f} {phase.percentile(0.99):>8.2f}"
+        + ("" if cpu is None else f" {cpu:>8.0f}")
     )
 
 
@@ -287,6 +323,8 @@ def bare_server(workdir: Path, workers: int) -> Iterator[int]:
     server = subprocess.Popen(command, stdout=log, stderr=log)
     try:
         wait_until_serving(port, server, workdir / "bare.log")
+        if workers == 1:
+            SERVER_PIDS[port] = server.pid
         yield port
     finally:
         server.terminate()
@@ -436,7 +474,7 @@ def bench(args: argparse.Namespace, store_url: str, workdir: Path) -> list[Figur
                     plan[round_number % 2 :] + plan[: round_number % 2]
                 ):
                     runs.append(
-                        drive(
+                        drive_measured(
                             name,
                             target,
                             requests,
@@ -453,7 +491,9 @@ def bench(args: argparse.Namespace, store_url: str, workdir: Path) -> list[Figur
     constant, status = median(constant_runs), median(status_runs)
     bare, listed = median(bare_runs), median(list_runs)
     ratio = status.rate / constant.rate
-    print(f"{'':<44} {'requests':>8} {'rate':>11} {'':<14} {'p50 ms':>8} {'p99 ms':>8}")
+    print(
+        f"{'':<44} {'requests':>8} {'rate':>11} {'':<14} {'p50 ms':>8} {'p99 ms':>8} {'CPU us':>8}"
+    )
     print(row(single, "credentials/s"))
     print(row(bulk, "credentials/s", args.cohort_size))
     print(row(bare))
@@ -471,6 +511,19 @@ def bench(args: argparse.Namespace, store_url: str, workdir: Path) -> list[Figur
         f"{listed.rate / bare.rate:.2f} (targets >= {TARGET_RATIO}); our /healthz / bare route: "
         f"{constant.rate / bare.rate:.2f}"
     )
+    bare_cpu = bare.cpu_per_request
+    if bare_cpu is not None:
+        served = {"status check": status, "status list": listed, "our /healthz": constant}
+        served |= publics
+        print(
+            "server CPU per request, bare route's / the route's (1 worker; the machine's "
+            "load moves it less than the rates): "
+            + "; ".join(
+                f"{name} {bare_cpu / cpu:.2f}"
+                for name, phase in served.items()
+                if (cpu := phase.cpu_per_request)
+            )
+        )
     print(
         f"status checks / constant route: {ratio:.2f} "
         f"({'meets' if ratio >= TARGET_RATIO else 'MISSES'} target >= {TARGET_RATIO}); "

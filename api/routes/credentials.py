@@ -159,7 +159,7 @@ def status_list_credential(
     if document is None:
         raise NotFound(f"status list {issuer_id}/{list_number}/{purpose} not found")
     return cacheable(
-        _document_bytes(document),
+        document_bytes(document),
         media_type=VC_MEDIA_TYPE,
         max_age=CACHE_SECONDS,
         if_none_match=if_none_match,
@@ -171,7 +171,8 @@ def status_list_credential(
 _DOCUMENT_BYTES: dict[int, tuple[dict[str, Any], bytes]] = {}
 
 
-def _document_bytes(document: dict[str, Any]) -> bytes:
+def document_bytes(document: dict[str, Any]) -> bytes:
+    """A signed list credential's bytes (also the fast reads'), dumped once per document."""
     known = _DOCUMENT_BYTES.get(id(document))
     if known is not None and known[0] is document:
         return known[1]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import httpx
@@ -103,8 +104,13 @@ def test_no_share_token_or_subject_in_the_access_log(web: Web) -> None:
     _, token, _ = _shared(web)
     web.client.get(f"/v1/shared/{token}", headers=HTML)
     _dev_session(web).get("/backpack")
+    # Access lines reach the log a little after the answers: wait (bounded) for both.
+    deadline = time.monotonic() + 60
     log = Path(web.log).read_text()
-    assert "/v1/shared/{token}" in log
+    while not ('"route":"/v1/shared/{token}"' in log and '"route":"/backpack"' in log):
+        assert time.monotonic() < deadline, "the access lines never reached the log"
+        time.sleep(0.05)
+        log = Path(web.log).read_text()
     assert token not in log
     assert share_token_digest(token) not in log
     assert LEARNER not in log

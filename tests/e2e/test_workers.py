@@ -10,6 +10,7 @@ every credential keeps a status list index of its own.
 from __future__ import annotations
 
 import contextlib
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,9 @@ from ledger.projections.runner import ProjectionRunner
 
 from ledger.cli.demo import MICRO_DATA_SCIENCE
 from tests.e2e.conftest import Cluster
+
+#: How long the access lines may take to reach the log on a busy machine.
+LOG_DEADLINE_SECONDS = 60.0
 
 CLIENTS = 6
 READERS = 4  # reading connections per client
@@ -152,7 +156,16 @@ def test_workers_and_projector_keep_read_after_write_and_lose_nothing(cluster: C
             )
         }
 
-    writes, reads = served_by(cluster.log), served_by(cluster.reader_log)
+    # Access lines are written by the log's thread a little after each answer: wait
+    # (bounded) until every request's line is there.
+    subjects = [f"learner-{c}-{n}" for c in range(CLIENTS) for n in range(PER_CLIENT)]
+    deadline = time.monotonic() + LOG_DEADLINE_SECONDS
+    while True:
+        writes, reads = served_by(cluster.log), served_by(cluster.reader_log)
+        logged = all(f"{s}-issue" in writes and f"{s}-status" in reads for s in subjects)
+        if logged or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
     assert not set(writes.values()) & set(reads.values())
-    for subject in (f"learner-{c}-{n}" for c in range(CLIENTS) for n in range(PER_CLIENT)):
+    for subject in subjects:
         assert f"{subject}-issue" in writes and f"{subject}-status" in reads

@@ -525,7 +525,9 @@ def test_creation_authorities_are_the_records_signing_authorities(tmp_path: Path
     """Verification reads authority from creation events; it must agree with replay."""
     from eventsourcing.utils import resolve_topic
 
+    from ledger.audit.verify_batches import authorities_undecoded
     from ledger.cli.demo import build_demo
+    from ledger.eventlog.envelope import open_row
     from ledger.eventlog.signing_keys import FileKeyStore
 
     ledger = Ledger(f"sqlite:///{tmp_path / 'demo.db'}", key_store=FileKeyStore(tmp_path / "k"))
@@ -541,6 +543,9 @@ def test_creation_authorities_are_the_records_signing_authorities(tmp_path: Path
         aggregate_class = resolve_topic(created.originator_topic)  # type: ignore[attr-defined]
         aggregate: LedgerAggregate = ledger.repository.get(UUID(str(notification.originator_id)))
         assert aggregate_class.creation_authorities(created) == aggregate.signing_authorities()
+        # What a rebuild's verifier reads without decoding the event (decode=False).
+        sealed = open_row(notification)
+        assert authorities_undecoded(sealed) == aggregate.signing_authorities()
         seen.add(aggregate_class.__name__)
     assert {
         "Issuer",

@@ -82,19 +82,27 @@ def test_two_workers_locate_an_envelope_that_does_not_open(world: World) -> None
 
 
 def dying_on_the_second_batch(
-    rows: Sequence[RawRow], keys: Mapping[str, KeyEntry], *, trusted_upto: int = 0
+    rows: Sequence[RawRow],
+    keys: Mapping[str, KeyEntry],
+    *,
+    trusted_upto: int = 0,
+    decode: bool = True,
 ) -> BatchResult:
     if os.getpid() != PARENT and rows[0][0] > 4:
         os._exit(3)  # as a crash in native code or the OOM killer would end it
-    return check_batch(rows, keys, trusted_upto=trusted_upto)
+    return check_batch(rows, keys, trusted_upto=trusted_upto, decode=decode)
 
 
 def failing_on_the_second_batch(
-    rows: Sequence[RawRow], keys: Mapping[str, KeyEntry], *, trusted_upto: int = 0
+    rows: Sequence[RawRow],
+    keys: Mapping[str, KeyEntry],
+    *,
+    trusted_upto: int = 0,
+    decode: bool = True,
 ) -> BatchResult:
     if rows[0][0] > 4:
         raise MemoryError("no memory left for the batch")
-    return check_batch(rows, keys, trusted_upto=trusted_upto)
+    return check_batch(rows, keys, trusted_upto=trusted_upto, decode=decode)
 
 
 @pytest.mark.usefixtures("tiny_batches")

@@ -11,7 +11,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from ledger.audit.verify_batches import _fast_open
+from ledger.audit.verify_batches import open_fast
 from ledger.errors import MalformedEvent
 from ledger.eventlog.envelope import GENESIS, open_stored, pack, signed_bytes_for
 
@@ -36,7 +36,7 @@ def test_a_plain_row_opens_as_open_stored_opens_it(column: str) -> None:
     uuid = uuid4()
     state = stored(uuid)
     text = str(uuid) if column == "canonical" else uuid.hex
-    opened = _fast_open((7, text, 2, TOPIC, state))
+    opened = open_fast((7, text, 2, TOPIC, state))
     assert opened is not None
     sealed, signed_id = opened
     assert signed_id == str(uuid)
@@ -73,7 +73,7 @@ def test_anything_else_is_left_to_open_stored(change: str) -> None:
         state = state[:-2] + b"+A"
     elif change == "upper case id column":
         text = str(uuid).upper()
-    assert _fast_open((7, text, version, topic, state)) is None
+    assert open_fast((7, text, version, topic, state)) is None
     if change == "upper case id column":
         return  # the same UUID: open_stored accepts it, and names it canonically
     with pytest.raises(MalformedEvent):

@@ -268,8 +268,13 @@ class Verifier:
         progress: Progress | None = None,
         keep_digests: bool = False,
         trust_checkpoint: bool = False,
+        decode: bool = True,
     ) -> None:
         self.source = source
+        #: False only for a rebuild, whose replay decodes every event itself and fails
+        #: on one that does not: the workers then decode only what they need (checkpoints,
+        #: the authority fields of creation events). ``ledger verify`` always decodes.
+        self.decode = decode
         self.workers = max(1, workers)
         self.operator_anchor = operator_anchor
         self.external_checkpoints = list(checkpoints)
@@ -409,7 +414,12 @@ class Verifier:
         self.report.workers = workers
         try:
             for result in checked_batches(
-                self.source, keys, workers=workers, trusted_upto=trusted_upto, size=size
+                self.source,
+                keys,
+                workers=workers,
+                trusted_upto=trusted_upto,
+                size=size,
+                decode=self.decode,
             ):
                 self._merge(result)
                 if self.progress is not None:

@@ -30,7 +30,7 @@ from eventsourcing.utils import resolve_topic
 from ledger.audit.signature_batch import Item, failed_signatures
 from ledger.domain.keyregistry import KEY_REGISTRY_ID, KeyEntry
 from ledger.errors import KeyNotValid, LedgerError, MalformedEvent, TamperDetected, UnknownKey
-from ledger.eventlog.canonical_json import format_datetime, parse_datetime
+from ledger.eventlog.canonical_json import field_decoders, format_datetime, parse_datetime
 from ledger.eventlog.envelope import SPEC, Seal, SealedEvent, decode_event, open_stored
 from ledger.eventlog.keyring import signature_problem
 from ledger.eventlog.signing_keys import decode_public_key, verify_signature
@@ -132,8 +132,9 @@ _URL_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
 _CANONICAL_LAST = frozenset(b"AQgw")
 
 
-def _fast_open(row: RawRow) -> tuple[SealedEvent, str] | None:
-    """``open_stored`` of a well-formed row, for the common case; None for anything else.
+def open_fast(row: RawRow) -> tuple[SealedEvent, str] | None:
+    """``open_stored`` of a well-formed row, for the common case; None for anything else
+    (the rebuild's replay uses it too).
 
     Every check of ``open_stored`` is made: None (and the caller's fall back to
     ``open_stored``, which names the problem) whenever a check fails or a case
@@ -224,7 +225,7 @@ def _opened(rows: Sequence[RawRow], problems: list[Problem]) -> list[tuple[int, 
     """The events whose envelope opens, with their position and (agreeing) id column."""
     opened: list[tuple[int, str, SealedEvent]] = []
     for row in rows:
-        opened_fast = _fast_open(row)
+        opened_fast = open_fast(row)
         position, originator_id, version, topic, state = row
         if opened_fast is not None:
             opened.append((position, opened_fast[1], opened_fast[0]))
@@ -276,14 +277,59 @@ def _signature_failures(
     return {checked[index] for index in failed_signatures(items)}
 
 
+class _CreationFields:
+    """The fields of a creation event, each decoded (exactly as ``decode_event`` would)
+    only when ``signing_authorities`` reads it: the issuer's id, not the whole state."""
+
+    def __init__(self, cls: type, sealed: SealedEvent) -> None:
+        self._state = sealed.state
+        self._decoders = field_decoders(cls)
+        self.id = sealed.originator_id
+        self.originator_id = sealed.originator_id
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            value = self._state[name]
+        except KeyError:
+            raise AttributeError(name) from None
+        if value is None:
+            return None
+        decoder = self._decoders.get(name)
+        return value if decoder is None else decoder(value)
+
+
+def authorities_undecoded(sealed: SealedEvent) -> set[str]:
+    """``creation_authorities`` of a creation event without decoding all of it.
+
+    The same fields as ``Aggregate.creation_authorities`` reads, decoded the same
+    way; an event stored in an older class version (whose upcast may move fields)
+    is decoded whole.
+    """
+    cls = resolve_topic(sealed.topic)
+    if sealed.state.get("class_version", 1) != getattr(cls, "class_version", 1):
+        event = decode_event(sealed)
+        found: set[str] = resolve_topic(event.originator_topic).creation_authorities(event)
+        return found
+    aggregate_class = resolve_topic(sealed.state["originator_topic"])
+    found = aggregate_class.signing_authorities(_CreationFields(cls, sealed))
+    return found
+
+
 def check_batch(
-    rows: Sequence[RawRow], keys: Mapping[str, KeyEntry], *, trusted_upto: int = 0
+    rows: Sequence[RawRow],
+    keys: Mapping[str, KeyEntry],
+    *,
+    trusted_upto: int = 0,
+    decode: bool = True,
 ) -> BatchResult:
     """Check each event of a batch on its own: envelope, signature, key validity, decoding.
 
     Signatures of events at positions up to ``trusted_upto`` are left to the
     caller's check of a trusted checkpoint's root (see ``log_verifier``),
     except those of checkpoint and key registry events.
+    Without ``decode``, only checkpoint events are decoded into their domain class
+    (creation events give their authorities field by field): for a rebuild, whose
+    replay decodes every event and fails on one that does not decode.
     """
     result = BatchResult([], [], [], [], [], [], [], [], [], [], [], len(rows))
     problems = result.problems
@@ -310,10 +356,14 @@ def check_batch(
                 problem = signature_problem(entry, parse_datetime(sealed.timestamp))
                 if problem is not None:
                     raise KeyNotValid(f"{sealed.describe()}: {problem}")
-            event = decode_event(sealed)
-            if sealed.originator_version == 1:
-                aggregate_class = resolve_topic(event.originator_topic)
-                found = frozenset(aggregate_class.creation_authorities(event))
+            if decode or sealed.topic == CHECKPOINT_TOPIC:
+                event = decode_event(sealed)
+                if sealed.originator_version == 1:
+                    aggregate_class = resolve_topic(event.originator_topic)
+                    found = frozenset(aggregate_class.creation_authorities(event))
+                    authorities = interned.setdefault(found, found)
+            elif sealed.originator_version == 1:
+                found = frozenset(authorities_undecoded(sealed))
                 authorities = interned.setdefault(found, found)
             if sealed.topic == CHECKPOINT_TOPIC:
                 claim = CheckpointClaim(

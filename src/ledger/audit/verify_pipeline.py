@@ -78,17 +78,19 @@ def raw_batches(source: BatchSource, size: int) -> Iterator[list[RawRow]]:
 
 _worker_keys: Mapping[str, KeyEntry] = {}
 _worker_trusted_upto = 0
+_worker_decode = True
 
 
-def _init_worker(keys: Mapping[str, KeyEntry], trusted_upto: int) -> None:
-    global _worker_keys, _worker_trusted_upto  # noqa: PLW0603 (one table per worker process)
+def _init_worker(keys: Mapping[str, KeyEntry], trusted_upto: int, decode: bool) -> None:
+    global _worker_keys, _worker_trusted_upto, _worker_decode  # noqa: PLW0603 (one per worker)
     _worker_keys = keys
     _worker_trusted_upto = trusted_upto
+    _worker_decode = decode
     load_all()
 
 
 def _check_in_worker(rows: list[RawRow]) -> BatchResult:
-    return check_batch(rows, _worker_keys, trusted_upto=_worker_trusted_upto)
+    return check_batch(rows, _worker_keys, trusted_upto=_worker_trusted_upto, decode=_worker_decode)
 
 
 def checked_batches(
@@ -98,14 +100,19 @@ def checked_batches(
     workers: int,
     trusted_upto: int,
     size: int = BATCH,
+    decode: bool = True,
 ) -> Iterator[BatchResult]:
-    """Every batch of the log checked, in log order (in this process with one worker)."""
+    """Every batch of the log checked, in log order (in this process with one worker).
+
+    ``decode``: see ``check_batch``."""
     load_all()
     if workers == 1:
         for rows in raw_batches(source, size):
-            yield check_batch(rows, keys, trusted_upto=trusted_upto)
+            yield check_batch(rows, keys, trusted_upto=trusted_upto, decode=decode)
         return
-    yield from _pooled(source, keys, workers=workers, trusted_upto=trusted_upto, size=size)
+    yield from _pooled(
+        source, keys, workers=workers, trusted_upto=trusted_upto, size=size, decode=decode
+    )
 
 
 class _ReaderFailed:
@@ -123,6 +130,7 @@ def _pooled(
     workers: int,
     trusted_upto: int,
     size: int,
+    decode: bool,
 ) -> Iterator[BatchResult]:
     # Fork where there is fork: workers start at once, with every module loaded.
     methods = multiprocessing.get_all_start_methods()
@@ -133,7 +141,7 @@ def _pooled(
         max_workers=workers,
         mp_context=context,
         initializer=_init_worker,
-        initargs=(keys, trusted_upto),
+        initargs=(keys, trusted_upto, decode),
     )
 
     def offer(item: Any) -> bool:
