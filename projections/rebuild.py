@@ -30,7 +30,6 @@ from uuid import UUID
 from eventsourcing.persistence import Notification
 from ledger.projections.database import POSTGRES, Cursor, Dialect
 from ledger.projections.projection import Applied, Projection
-from psycopg.rows import tuple_row
 
 from ledger.audit.verify_batches import open_fast
 from ledger.errors import LedgerError, MalformedEvent, TamperDetected
@@ -123,7 +122,10 @@ class Replay:
                 f"FROM {self.events_table} WHERE rowid > ? AND rowid <= ? ORDER BY rowid LIMIT ?",
                 (after, head, PAGE),
             )
-        # Plain tuples: the store's dict rows cost more than reading the page.
+        # Plain tuples: the store's dict rows cost more than reading the page. Imported
+        # here so that a SQLite store never loads the PostgreSQL driver.
+        from psycopg.rows import tuple_row  # noqa: PLC0415
+
         self.cursor.flush()
         with self.cursor.raw.connection.cursor(row_factory=tuple_row) as reader:
             # The id as text: the envelope check compares it with the signed text as is.
