@@ -51,9 +51,9 @@ def test_an_administrator_fixes_a_cohort_file_imports_1000_rows_and_downloads_th
     problems = admin.get_by_test_id("row-problems").locator("tbody tr")
     assert problems.count() == 2
     assert problems.nth(0).inner_text().startswith("12")
-    assert "bad learner_subject" in problems.nth(0).inner_text()
+    assert "The learner_subject must be one word" in problems.nth(0).inner_text()
     assert problems.nth(1).inner_text().startswith("502")
-    assert "duplicate learner: the same subject as row 5" in problems.nth(1).inner_text()
+    assert "The same learner as row 5." in problems.nth(1).inner_text()
     assert "998 ready, 2 with problems" in admin.get_by_test_id("report-counts").inner_text()
 
     # Fixed: the same form again (the achievement stays chosen).
